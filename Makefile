@@ -1,0 +1,36 @@
+# gateway — build, test and demo entry points. See README.md.
+SHELL := /bin/bash
+SWIFT ?= swift
+SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl
+CONFIG ?= debug
+
+.PHONY: all deps build release test demo clean
+
+all: build
+
+# Installs the system libraries (Debian) when any is missing.
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
+
+clean:
+	rm -rf .build

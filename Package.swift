@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config (Debian: libcurl4-openssl-dev, libssl-dev).
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+
+        // Pure Swift: HTTP/1.1 request parsing, framing, path normalisation.
+        .target(name: "GatewayHTTP"),
+        // JOSE: base64url, strict JSON, compact JWS, JWK, EVP verification, claims.
+        .target(name: "GatewayJOSE", dependencies: ["COpenSSL"]),
+        // gateway.yml: typed, validated configuration and the route table.
+        .target(
+            name: "GatewayPolicy",
+            dependencies: ["GatewayHTTP", "GatewayJOSE", .product(name: "Yams", package: "Yams")]),
+        // The decision for one request: pure, no I/O.
+        .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy"]),
+        // libcurl multi-socket driven by Dispatch.
+        .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP"]),
+        // Listener, connections, proxy loop.
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "gateway",
+            dependencies: [
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .target(
+            name: "GatewayTestSupport",
+            dependencies: ["GatewayJOSE", "GatewayHTTP"],
+            path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
+        .testTarget(name: "GatewayJOSETests", dependencies: ["GatewayJOSE", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
+        .testTarget(
+            name: "GatewayIntegrationTests",
+            dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),
+    ]
+)

@@ -1,0 +1,239 @@
+// INTERFACE STUB — the GatewayJOSE owner replaces the bodies (and splits files),
+// keeping these public names and shapes (adding is fine).
+
+/// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1).
+/// Closed: there is no `none`.
+public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
+    case HS256, HS384, HS512
+    case RS256, RS384, RS512
+    case PS256, PS384, PS512
+    case ES256, ES384, ES512
+    case EdDSA
+}
+
+/// A JSON value from the strict reader (duplicate member names refused).
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// Every JSON number, as Double (claims like `exp` may be fractions).
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    /// Members in document order (names are unique).
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case let (.bool(x), .bool(y)): x == y
+        case let (.number(x), .number(y)): x == y
+        case let (.string(x), .string(y)): x == y
+        case let (.array(x), .array(y)): x == y
+        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// Member `name` of an object, else nil.
+    public subscript(member name: String) -> JSONValue? {
+        if case .object(let members) = self { return members.first { $0.0 == name }?.1 }
+        return nil
+    }
+}
+
+/// Why a token was refused. Every case is a 401 `invalid_token`.
+public enum TokenError: Error, Sendable, Equatable {
+    /// Not a compact JWS, bad base64url, not JSON objects, duplicate members, too large.
+    case malformed(String)
+    /// `alg` none/unknown/not allowed, or not fitting the key.
+    case algorithm(String)
+    /// No key with that `kid`, or no single key fits.
+    case unknownKey
+    case signature
+    case expired
+    case notYetValid
+    case iatInFuture
+    case missingExp
+    /// A registered claim of the wrong type (`exp` as a string...). Names the claim.
+    case malformedClaim(String)
+    case issuer
+    case audience
+    case crit
+    /// `typ` not JWT / at+jwt.
+    case type
+    /// exp - iat (or exp - now) over `max_token_lifetime`.
+    case lifetime
+    /// A claim destined for a header holds a control character. Names the claim.
+    case unsafeClaim(String)
+
+    /// The `error_description` sent to the client: fixed text, never token bytes.
+    public var description: String {
+        switch self {
+        case .malformed: "token malformed"
+        case .algorithm: "algorithm not allowed"
+        case .unknownKey: "unknown signing key"
+        case .signature: "signature invalid"
+        case .expired: "token expired"
+        case .notYetValid: "token not yet valid"
+        case .iatInFuture: "token issued in the future"
+        case .missingExp: "token has no expiry"
+        case .malformedClaim(let c): "claim \(c) malformed"
+        case .issuer: "issuer not accepted"
+        case .audience: "audience not accepted"
+        case .crit: "critical header not supported"
+        case .type: "token type not accepted"
+        case .lifetime: "token lifetime too long"
+        case .unsafeClaim(let c): "claim \(c) holds a control character"
+        }
+    }
+
+    /// Stable label for metrics and logs (e.g. "expired", "signature").
+    public var reasonCode: String {
+        switch self {
+        case .malformed: "malformed"
+        case .algorithm: "algorithm"
+        case .unknownKey: "unknown_key"
+        case .signature: "signature"
+        case .expired: "expired"
+        case .notYetValid: "not_yet_valid"
+        case .iatInFuture: "iat_in_future"
+        case .missingExp: "missing_exp"
+        case .malformedClaim: "malformed_claim"
+        case .issuer: "issuer"
+        case .audience: "audience"
+        case .crit: "crit"
+        case .type: "type"
+        case .lifetime: "lifetime"
+        case .unsafeClaim: "unsafe_claim"
+        }
+    }
+}
+
+/// Why keys could not be loaded (config errors).
+public enum KeyLoadError: Error, Sendable, Equatable {
+    case invalid(String)
+}
+
+/// A public key (or HMAC secret) usable to verify JWS signatures, owning its `EVP_PKEY`.
+public final class VerificationKey: @unchecked Sendable {
+    /// `kid` (RFC 7515 §4.1.4); nil when the key has none.
+    public let keyID: String?
+    init() { fatalError("unimplemented") }
+
+    /// Whether this key may verify a token with `alg` (type, curve, `use`, `key_ops`, JWK `alg`).
+    public func fits(_ alg: JWSAlgorithm) -> Bool { fatalError("unimplemented") }
+}
+
+/// The keys of one issuer.
+public struct KeySet: Sendable {
+    public var keys: [VerificationKey]
+    /// One line per JWK skipped (bad member, unsupported kty...). Safe to log.
+    public var warnings: [String]
+
+    public init(keys: [VerificationKey], warnings: [String] = []) {
+        self.keys = keys
+        self.warnings = warnings
+    }
+
+    /// A JWK Set document (RFC 7517 §5). Bad members are skipped with a warning.
+    /// - Throws: `KeyLoadError` when the document is not a JWK Set or no key is usable.
+    public static func jwkSet(json: [UInt8]) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
+
+    /// One SPKI PEM public key (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519).
+    /// - Throws: `KeyLoadError` (private key or certificate given, unsupported key...).
+    public static func publicKeyPEM(_ pem: [UInt8], keyID: String?) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
+
+    /// An HMAC secret for the HS* algorithms in `algorithms`.
+    /// - Throws: `KeyLoadError` when shorter than the hash output of any of them (RFC 7518 §3.2).
+    public static func hmacSecret(_ secret: [UInt8], keyID: String?, algorithms: [JWSAlgorithm]) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
+}
+
+/// What an issuer requires of a token (SPEC §3 `issuers`).
+public struct TokenRequirements: Sendable {
+    /// Exact, case-sensitive `iss`.
+    public var issuer: String
+    /// Token `aud` must contain one of these; empty = not checked.
+    public var audiences: [String]
+    public var algorithms: Set<JWSAlgorithm>
+    /// Leeway for exp/nbf/iat, seconds.
+    public var clockSkew: Double
+    /// Seconds; nil = unlimited.
+    public var maxTokenLifetime: Double?
+    public var requireExp: Bool
+
+    public init(issuer: String, audiences: [String], algorithms: Set<JWSAlgorithm>, clockSkew: Double = 30,
+                maxTokenLifetime: Double? = nil, requireExp: Bool = true) {
+        self.issuer = issuer
+        self.audiences = audiences
+        self.algorithms = algorithms
+        self.clockSkew = clockSkew
+        self.maxTokenLifetime = maxTokenLifetime
+        self.requireExp = requireExp
+    }
+}
+
+/// A token whose signature and registered claims were verified.
+public struct VerifiedToken: Sendable {
+    public var header: JSONValue
+    /// The whole claims set (a JSON object).
+    public var claims: JSONValue
+    public var algorithm: JWSAlgorithm
+    public init(header: JSONValue, claims: JSONValue, algorithm: JWSAlgorithm) {
+        self.header = header
+        self.claims = claims
+        self.algorithm = algorithm
+    }
+}
+
+/// Compact JWS verification (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725).
+public enum TokenVerifier {
+    /// Reads `iss` from the payload without verifying anything, only to choose an issuer.
+    /// - Throws: `TokenError.malformed` when the token is not a well-formed compact JWS.
+    public static func unverifiedIssuer(_ token: Substring) throws(TokenError) -> String? { fatalError("unimplemented") }
+
+    /// Verifies shape, header (`alg` allowlist, `crit`, `typ`), key selection by `kid`,
+    /// signature, then `exp`/`nbf`/`iat`/`iss`/`aud`/lifetime at time `now`.
+    /// - Parameters:
+    ///   - token: the compact serialization (≤ 8 KiB).
+    ///   - now: seconds since the Unix epoch.
+    /// - Throws: `TokenError`.
+    public static func verify(_ token: Substring, keys: KeySet, requirements: TokenRequirements, now: Double) throws(TokenError) -> VerifiedToken {
+        fatalError("unimplemented")
+    }
+}
+
+/// A private key that signs tokens: for `gateway token mint`, `gateway demo` and tests.
+public final class SigningKey: @unchecked Sendable {
+    init() { fatalError("unimplemented") }
+
+    /// Loads a PKCS#8 (or traditional) PEM private key, or raw HMAC secret bytes for HS*.
+    public static func privateKeyPEM(_ pem: [UInt8]) throws(KeyLoadError) -> SigningKey { fatalError("unimplemented") }
+    public static func hmac(_ secret: [UInt8]) -> SigningKey { fatalError("unimplemented") }
+    /// A fresh key for `alg` (RSA 2048, the alg's curve, Ed25519, or 64 random bytes).
+    public static func generate(for alg: JWSAlgorithm) throws(KeyLoadError) -> SigningKey { fatalError("unimplemented") }
+
+    /// Signs `claims` (a JSON object) into a compact JWS with header {alg, typ: JWT, kid?}.
+    public func sign(claims: JSONValue, algorithm: JWSAlgorithm, keyID: String?) throws(KeyLoadError) -> String { fatalError("unimplemented") }
+
+    /// The public JWK (RFC 7517 §4) for this key, as a JSON object with `kid` and `alg` if given.
+    /// nil for HMAC keys.
+    public func publicJWK(keyID: String?, algorithm: JWSAlgorithm?) -> JSONValue? { fatalError("unimplemented") }
+}
+
+/// JSON text for a value (compact, for tests and minting).
+public enum JSONWriter {
+    public static func serialize(_ value: JSONValue) -> String { fatalError("unimplemented") }
+}
+
+/// Strict JSON reader (RFC 8259) that refuses duplicate member names.
+public enum JSONReader {
+    /// - Throws: `TokenError.malformed`.
+    public static func parse(_ bytes: [UInt8]) throws(TokenError) -> JSONValue { fatalError("unimplemented") }
+}
+
+/// base64url without padding (RFC 7515 §2, RFC 4648 §5).
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String { fatalError("unimplemented") }
+    /// Strict: no padding, alphabet only, zero unused bits. nil when invalid.
+    public static func decode(_ text: Substring) -> [UInt8]? { fatalError("unimplemented") }
+}

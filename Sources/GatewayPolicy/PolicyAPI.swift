@@ -1,0 +1,268 @@
+// INTERFACE STUB — the GatewayPolicy owner replaces the bodies (and splits files),
+// keeping these public names and shapes (adding is fine).
+import GatewayJOSE
+
+/// Where in the config file something is (1-based, from Yams marks).
+public struct ConfigLocation: Sendable, Equatable {
+    public var path: String
+    public var line: Int
+    public var column: Int
+    public init(path: String, line: Int, column: Int) {
+        self.path = path
+        self.line = line
+        self.column = column
+    }
+}
+
+/// One config problem, printed as `PATH:LINE:COLUMN: message`.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var location: ConfigLocation
+    public var message: String
+    public init(location: ConfigLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+    public var description: String { "\(location.path):\(location.line):\(location.column): \(message)" }
+}
+
+/// Every problem found in one config file.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// host:port for a listener.
+public struct ListenAddress: Sendable, Equatable {
+    /// IPv4 dotted quad or IPv6 literal without brackets ("0.0.0.0", "::", "127.0.0.1").
+    public var host: String
+    public var port: UInt16
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// `limits:` (SPEC §3). Durations in seconds, sizes in bytes.
+public struct Limits: Sendable, Equatable {
+    public var maxHeaderBytes: Int = 16 * 1024
+    public var maxBodyBytes: Int = 10 * 1024 * 1024
+    public var headerTimeout: Double = 10
+    public var idleTimeout: Double = 60
+    public var maxConnections: Int = 10_000
+    public var drainTimeout: Double = 30
+    public init() {}
+}
+
+/// How an HMAC secret is held in its environment variable.
+public enum SecretEncoding: String, Sendable, Equatable {
+    case raw, base64, base64url
+}
+
+/// Exactly one key source per issuer.
+public enum KeySource: Sendable, Equatable {
+    case jwksURL(String)
+    case jwksFile(String)
+    case publicKeyFile(String)
+    /// The variable's name and encoding (the value is read when keys are loaded).
+    case secretEnv(String, SecretEncoding)
+}
+
+/// One `issuers:` entry.
+public struct IssuerConfig: Sendable, Equatable {
+    public var name: String
+    public var issuer: String
+    public var audiences: [String]
+    public var algorithms: [JWSAlgorithm]
+    public var keySource: KeySource
+    /// Location of the key source key, for key-loading errors.
+    public var keySourceLocation: ConfigLocation
+    public var keyID: String?
+    /// Seconds.
+    public var jwksRefresh: Double = 600
+    public var clockSkew: Double = 30
+    public var maxTokenLifetime: Double?
+    public var requireExp: Bool = true
+    /// Claim holding space-separated scopes (default "scope"); `scp` arrays are also read.
+    public var scopeClaim: String = "scope"
+    /// Dotted path split into components (`realm_access.roles` → ["realm_access", "roles"]).
+    public var rolesClaim: [String]?
+
+    public init(name: String, issuer: String, audiences: [String], algorithms: [JWSAlgorithm],
+                keySource: KeySource, keySourceLocation: ConfigLocation) {
+        self.name = name
+        self.issuer = issuer
+        self.audiences = audiences
+        self.algorithms = algorithms
+        self.keySource = keySource
+        self.keySourceLocation = keySourceLocation
+    }
+}
+
+/// TLS settings for an https upstream.
+public struct UpstreamTLS: Sendable, Equatable {
+    public var caFile: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
+    public init() {}
+}
+
+/// One `upstreams:` entry.
+public struct UpstreamConfig: Sendable, Equatable {
+    public var name: String
+    /// "http" or "https".
+    public var scheme: String
+    /// Host as written (IPv6 without brackets).
+    public var host: String
+    public var port: UInt16
+    /// Path prefix from the URL, without trailing "/" ("" when none).
+    public var basePath: String
+    public var connectTimeout: Double = 5
+    public var timeout: Double = 30
+    public var tls: UpstreamTLS?
+    public init(name: String, scheme: String, host: String, port: UInt16, basePath: String) {
+        self.name = name
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.basePath = basePath
+    }
+}
+
+/// `identity:` (SPEC §3).
+public struct IdentityConfig: Sendable, Equatable {
+    public var subjectHeader: String = "X-Auth-Subject"
+    public var issuerHeader: String = "X-Auth-Issuer"
+    public var scopesHeader: String = "X-Auth-Scopes"
+    /// claim name → header name, in file order.
+    public var claims: [(claim: String, header: String)] = []
+    public var stripPrefixes: [String] = ["X-Auth-"]
+    public init() {}
+    public static func == (a: IdentityConfig, b: IdentityConfig) -> Bool {
+        a.subjectHeader == b.subjectHeader && a.issuerHeader == b.issuerHeader && a.scopesHeader == b.scopesHeader
+            && a.claims.map(\.claim) == b.claims.map(\.claim) && a.claims.map(\.header) == b.claims.map(\.header)
+            && a.stripPrefixes == b.stripPrefixes
+    }
+}
+
+/// How a route matches the path.
+public enum PathMatch: @unchecked Sendable {
+    case exact(String)
+    /// Matches the prefix itself and prefix + "/..." (never prefix + "X").
+    case prefix(String)
+    /// Whole-path match, compiled at load time.
+    case regex(source: String, compiled: Regex<AnyRegexOutput>)
+}
+
+/// A route's `auth:`.
+public enum RouteAuth: Sendable, Equatable {
+    case publicAccess
+    case required(AuthRequirements)
+}
+
+/// Requirements of a protected route.
+public struct AuthRequirements: Sendable, Equatable {
+    /// Issuer names (keys into `GatewayConfig.issuers`), in file order.
+    public var issuers: [String]
+    public var scopes: [String] = []
+    public var anyScopes: [String] = []
+    public var roles: [String] = []
+    /// claim name → required value (string, number or bool as JSON text-free scalar).
+    public var claims: [(name: String, value: ClaimValue)] = []
+    public var forwardToken: Bool = false
+    public init(issuers: [String]) { self.issuers = issuers }
+    public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
+        a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
+            && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
+            && a.forwardToken == b.forwardToken
+    }
+}
+
+/// A scalar required claim value from config.
+public enum ClaimValue: Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+}
+
+/// One `routes:` entry.
+public struct Route: Sendable {
+    public var name: String
+    /// Lowercased host without port, or "*.example.com"; nil = any host.
+    public var host: String?
+    public var path: PathMatch
+    /// Uppercased methods; nil = all.
+    public var methods: Set<String>?
+    public var caseInsensitive: Bool = false
+    public var upstream: String
+    public var stripPrefix: Bool = false
+    public var auth: RouteAuth
+    public var location: ConfigLocation
+    public init(name: String, host: String?, path: PathMatch, methods: Set<String>?, upstream: String,
+                auth: RouteAuth, location: ConfigLocation) {
+        self.name = name
+        self.host = host
+        self.path = path
+        self.methods = methods
+        self.upstream = upstream
+        self.auth = auth
+        self.location = location
+    }
+}
+
+/// The whole validated configuration.
+public struct GatewayConfig: Sendable {
+    public var listen: ListenAddress
+    /// Parsed and validated; the admin listener comes later.
+    public var admin: ListenAddress?
+    public var limits: Limits
+    public var issuers: [IssuerConfig]
+    public var upstreams: [String: UpstreamConfig]
+    public var identity: IdentityConfig
+    public var routes: [Route]
+    /// Warnings (shadowed routes, unused issuers...), safe to print.
+    public var warnings: [String]
+    public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
+                upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
+        self.listen = listen
+        self.admin = admin
+        self.limits = limits
+        self.issuers = issuers
+        self.upstreams = upstreams
+        self.identity = identity
+        self.routes = routes
+        self.warnings = warnings
+    }
+}
+
+/// Reads and validates `gateway.yml` (SPEC §3).
+public enum ConfigLoader {
+    /// - Parameters:
+    ///   - yaml: file contents; `path` is used in error locations and to resolve relative key paths
+    ///     (relative to the config file's directory).
+    ///   - environment: for `${NAME}` interpolation.
+    /// - Throws: `ConfigErrors` with every problem found (unknown keys, bad values, missing refs).
+    public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
+        fatalError("unimplemented")
+    }
+
+    /// Reads the file at `path` then `parse`s it.
+    public static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
+        fatalError("unimplemented")
+    }
+}
+
+/// First-match route lookup (SPEC §3 routes, §4).
+public struct RouteTable: Sendable {
+    public let routes: [Route]
+    public init(routes: [Route]) { self.routes = routes }
+
+    /// - Parameters:
+    ///   - host: the Host header value (port ignored, case-insensitive), nil when absent.
+    ///   - path: the normalised path.
+    ///   - method: the request method.
+    /// - Returns: the index of the first route that fits, or nil (404).
+    public func match(host: String?, path: String, method: String) -> Int? {
+        fatalError("unimplemented")
+    }
+}
