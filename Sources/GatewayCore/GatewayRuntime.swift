@@ -1,0 +1,180 @@
+import GatewayHTTP
+import GatewayJOSE
+import GatewayPolicy
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An issuer with its keys loaded and its token requirements fixed.
+public struct LoadedIssuer: Sendable {
+    public var config: IssuerConfig
+    public var keys: KeySet
+    public var requirements: TokenRequirements
+}
+
+/// Everything a request decision needs, built once per config load and then immutable:
+/// the config, loaded keys, the route table and the identity-header matcher.
+public final class GatewayRuntime: Sendable {
+    public let config: GatewayConfig
+    public let routeTable: RouteTable
+    /// By issuer name.
+    public let issuers: [String: LoadedIssuer]
+    /// Normalised (lowercase, `_` → `-`) identity header names and strip prefixes.
+    let identityNames: Set<String>
+    let stripPrefixes: [String]
+    /// Warnings from loading keys (skipped JWKs...), safe to log.
+    public let warnings: [String]
+
+    /// Loads every issuer's keys from files and the environment.
+    /// - Parameters:
+    ///   - environment: the process environment (for `secret_env`).
+    /// - Throws: `ConfigErrors` located at each issuer's key source.
+    public init(config: GatewayConfig, environment: [String: String]) throws(ConfigErrors) {
+        var errors: [ConfigError] = []
+        var issuers: [String: LoadedIssuer] = [:]
+        var warnings: [String] = config.warnings
+        for issuer in config.issuers {
+            do {
+                let keys = try GatewayRuntime.loadKeys(issuer, environment: environment)
+                for w in keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
+                let requirements = TokenRequirements(
+                    issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
+                    clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
+                    requireExp: issuer.requireExp)
+                issuers[issuer.name] = LoadedIssuer(config: issuer, keys: keys, requirements: requirements)
+            } catch let e as ConfigError {
+                errors.append(e)
+            } catch {
+                errors.append(ConfigError(location: issuer.keySourceLocation, message: "\(error)"))
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        self.config = config
+        self.routeTable = RouteTable(routes: config.routes)
+        self.issuers = issuers
+        self.warnings = warnings
+        let id = config.identity
+        var names = Set([id.subjectHeader, id.issuerHeader, id.scopesHeader].map(HeaderName.normalized))
+        for c in id.claims { names.insert(HeaderName.normalized(c.header)) }
+        self.identityNames = names
+        self.stripPrefixes = id.stripPrefixes.map(HeaderName.normalized)
+    }
+
+    static func loadKeys(_ issuer: IssuerConfig, environment: [String: String]) throws -> KeySet {
+        let at = issuer.keySourceLocation
+        func fail(_ message: String) -> ConfigError { ConfigError(location: at, message: message) }
+        switch issuer.keySource {
+        case .jwksURL:
+            throw fail("issuer \(issuer.name): jwks_url is not supported yet; use jwks_file")
+        case .jwksFile(let path):
+            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read JWK Set file \(path)") }
+            do { return try KeySet.jwkSet(json: bytes) } catch {
+                throw fail("issuer \(issuer.name): JWK Set file \(path): \(describe(error))")
+            }
+        case .publicKeyFile(let path):
+            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read public key file \(path)") }
+            do { return try KeySet.publicKeyPEM(bytes, keyID: issuer.keyID) } catch {
+                throw fail("issuer \(issuer.name): public key file \(path): \(describe(error))")
+            }
+        case .secretEnv(let name, let encoding):
+            guard let value = environment[name], !value.isEmpty else {
+                throw fail("issuer \(issuer.name): environment variable \(name) is not set")
+            }
+            let secret: [UInt8]
+            switch encoding {
+            case .raw:
+                secret = Array(value.utf8)
+            case .base64url:
+                guard let s = Base64URL.decode(Substring(value.trimmingTrailingNewlines())) else {
+                    throw fail("issuer \(issuer.name): \(name) is not valid base64url")
+                }
+                secret = s
+            case .base64:
+                let urlForm = value.trimmingTrailingNewlines()
+                    .replacingOccurrences("+", "-").replacingOccurrences("/", "_")
+                    .trimmingPadding()
+                guard let s = Base64URL.decode(Substring(urlForm)) else {
+                    throw fail("issuer \(issuer.name): \(name) is not valid base64")
+                }
+                secret = s
+            }
+            do {
+                return try KeySet.hmacSecret(secret, keyID: issuer.keyID, algorithms: issuer.algorithms)
+            } catch {
+                throw fail("issuer \(issuer.name): secret from \(name): \(describe(error))")
+            }
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? KeyLoadError, case .invalid(let why) = e { return why }
+        return "\(error)"
+    }
+
+    /// Reads a whole (small) file; nil when it cannot be read. Key files are read at config
+    /// load only, never per request.
+    static func readFile(_ path: String) -> [UInt8]? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count { break }
+            if out.count > 16 * 1024 * 1024 { return nil }
+        }
+        return ferror(f) == 0 ? out : nil
+    }
+
+    /// Whether an incoming header with this name must be removed because it looks like an
+    /// identity header (SPEC §4 Forwarding: case-insensitive, `_` same as `-`).
+    public func isSpoofableIdentityHeader(_ name: String) -> Bool {
+        let n = HeaderName.normalized(name)
+        if identityNames.contains(n) { return true }
+        for p in stripPrefixes where n.hasPrefix(p) { return true }
+        return false
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var s = Substring(self)
+        while let last = s.last, last == "\n" || last == "\r" || last == " " { s = s.dropLast() }
+        return String(s)
+    }
+    func trimmingPadding() -> String {
+        var s = Substring(self)
+        while s.last == "=" { s = s.dropLast() }
+        return String(s)
+    }
+    func replacingOccurrences(_ a: Character, _ b: Character) -> String {
+        String(self.map { $0 == a ? b : $0 })
+    }
+}
+
+/// Header-name comparisons used for identity-header stripping.
+public enum HeaderName {
+    /// ASCII-lowercased with `_` mapped to `-`, so `X_Auth_Subject` equals `x-auth-subject`.
+    public static func normalized(_ name: String) -> String {
+        var bytes = Array(name.utf8)
+        for i in bytes.indices {
+            let b = bytes[i]
+            if b >= 0x41 && b <= 0x5A { bytes[i] = b | 0x20 } else if b == 0x5F { bytes[i] = 0x2D }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ASCII case-insensitive equality.
+    public static func equals(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) {
+            let lp = (p >= 0x41 && p <= 0x5A) ? p | 0x20 : p
+            let lq = (q >= 0x41 && q <= 0x5A) ? q | 0x20 : q
+            if lp != lq { return false }
+        }
+        return true
+    }
+}

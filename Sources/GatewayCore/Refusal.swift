@@ -1,0 +1,136 @@
+import GatewayHTTP
+import GatewayJOSE
+
+/// Why a request is not forwarded. Each case maps to exactly one status, one
+/// `WWW-Authenticate` challenge (RFC 6750 §3) and one JSON body (SPEC §4 table),
+/// and carries a stable `code` for logs and metrics.
+public enum DenialReason: Error, Sendable, Equatable {
+    /// The request-target failed normalisation (SPEC §4 "Path and routing"): 400.
+    case badPath(String)
+    /// No route matches: 404.
+    case noRoute
+    /// Protected route, no Bearer credentials (RFC 6750 §3.1: no error code): 401.
+    case missingToken
+    /// Several Authorization fields or bad Bearer syntax (RFC 6750 §3.1 invalid_request): 400.
+    case invalidRequest(String)
+    /// Token refused (RFC 6750 §3.1 invalid_token): 401.
+    case invalidToken(TokenError)
+    /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
+    /// `requiredScopes` is what the challenge's `scope` attribute lists.
+    case insufficientScope(requiredScopes: [String], detail: String)
+
+    /// HTTP status code sent to the client.
+    public var status: Int {
+        switch self {
+        case .badPath, .invalidRequest: 400
+        case .noRoute: 404
+        case .missingToken, .invalidToken: 401
+        case .insufficientScope: 403
+        }
+    }
+
+    /// Stable label for logs and metrics (`reason`).
+    public var code: String {
+        switch self {
+        case .badPath: "bad_path"
+        case .noRoute: "no_route"
+        case .missingToken: "missing_token"
+        case .invalidRequest: "invalid_request"
+        case .invalidToken(let e): e.reasonCode
+        case .insufficientScope: "insufficient_scope"
+        }
+    }
+
+    /// OAuth error code for the JSON body (RFC 6750 §3.1 where one applies).
+    var errorCode: String {
+        switch self {
+        case .badPath: "bad_request"
+        case .noRoute: "not_found"
+        case .missingToken: "unauthorized"
+        case .invalidRequest: "invalid_request"
+        case .invalidToken: "invalid_token"
+        case .insufficientScope: "insufficient_scope"
+        }
+    }
+
+    /// Human-readable description: fixed texts only, never request bytes or token contents.
+    var errorDescription: String {
+        switch self {
+        case .badPath(let why): why
+        case .noRoute: "no route matches the request"
+        case .missingToken: "bearer token required"
+        case .invalidRequest(let why): why
+        case .invalidToken(let e): e.description
+        case .insufficientScope(_, let detail): detail
+        }
+    }
+}
+
+/// A complete refusal response, ready to serialise.
+public struct Refusal: Sendable, Equatable {
+    public var reason: DenialReason
+    public var status: Int { reason.status }
+    /// `Content-Type`, `WWW-Authenticate` when the status is 400 (auth), 401 or 403.
+    public var fields: [HTTPField]
+    /// JSON body `{"error":"…","error_description":"…"}`.
+    public var body: [UInt8]
+
+    /// Builds the SPEC §4 response for `reason`, with realm `realm`.
+    public init(_ reason: DenialReason, realm: String = "gateway") {
+        self.reason = reason
+        self.body = Refusal.jsonBody(error: reason.errorCode, description: reason.errorDescription)
+        var fields = [HTTPField(name: "Content-Type", value: "application/json")]
+        if let challenge = Refusal.challenge(for: reason, realm: realm) {
+            fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
+        }
+        self.fields = fields
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3), or nil when the refusal is not about credentials.
+    static func challenge(for reason: DenialReason, realm: String) -> String? {
+        let base = "Bearer realm=\"\(realm)\""
+        switch reason {
+        case .missingToken:
+            return base
+        case .invalidRequest:
+            return base + ", error=\"invalid_request\""
+        case .invalidToken(let e):
+            return base + ", error=\"invalid_token\", error_description=\"\(e.description)\""
+        case .insufficientScope(let scopes, _):
+            return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
+        case .badPath, .noRoute:
+            return nil
+        }
+    }
+
+    /// `{"error":E,"error_description":D}` with JSON string escaping.
+    public static func jsonBody(error: String, description: String) -> [UInt8] {
+        var out = "{\"error\":"
+        appendJSONString(error, to: &out)
+        out += ",\"error_description\":"
+        appendJSONString(description, to: &out)
+        out += "}"
+        return Array(out.utf8)
+    }
+
+    static func appendJSONString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}

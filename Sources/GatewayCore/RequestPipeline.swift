@@ -1,0 +1,366 @@
+import GatewayHTTP
+import GatewayJOSE
+import GatewayPolicy
+
+/// Facts about one request that do not come from its head.
+public struct RequestContext: Sendable {
+    /// The client's IP address as text (for `X-Forwarded-For`).
+    public var clientAddress: String
+    /// "http" or "https": what the client used (for `X-Forwarded-Proto`).
+    public var scheme: String
+    /// Seconds since the Unix epoch (injected so expiry is testable).
+    public var now: Double
+    /// Generates a request id when the client sent none (or an invalid one).
+    public var makeRequestID: @Sendable () -> String
+
+    public init(clientAddress: String, scheme: String = "http", now: Double,
+                makeRequestID: @escaping @Sendable () -> String) {
+        self.clientAddress = clientAddress
+        self.scheme = scheme
+        self.now = now
+        self.makeRequestID = makeRequestID
+    }
+}
+
+/// An allowed request: where it goes and exactly what is sent.
+public struct ForwardPlan: Sendable {
+    public var routeName: String
+    public var upstream: UpstreamConfig
+    public var method: String
+    /// Absolute upstream URL (normalised path, query as sent).
+    public var url: String
+    /// Header fields for the upstream, in order: cleaned client fields, then the gateway's.
+    public var fields: [HTTPField]
+    public var requestID: String
+    /// `sub` of the verified token; nil on public routes.
+    public var subject: String?
+}
+
+/// The outcome for one request head.
+public enum Decision: Sendable {
+    case forward(ForwardPlan)
+    case refuse(Refusal, routeName: String?, requestID: String)
+}
+
+/// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
+///
+/// Order: normalise the path → first matching route → (protected routes) extract the Bearer
+/// token → choose the issuer by `iss` → verify signature, then claims → authorize scopes,
+/// roles and claims → build the upstream request.
+public enum RequestPipeline {
+    public static func decide(_ head: HTTPRequestHead, context: RequestContext, runtime: GatewayRuntime) -> Decision {
+        let requestID = requestIDFrom(head) ?? context.makeRequestID()
+        func refuse(_ r: DenialReason, _ route: String? = nil) -> Decision {
+            .refuse(Refusal(r), routeName: route, requestID: requestID)
+        }
+
+        let target: NormalizedTarget
+        do { target = try PathNormalizer.normalize(head.target) } catch {
+            if case .invalid(let why) = error { return refuse(.badPath(why)) }
+            return refuse(.badPath("invalid request target"))
+        }
+        let host = head.values("host").first
+        guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
+            return refuse(.noRoute)
+        }
+        let route = runtime.routeTable.routes[index]
+        guard let upstream = runtime.config.upstreams[route.upstream] else { return refuse(.noRoute, route.name) }
+
+        var identity: [HTTPField] = []
+        var subject: String?
+        var forwardToken = false
+        if case .required(let req) = route.auth {
+            switch authenticate(head, requirements: req, runtime: runtime, now: context.now) {
+            case .failure(let reason):
+                return refuse(reason, route.name)
+            case .success(let verified):
+                switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
+                case .failure(let reason): return refuse(reason, route.name)
+                case .success(let fields): identity = fields
+                }
+                subject = verified.token.claims[member: "sub"]?.stringValue
+                forwardToken = req.forwardToken
+            }
+        }
+
+        var fields = upstreamFields(head, runtime: runtime, forwardToken: forwardToken)
+        appendForwarded(&fields, head: head, host: host, context: context, requestID: requestID)
+        fields.append(contentsOf: identity)
+        let url = upstreamURL(upstream, route: route, target: target)
+        return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
+                                    fields: fields, requestID: requestID, subject: subject))
+    }
+
+    // MARK: Authentication
+
+    struct Verified {
+        var token: VerifiedToken
+        var issuer: LoadedIssuer
+    }
+
+    /// RFC 6750 §2.1: `Authorization: Bearer <b64token>`, scheme case-insensitive.
+    enum Credentials: Equatable {
+        case none
+        case bearer(Substring)
+        case invalid(String)
+    }
+
+    static func extractBearer(_ head: HTTPRequestHead) -> Credentials {
+        var found: String?
+        for f in head.fields where HeaderName.equals(f.name, "authorization") {
+            if found != nil { return .invalid("several Authorization header fields") }
+            found = f.value
+        }
+        guard let value = found else { return .none }
+        let bytes = Array(value.utf8)
+        // Scheme: "Bearer" (case-insensitive) then one or more spaces.
+        guard bytes.count >= 6, HeaderName.equals(String(decoding: bytes[0..<6], as: UTF8.self), "bearer") else {
+            // Another scheme (Basic...): no Bearer credentials at all (RFC 6750 §3.1).
+            return .none
+        }
+        if bytes.count == 6 { return .invalid("bearer token missing") }
+        guard bytes[6] == 0x20 else {
+            // "Bearerx..." is a different scheme name.
+            return .none
+        }
+        var start = 6
+        while start < bytes.count && bytes[start] == 0x20 { start += 1 }
+        guard start < bytes.count else { return .invalid("bearer token missing") }
+        // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+        var i = start
+        while i < bytes.count, isB64TokenChar(bytes[i]) { i += 1 }
+        while i < bytes.count, bytes[i] == 0x3D { i += 1 }
+        guard i == bytes.count, i > start else { return .invalid("malformed bearer credentials") }
+        let token = Substring(value).utf8.dropFirst(start)
+        return .bearer(Substring(token))
+    }
+
+    static func isB64TokenChar(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+            || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2B || b == 0x2F
+    }
+
+    static func authenticate(_ head: HTTPRequestHead, requirements: AuthRequirements, runtime: GatewayRuntime,
+                             now: Double) -> Result<Verified, DenialReason> {
+        let token: Substring
+        switch extractBearer(head) {
+        case .none: return .failure(.missingToken)
+        case .invalid(let why): return .failure(.invalidRequest(why))
+        case .bearer(let t): token = t
+        }
+        // The unverified `iss` only chooses among the route's issuers (SPEC §4).
+        let claimedIssuer: String?
+        do { claimedIssuer = try TokenVerifier.unverifiedIssuer(token) } catch {
+            return .failure(.invalidToken(error))
+        }
+        var chosen: LoadedIssuer?
+        for name in requirements.issuers {
+            if let candidate = runtime.issuers[name], candidate.config.issuer == claimedIssuer {
+                chosen = candidate
+                break
+            }
+        }
+        guard let issuer = chosen else { return .failure(.invalidToken(.issuer)) }
+        let verified: VerifiedToken
+        do {
+            verified = try TokenVerifier.verify(token, keys: issuer.keys, requirements: issuer.requirements, now: now)
+        } catch {
+            return .failure(.invalidToken(error))
+        }
+        if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
+            return .failure(denial)
+        }
+        return .success(Verified(token: verified, issuer: issuer))
+    }
+
+    // MARK: Authorization
+
+    /// Scopes from the issuer's scope claim (space-separated string, or array) and `scp`.
+    static func scopes(of token: VerifiedToken, issuer: IssuerConfig) -> [String] {
+        var out: [String] = []
+        func add(_ v: JSONValue?) {
+            switch v {
+            case .string(let s)?:
+                for part in s.split(separator: " ", omittingEmptySubsequences: true) { out.append(String(part)) }
+            case .array(let items)?:
+                for item in items { if case .string(let s) = item { out.append(s) } }
+            default: break
+            }
+        }
+        add(token.claims[member: issuer.scopeClaim])
+        if issuer.scopeClaim != "scp" { add(token.claims[member: "scp"]) }
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    static func claim(_ claims: JSONValue, path: [String]) -> JSONValue? {
+        var current: JSONValue? = claims
+        for part in path { current = current?[member: part] }
+        return current
+    }
+
+    static func authorize(_ token: VerifiedToken, issuer: LoadedIssuer, requirements: AuthRequirements) -> DenialReason? {
+        let required = requirements.scopes.isEmpty ? requirements.anyScopes : requirements.scopes
+        func deny(_ detail: String) -> DenialReason { .insufficientScope(requiredScopes: required, detail: detail) }
+        let granted = Set(scopes(of: token, issuer: issuer.config))
+        for s in requirements.scopes where !granted.contains(s) { return deny("required scope missing") }
+        if !requirements.anyScopes.isEmpty && !requirements.anyScopes.contains(where: granted.contains) {
+            return deny("none of the accepted scopes granted")
+        }
+        if !requirements.roles.isEmpty {
+            var roles = Set<String>()
+            if let path = issuer.config.rolesClaim, case .array(let items)? = claim(token.claims, path: path) {
+                for item in items { if case .string(let s) = item { roles.insert(s) } }
+            }
+            for r in requirements.roles where !roles.contains(r) { return deny("required role missing") }
+        }
+        for (name, expected) in requirements.claims {
+            let actual = token.claims[member: name]
+            if !claimSatisfies(actual, expected) { return deny("required claim \(name) missing or different") }
+        }
+        return nil
+    }
+
+    /// Equality, or membership when the token's claim is an array.
+    static func claimSatisfies(_ actual: JSONValue?, _ expected: ClaimValue) -> Bool {
+        func scalarEquals(_ v: JSONValue) -> Bool {
+            switch (v, expected) {
+            case let (.string(a), .string(b)): a == b
+            case let (.number(a), .number(b)): a == b
+            case let (.bool(a), .bool(b)): a == b
+            default: false
+            }
+        }
+        switch actual {
+        case .array(let items)?: return items.contains(where: scalarEquals)
+        case let v?: return scalarEquals(v)
+        case nil: return false
+        }
+    }
+
+    // MARK: Identity headers
+
+    /// Identity header fields for a verified token (SPEC §3 `identity`). A value holding a
+    /// control character refuses the request (401 naming the claim).
+    static func identityFields(_ token: VerifiedToken, issuer: LoadedIssuer, runtime: GatewayRuntime)
+        -> Result<[HTTPField], DenialReason>
+    {
+        let id = runtime.config.identity
+        var out: [HTTPField] = []
+        func add(_ header: String, _ claimName: String, _ value: String?) -> DenialReason? {
+            guard let value else { return nil }
+            if !isSafeHeaderValue(value) { return .invalidToken(.unsafeClaim(claimName)) }
+            out.append(HTTPField(name: header, value: value))
+            return nil
+        }
+        if let d = add(id.subjectHeader, "sub", headerText(token.claims[member: "sub"])) { return .failure(d) }
+        if let d = add(id.issuerHeader, "iss", headerText(token.claims[member: "iss"])) { return .failure(d) }
+        let scopes = scopes(of: token, issuer: issuer.config)
+        if !scopes.isEmpty, let d = add(id.scopesHeader, issuer.config.scopeClaim, scopes.joined(separator: " ")) {
+            return .failure(d)
+        }
+        for (claimName, header) in id.claims {
+            if let d = add(header, claimName, headerText(token.claims[member: claimName])) { return .failure(d) }
+        }
+        return .success(out)
+    }
+
+    /// Claim value as header text: strings as is, numbers without a needless ".0", booleans,
+    /// arrays of those joined by ","; objects and null give no header.
+    static func headerText(_ v: JSONValue?) -> String? {
+        switch v {
+        case .string(let s)?: return s
+        case .number(let d)?: return numberText(d)
+        case .bool(let b)?: return b ? "true" : "false"
+        case .array(let items)?:
+            let parts = items.compactMap { item -> String? in
+                if case .array = item { return nil }
+                return headerText(item)
+            }
+            return parts.isEmpty ? nil : parts.joined(separator: ",")
+        default: return nil
+        }
+    }
+
+    static func numberText(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
+        return String(d)
+    }
+
+    /// RFC 9110 §5.5 field-value without CTLs (HTAB excepted? no: identity values get none).
+    static func isSafeHeaderValue(_ s: String) -> Bool {
+        for b in s.utf8 where b < 0x20 || b == 0x7F { return false }
+        return true
+    }
+
+    // MARK: Forwarded request
+
+    /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
+    /// identity look-alikes, `Authorization` (unless forwarded), `Host` (libcurl sends the
+    /// upstream's), framing (`Content-Length`: set from the body), `Expect` (answered here),
+    /// and the `X-Forwarded-*` / `X-Request-Id` the gateway sets itself.
+    static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool) -> [HTTPField] {
+        let cleaned = HopByHop.removing(from: head.fields)
+        var out: [HTTPField] = []
+        out.reserveCapacity(cleaned.count + 8)
+        for f in cleaned {
+            let n = HeaderName.normalized(f.name)
+            switch n {
+            case "authorization": if !forwardToken { continue }
+            case "host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
+                 "x-forwarded-for", "forwarded":
+                continue
+            default: break
+            }
+            if runtime.isSpoofableIdentityHeader(f.name) { continue }
+            out.append(f)
+        }
+        return out
+    }
+
+    static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
+                                context: RequestContext, requestID: String) {
+        let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
+        let chain = (prior + [context.clientAddress]).joined(separator: ", ")
+        fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
+        fields.append(HTTPField(name: "X-Forwarded-Proto", value: context.scheme))
+        if let host { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
+        fields.append(HTTPField(name: "X-Request-Id", value: requestID))
+    }
+
+    /// A client `X-Request-Id` is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
+    static func requestIDFrom(_ head: HTTPRequestHead) -> String? {
+        var found: String?
+        for f in head.fields where HeaderName.equals(f.name, "x-request-id") {
+            if found != nil { return nil }
+            found = f.value
+        }
+        guard let v = found, !v.isEmpty, v.utf8.count <= 128 else { return nil }
+        for b in v.utf8 {
+            let ok = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
+            if !ok { return nil }
+        }
+        return v
+    }
+
+    static func upstreamURL(_ upstream: UpstreamConfig, route: Route, target: NormalizedTarget) -> String {
+        var path = target.path
+        if route.stripPrefix, case .prefix(let prefix) = route.path {
+            let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            path = String(path.utf8.dropFirst(trimmed.utf8.count)).map { $0 } ?? path
+            if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
+        }
+        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
+        var url = "\(upstream.scheme)://\(host):\(upstream.port)\(upstream.basePath)\(path)"
+        if let q = target.query { url += "?" + q }
+        return url
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}

@@ -1,0 +1,559 @@
+import Dispatch
+import GatewayCore
+import GatewayHTTP
+import GatewayPolicy
+import GatewayUpstream
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client connection, driven by a `DispatchSourceRead`/`DispatchSourceWrite` pair on its
+/// loop's serial queue. Requests on it are handled one at a time, in order (pipelined bytes
+/// wait in `inbound` until the current exchange finishes).
+///
+/// Buffers are bounded: `inbound` holds at most one request head plus `inboundSlack`;
+/// a request body is buffered up to `requestBodyHighWater` before reading pauses;
+/// response bytes up to `outboundHighWater` before the upstream transfer pauses.
+///
+/// `@unchecked Sendable`: every property is touched on `loop.queue` only.
+final class ClientConnection: @unchecked Sendable {
+    static let readChunk = 64 * 1024
+    static let outboundHighWater = 256 * 1024
+    static let outboundLowWater = 64 * 1024
+    static let requestBodyHighWater = 256 * 1024
+    static let inboundSlack = 64 * 1024
+
+    let fd: Int32
+    let peer: String
+    unowned let loop: ServerLoop
+    let server: ServerHooks
+    private let readSource: DispatchSourceRead
+    private var writeSource: DispatchSourceWrite?
+    private var writeArmed = false
+    private var readSuspended = false
+
+    private var inbound: [UInt8] = []
+    private var inboundStart = 0
+    private var parser: HTTPRequestParser
+    private var outbound: [UInt8] = []
+    private var outboundStart = 0
+    private var closeAfterFlush = false
+    private(set) var closed = false
+    private var clientEOF = false
+    private var exchange: Exchange?
+    private var timer: DispatchSourceTimer?
+    private var headStarted = false
+
+    init(fd: Int32, peer: String, loop: ServerLoop, server: ServerHooks) {
+        self.fd = fd
+        self.peer = peer
+        self.loop = loop
+        self.server = server
+        let limits = loop.runtime.config.limits
+        self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
+        self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+    }
+
+    /// Starts reading. Call on `loop.queue`.
+    func start() {
+        readSource.setEventHandler { [weak self] in self?.onReadable() }
+        readSource.resume()
+        armIdleTimer()
+    }
+
+    /// Whether the connection has no request in progress (for draining).
+    var isIdle: Bool { exchange == nil && inboundStart == inbound.count }
+
+    // MARK: Reading
+
+    private func onReadable() {
+        guard !closed else { return }
+        var total = 0
+        while total < 4 * ClientConnection.readChunk {
+            let n = appendRead()
+            if n > 0 {
+                total += n
+                continue
+            }
+            if n == 0 {
+                clientEOF = true
+                break
+            }
+            if errno == EAGAIN || errno == EWOULDBLOCK { break }
+            if errno == EINTR { continue }
+            abort()
+            return
+        }
+        if !headStarted && exchange == nil && inbound.count > inboundStart {
+            headStarted = true
+            armTimer(loop.runtime.config.limits.headerTimeout, onFire: { [weak self] in self?.headerTimedOut() })
+        }
+        process()
+        if clientEOF && !closed {
+            readSource.cancel()  // no more events; finish what is in flight then close
+            if exchange == nil { close() }
+        }
+    }
+
+    /// Reads once into the end of `inbound`. Returns read(2)'s result.
+    private func appendRead() -> Int {
+        let chunk = ClientConnection.readChunk
+        let old = inbound.count
+        inbound.append(contentsOf: repeatElement(0, count: chunk))
+        let n = inbound.withUnsafeMutableBytes { buf in
+            read(fd, buf.baseAddress! + old, chunk)
+        }
+        inbound.removeLast(chunk - max(n, 0))
+        return n
+    }
+
+    /// Parses as far as the current state allows.
+    private func process() {
+        while !closed {
+            if let ex = exchange {
+                if ex.requestComplete { break }  // pipelined bytes wait for the response
+                if ex.requestBody.count >= ClientConnection.requestBodyHighWater { break }
+            }
+            let result: (event: HTTPParserEvent?, consumed: Int)
+            do {
+                result = try inbound.withUnsafeBytes { buf in
+                    try parser.parse(UnsafeRawBufferPointer(rebasing: buf[inboundStart...]))
+                }
+            } catch let error as HTTPParseError {
+                parseFailed(error)
+                return
+            } catch {
+                parseFailed(.badRequest("malformed request"))
+                return
+            }
+            let base = inboundStart
+            inboundStart += result.consumed
+            guard let event = result.event else {
+                if result.consumed == 0 { break }
+                continue
+            }
+            switch event {
+            case .head(let head):
+                headReceived(head)
+            case .body(let range):
+                guard let ex = exchange else { continue }
+                ex.received += UInt64(range.count)
+                if ex.received > UInt64(ex.maxBody) {
+                    bodyTooLarge()
+                    return
+                }
+                ex.requestBody.append(contentsOf: inbound[(base + range.lowerBound)..<(base + range.upperBound)])
+                ex.wakeSender()
+            case .end:
+                guard let ex = exchange else { continue }
+                ex.requestComplete = true
+                ex.wakeSender()
+            }
+        }
+        compactInbound()
+        updateReadInterest()
+    }
+
+    private func compactInbound() {
+        if inboundStart == inbound.count {
+            inbound.removeAll(keepingCapacity: inbound.capacity <= 2 * ClientConnection.readChunk)
+            inboundStart = 0
+        } else if inboundStart > 32 * 1024 {
+            inbound.removeFirst(inboundStart)
+            inboundStart = 0
+        }
+    }
+
+    /// Pauses reading while buffers are full: pipelined requests behind an in-flight one,
+    /// or a request body the upstream has not taken yet.
+    private func updateReadInterest() {
+        guard !closed, !clientEOF else { return }
+        let pending = inbound.count - inboundStart
+        var full = pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
+        if let ex = exchange, ex.requestBody.count >= ClientConnection.requestBodyHighWater { full = true }
+        if full && !readSuspended {
+            readSource.suspend()
+            readSuspended = true
+        } else if !full && readSuspended {
+            readSuspended = false
+            readSource.resume()
+        }
+    }
+
+    // MARK: Requests
+
+    private func headReceived(_ head: HTTPRequestHead) {
+        cancelTimer()
+        headStarted = false
+        let runtime = loop.runtime
+        let start = monotonicSeconds()
+        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
+                                     makeRequestID: { [loop] in loop.nextRequestID() })
+        let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: start)
+        exchange = ex
+        switch RequestPipeline.decide(head, context: context, runtime: runtime) {
+        case .refuse(let refusal, _, _):
+            respond(status: refusal.status, fields: refusal.fields, body: refusal.body, version: head.version)
+            // A refused request may still have body bytes in flight: never try to resync.
+            finishExchange(keepAlive: false)
+        case .forward(let plan):
+            if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
+                let r = Refusal.jsonBody(error: "payload_too_large", description: "request body too large")
+                respond(status: 413, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: r, version: head.version)
+                finishExchange(keepAlive: false)
+                return
+            }
+            if head.expectsContinue && head.version == .http11 && head.framing != .none {
+                write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            }
+            let body: UpstreamRequestBody
+            switch head.framing {
+            case .none: body = .none
+            case .contentLength(let n): body = .length(n)
+            case .chunked: body = .chunked
+            }
+            var tls: UpstreamTLSOptions?
+            if let t = plan.upstream.tls {
+                tls = UpstreamTLSOptions(caFile: t.caFile, clientCertificate: t.clientCertificate, clientKey: t.clientKey)
+            }
+            let request = UpstreamRequest(method: head.method, url: plan.url, fields: plan.fields, body: body,
+                                          connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
+                                          tls: tls)
+            ex.keepAlive = head.keepAlive
+            ex.delegate = TransferDelegate(connection: self, exchange: ex)
+            ex.transfer = loop.upstream.start(request, delegate: ex.delegate!)
+        }
+    }
+
+    private func parseFailed(_ error: HTTPParseError) {
+        if let ex = exchange {
+            // Mid-body framing error: the upstream exchange cannot complete.
+            ex.transfer?.cancel()
+            ex.transfer = nil
+            if ex.responseStarted { abort(); return }
+        }
+        cancelTimer()
+        let body = Refusal.jsonBody(error: "bad_request", description: error.reason)
+        respond(status: error.status, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                version: .http11)
+        finishExchange(keepAlive: false)
+    }
+
+    private func bodyTooLarge() {
+        guard let ex = exchange else { return }
+        ex.transfer?.cancel()
+        ex.transfer = nil
+        if ex.responseStarted { abort(); return }
+        let body = Refusal.jsonBody(error: "payload_too_large", description: "request body too large")
+        respond(status: 413, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                version: ex.head.version)
+        finishExchange(keepAlive: false)
+    }
+
+    private func headerTimedOut() {
+        guard !closed, exchange == nil else { return }
+        let body = Refusal.jsonBody(error: "request_timeout", description: "request head not received in time")
+        respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                version: .http11)
+        closeAfterFlush = true
+        flush()
+    }
+
+    /// Writes a complete response (head + fixed body) for a request the gateway answers itself.
+    private func respond(status: Int, fields: [HTTPField], body: [UInt8], version: HTTPVersion, close: Bool = true) {
+        var all = fields
+        all.append(HTTPField(name: "Content-Length", value: String(body.count)))
+        if close { all.append(HTTPField(name: "Connection", value: "close")) }
+        write(HTTPResponseHead(status: status, fields: all, version: .http11).serialized())
+        write(body)
+    }
+
+    /// Ends the current exchange: keep the connection for the next request, or close once
+    /// everything is written.
+    fileprivate func finishExchange(keepAlive: Bool) {
+        exchange?.delegate = nil
+        exchange = nil
+        if !keepAlive || clientEOF {
+            closeAfterFlush = true
+            flush()
+            return
+        }
+        armIdleTimer()
+        process()
+    }
+
+    // MARK: Upstream events
+
+    fileprivate func upstreamHead(_ ex: Exchange, status: Int, fields upstreamFields: [HTTPField]) {
+        guard exchange === ex, !closed else { return }
+        var hadLength = false
+        var hadTransferEncoding = false
+        for f in upstreamFields {
+            if HeaderName.equals(f.name, "content-length") { hadLength = true }
+            if HeaderName.equals(f.name, "transfer-encoding") { hadTransferEncoding = true }
+        }
+        var fields = HopByHop.removing(from: upstreamFields)
+        let noBody = ex.head.method == "HEAD" || status == 204 || status == 304 || (100..<200).contains(status)
+        if hadTransferEncoding {
+            // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
+            fields.removeAll { HeaderName.equals($0.name, "content-length") }
+            hadLength = false
+        }
+        var keepAlive = ex.keepAlive
+        if noBody {
+            ex.responseChunked = false
+        } else if hadLength {
+            ex.responseChunked = false
+        } else if ex.head.version == .http11 {
+            ex.responseChunked = true
+            fields.append(HTTPField(name: "Transfer-Encoding", value: "chunked"))
+        } else {
+            keepAlive = false  // close-delimited body for HTTP/1.0
+        }
+        if !ex.requestComplete { keepAlive = false }
+        ex.keepAlive = keepAlive
+        if !keepAlive {
+            fields.append(HTTPField(name: "Connection", value: "close"))
+        } else if ex.head.version == .http10 {
+            fields.append(HTTPField(name: "Connection", value: "keep-alive"))
+        }
+        ex.responseStarted = true
+        write(HTTPResponseHead(status: status, fields: fields, version: .http11).serialized())
+    }
+
+    fileprivate func upstreamBody(_ ex: Exchange, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard exchange === ex, !closed else { return true }
+        if outbound.count - outboundStart >= ClientConnection.outboundHighWater {
+            ex.receivePaused = true
+            return false
+        }
+        if bytes.isEmpty { return true }
+        if ex.responseChunked {
+            outbound.append(contentsOf: String(bytes.count, radix: 16).utf8)
+            outbound.append(0x0D); outbound.append(0x0A)
+            outbound.append(contentsOf: bytes)
+            outbound.append(0x0D); outbound.append(0x0A)
+        } else {
+            outbound.append(contentsOf: bytes)
+        }
+        flush()
+        return true
+    }
+
+    fileprivate func upstreamFill(_ ex: Exchange, _ buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        guard exchange === ex else { return .end }
+        if ex.requestBody.isEmpty {
+            if ex.requestComplete { return .end }
+            ex.sendPaused = true
+            return .pause
+        }
+        let n = min(buffer.count, ex.requestBody.count)
+        ex.requestBody.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: n)
+        }
+        ex.requestBody.removeFirst(n)
+        if readSuspended {
+            // Not from inside libcurl's read callback: parsing may resume the transfer.
+            loop.queue.async { [weak self] in self?.process() }
+        }
+        return .data(n)
+    }
+
+    fileprivate func upstreamComplete(_ ex: Exchange, _ error: UpstreamError?) {
+        guard exchange === ex, !closed else { return }
+        ex.transfer = nil
+        if let error {
+            if ex.responseStarted {
+                // Never let a truncated body look complete.
+                abort()
+                return
+            }
+            let (code, text) = error.status == 504 ? ("gateway_timeout", "upstream timed out")
+                : ("bad_gateway", "upstream unavailable or invalid response")
+            let body = Refusal.jsonBody(error: code, description: text)
+            respond(status: error.status, fields: [HTTPField(name: "Content-Type", value: "application/json")],
+                    body: body, version: ex.head.version)
+            finishExchange(keepAlive: false)
+            return
+        }
+        if ex.responseChunked { write(Array("0\r\n\r\n".utf8)) }
+        finishExchange(keepAlive: ex.keepAlive && ex.requestComplete)
+    }
+
+    // MARK: Writing
+
+    private func write(_ bytes: [UInt8]) {
+        guard !closed else { return }
+        outbound.append(contentsOf: bytes)
+        flush()
+    }
+
+    private func flush() {
+        guard !closed else { return }
+        while outboundStart < outbound.count {
+            let n = outbound.withUnsafeBytes { buf in
+                send(fd, buf.baseAddress! + outboundStart, buf.count - outboundStart, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                outboundStart += n
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                armWrite()
+                return
+            }
+            abort()
+            return
+        }
+        outbound.removeAll(keepingCapacity: outbound.capacity <= 4 * ClientConnection.outboundHighWater)
+        outboundStart = 0
+        disarmWrite()
+        if let ex = exchange, ex.receivePaused {
+            ex.receivePaused = false
+            ex.transfer?.resumeReceiving()
+        }
+        if closeAfterFlush { close() }
+    }
+
+    private func armWrite() {
+        if writeSource == nil {
+            let s = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
+            s.setEventHandler { [weak self] in self?.flush() }
+            writeSource = s
+        }
+        if !writeArmed {
+            writeArmed = true
+            writeSource!.resume()
+        }
+    }
+
+    private func disarmWrite() {
+        if writeArmed {
+            writeArmed = false
+            writeSource!.suspend()
+        }
+    }
+
+    // MARK: Timers
+
+    private func armIdleTimer() {
+        armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in
+            guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
+            self.close()
+        })
+    }
+
+    private func armTimer(_ seconds: Double, onFire: @escaping @Sendable () -> Void) {
+        cancelTimer()
+        let t = DispatchSource.makeTimerSource(queue: loop.queue)
+        t.schedule(deadline: .now() + seconds)
+        t.setEventHandler(handler: onFire)
+        t.resume()
+        timer = t
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    // MARK: Closing
+
+    /// Closes at once, cancelling any upstream transfer (the client sees a reset/EOF).
+    func abort() {
+        closeAfterFlush = false
+        close()
+    }
+
+    /// Closes the socket and releases every source. Idempotent.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        cancelTimer()
+        if let ex = exchange {
+            ex.transfer?.cancel()
+            ex.transfer = nil
+            ex.delegate = nil
+            exchange = nil
+        }
+        if readSuspended { readSuspended = false; readSource.resume() }
+        readSource.cancel()
+        if let w = writeSource {
+            if !writeArmed { w.resume() }
+            w.cancel()
+        }
+        let fd = self.fd
+        // Close the descriptor once the sources are cancelled (DispatchSource rule).
+        loop.queue.async { Glibc.close(fd) }
+        server.connectionClosed(self)
+    }
+}
+
+/// State of one request/response exchange on a connection.
+final class Exchange: @unchecked Sendable {
+    let head: HTTPRequestHead
+    let maxBody: Int
+    let started: Double
+    var transfer: UpstreamTransfer?
+    var delegate: TransferDelegate?
+    /// Request body bytes received from the client and not yet taken by libcurl.
+    var requestBody: [UInt8] = []
+    var received: UInt64 = 0
+    var requestComplete = false
+    var sendPaused = false
+    var receivePaused = false
+    var responseStarted = false
+    var responseChunked = false
+    var keepAlive = false
+
+    init(head: HTTPRequestHead, maxBody: Int, started: Double) {
+        self.head = head
+        self.maxBody = maxBody
+        self.started = started
+    }
+
+    func wakeSender() {
+        if sendPaused {
+            sendPaused = false
+            transfer?.resumeSending()
+        }
+    }
+}
+
+/// Bridges libcurl transfer events to the connection (held by the exchange while it runs).
+final class TransferDelegate: UpstreamTransferDelegate {
+    weak var connection: ClientConnection?
+    let exchange: Exchange
+    init(connection: ClientConnection, exchange: Exchange) {
+        self.connection = connection
+        self.exchange = exchange
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+        connection?.upstreamHead(exchange, status: status, fields: fields)
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
+        connection?.upstreamBody(exchange, bytes) ?? true
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        connection?.upstreamFill(exchange, buffer) ?? .end
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
+        connection?.upstreamComplete(exchange, error)
+    }
+}
+
+/// Seconds on a monotonic clock (for durations).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Seconds since the Unix epoch (for token time checks).
+func wallClockSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,156 @@
+import Dispatch
+import GatewayCore
+import GatewayPolicy
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a connection tells its server.
+protocol ServerHooks: AnyObject, Sendable {
+    func connectionClosed(_ connection: ClientConnection)
+}
+
+/// The public listener and its loops: accepts connections on a non-blocking socket and
+/// spreads them round-robin over a fixed set of serial queues (`ServerLoop`), each with its
+/// own libcurl multi handle. No thread per connection or per request.
+///
+/// `@unchecked Sendable`: mutable state lives on `acceptQueue` (accepting, counting) or
+/// on each loop's queue (connections).
+public final class GatewayServer: ServerHooks, @unchecked Sendable {
+    private let loops: [ServerLoop]
+    private let acceptQueue = DispatchQueue(label: "gateway.accept")
+    private var listenFD: Int32 = -1
+    private var acceptSource: DispatchSourceRead?
+    private var acceptSuspended = false
+    private var nextLoop = 0
+    private var openConnections = 0
+    private var maxConnections: Int
+    private var draining = false
+    private let logger: Logger
+    /// The port actually bound (useful with port 0).
+    public private(set) var port: UInt16 = 0
+
+    /// - Parameters:
+    ///   - runtime: the loaded configuration.
+    ///   - loopCount: serial queues to spread connections over (default: one per core).
+    public init(runtime: GatewayRuntime, loopCount: Int? = nil, logger: Logger) {
+        let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime) }
+        self.maxConnections = runtime.config.limits.maxConnections
+        self.logger = logger
+    }
+
+    /// Binds and starts accepting.
+    /// - Throws: `SocketError` when the address cannot be bound.
+    public func start(host: String, port: UInt16) throws(SocketError) {
+        signal(SIGPIPE, SIG_IGN)
+        let (fd, bound) = try Socket.listen(host: host, port: port)
+        listenFD = fd
+        self.port = bound
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
+        source.setEventHandler { [weak self] in self?.acceptPending() }
+        source.setCancelHandler { Glibc.close(fd) }
+        acceptSource = source
+        source.resume()
+    }
+
+    /// Makes new requests use `runtime`; requests in flight finish on the one they started with.
+    public func replaceRuntime(_ runtime: GatewayRuntime) {
+        for loop in loops { loop.queue.async { loop.runtime = runtime } }
+        acceptQueue.async { self.maxConnections = runtime.config.limits.maxConnections }
+    }
+
+    private func acceptPending() {
+        var accepted = 0
+        while accepted < 256 {
+            if openConnections >= maxConnections {
+                // Over the limit: leave new connections in the kernel's backlog.
+                if !acceptSuspended, let s = acceptSource {
+                    s.suspend()
+                    acceptSuspended = true
+                }
+                return
+            }
+            guard let (fd, address) = Socket.accept(listenFD) else { return }
+            accepted += 1
+            openConnections += 1
+            let loop = loops[nextLoop]
+            nextLoop = (nextLoop + 1) % loops.count
+            loop.queue.async {
+                let c = ClientConnection(fd: fd, peer: address, loop: loop, server: self)
+                loop.connections[ObjectIdentifier(c)] = c
+                c.start()
+            }
+        }
+    }
+
+    func connectionClosed(_ connection: ClientConnection) {
+        let loop = connection.loop
+        loop.connections[ObjectIdentifier(connection)] = nil
+        acceptQueue.async {
+            self.openConnections -= 1
+            if self.acceptSuspended && self.openConnections < self.maxConnections && !self.draining {
+                self.acceptSuspended = false
+                self.acceptSource?.resume()
+            }
+        }
+    }
+
+    /// Graceful shutdown (SPEC §5): stop accepting, close idle connections, let in-flight
+    /// requests finish for up to `drainTimeout` seconds, then call `done` (on a global queue).
+    public func shutdown(drainTimeout: Double, done: @escaping @Sendable () -> Void) {
+        acceptQueue.async {
+            self.draining = true
+            if let s = self.acceptSource {
+                if self.acceptSuspended { s.resume() }
+                s.cancel()
+                self.acceptSource = nil
+            }
+            let deadline = monotonicSeconds() + drainTimeout
+            self.pollDrain(deadline: deadline, done: done)
+        }
+    }
+
+    private func pollDrain(deadline: Double, done: @escaping @Sendable () -> Void) {
+        let group = DispatchGroup()
+        let remaining = Counter()
+        let expired = monotonicSeconds() >= deadline
+        for loop in loops {
+            group.enter()
+            loop.queue.async {
+                for c in loop.connections.values {
+                    if expired || c.isIdle { c.close() }
+                }
+                remaining.add(loop.connections.count)
+                group.leave()
+            }
+        }
+        group.notify(queue: acceptQueue) {
+            if remaining.value == 0 || expired {
+                DispatchQueue.global().async(execute: done)
+            } else {
+                self.acceptQueue.asyncAfter(deadline: .now() + 0.05) { self.pollDrain(deadline: deadline, done: done) }
+            }
+        }
+    }
+}
+
+/// A counter summed from several queues during shutdown.
+final class Counter: @unchecked Sendable {
+    private var lock = pthread_mutex_t()
+    private var total = 0
+    init() { pthread_mutex_init(&lock, nil) }
+    deinit { pthread_mutex_destroy(&lock) }
+    func add(_ n: Int) {
+        pthread_mutex_lock(&lock)
+        total += n
+        pthread_mutex_unlock(&lock)
+    }
+    var value: Int {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return total
+    }
+}

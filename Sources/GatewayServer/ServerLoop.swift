@@ -1,0 +1,37 @@
+import Dispatch
+import GatewayCore
+import GatewayUpstream
+
+/// One serial queue with its libcurl multi handle: every connection assigned to it, and
+/// every upstream transfer those connections start, run on `queue` only.
+///
+/// `@unchecked Sendable`: all mutable state is confined to `queue`.
+final class ServerLoop: @unchecked Sendable {
+    let index: Int
+    let queue: DispatchQueue
+    let upstream: UpstreamLoop
+    /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
+    var runtime: GatewayRuntime
+    var connections: [ObjectIdentifier: ClientConnection] = [:]
+    private var requestCounter: UInt64 = 0
+    private let requestIDPrefix: String
+
+    init(index: Int, runtime: GatewayRuntime) {
+        self.index = index
+        self.queue = DispatchQueue(label: "gateway.loop.\(index)")
+        self.runtime = runtime
+        var upstream: UpstreamLoop?
+        let q = self.queue
+        q.sync { upstream = UpstreamLoop(queue: q) }
+        self.upstream = upstream!
+        var rng = SystemRandomNumberGenerator()
+        let r = rng.next() as UInt64
+        self.requestIDPrefix = String(r, radix: 16) + "-" + String(index)
+    }
+
+    /// A request id unique in this process: random per-loop prefix + counter.
+    func nextRequestID() -> String {
+        requestCounter &+= 1
+        return requestIDPrefix + "-" + String(requestCounter, radix: 16)
+    }
+}
