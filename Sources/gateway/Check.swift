@@ -1,0 +1,58 @@
+import ArgumentParser
+import GatewayCore
+import GatewayPolicy
+
+/// `gateway check`: validates the config and its keys, prints the route table.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate gateway.yml (and load its keys); print the route table.",
+        discussion: """
+            Exit 0 when valid, 1 when invalid (each error as PATH:LINE:COLUMN: message).
+
+            Example:
+              gateway check --config gateway.yml
+            """)
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let runtime = try loadRuntime(path: options.config)
+        for w in runtime.warnings { printError("warning: \(w)") }
+        print("\(options.config): valid, \(runtime.config.routes.count) route(s)")
+        print(RouteTableText.render(runtime.config))
+    }
+}
+
+/// The route table as aligned text columns.
+enum RouteTableText {
+    static func render(_ config: GatewayConfig) -> String {
+        var rows: [[String]] = [["ROUTE", "HOST", "PATH", "METHODS", "UPSTREAM", "AUTH"]]
+        for r in config.routes {
+            let path: String
+            switch r.path {
+            case .exact(let p): path = p
+            case .prefix(let p): path = p + "*"
+            case .regex(let source, _): path = "~" + source
+            }
+            let auth: String
+            switch r.auth {
+            case .publicAccess: auth = "public"
+            case .required(let req):
+                var parts = ["issuers=" + req.issuers.joined(separator: ",")]
+                if !req.scopes.isEmpty { parts.append("scopes=" + req.scopes.joined(separator: ",")) }
+                if !req.anyScopes.isEmpty { parts.append("any_scopes=" + req.anyScopes.joined(separator: ",")) }
+                if !req.roles.isEmpty { parts.append("roles=" + req.roles.joined(separator: ",")) }
+                if !req.claims.isEmpty { parts.append("claims=" + req.claims.map(\.name).joined(separator: ",")) }
+                auth = parts.joined(separator: " ")
+            }
+            rows.append([r.name, r.host ?? "*", path, r.methods.map { $0.sorted().joined(separator: ",") } ?? "*",
+                         r.upstream, auth])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// `gateway`: the root command (SPEC §2).
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "A reverse-proxy authentication gateway: verifies Bearer JWTs per route, then forwards upstream.",
+        discussion: """
+            Exit codes: 0 success, 1 invalid config or input, 2 usage error.
+
+            Examples:
+              gateway serve --config gateway.yml
+              gateway check --config gateway.yml
+              gateway demo
+              gateway token mint --key keys/rsa.pem --alg RS256 --claim sub=alice --ttl 1h
+            """,
+        subcommands: [Serve.self, Check.self, Demo.self, Token.self])
+}
+
+/// `--config PATH`, shared by the commands that read `gateway.yml`.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path to gateway.yml.")
+    var config: String = "gateway.yml"
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import GatewayCore
+import GatewayPolicy
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process environment as a dictionary (for `${NAME}` and `secret_env`).
+func processEnvironment() -> [String: String] {
+    var env: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") {
+            env[String(s[..<eq])] = String(s[s.index(after: eq)...])
+        }
+        p += 1
+    }
+    return env
+}
+
+/// Prints one line to standard error.
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// Loads and validates the config and its keys; errors printed one per line as
+/// `PATH:LINE:COLUMN: message`, then exit code 1.
+func loadRuntime(path: String) throws -> GatewayRuntime {
+    let env = processEnvironment()
+    do {
+        let config = try ConfigLoader.load(path: path, environment: env)
+        return try GatewayRuntime(config: config, environment: env)
+    } catch {
+        for e in error.errors { printError(e.description) }
+        throw ExitCode(1)
+    }
+}
+
+/// A logger writing to standard error.
+func makeLogger(level: Logger.Level = .info) -> Logger {
+    var logger = Logger(label: "gateway") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = level
+    return logger
+}

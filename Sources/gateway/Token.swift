@@ -1,0 +1,131 @@
+import ArgumentParser
+import GatewayJOSE
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `gateway token`: local token tools.
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mint or decode tokens for local testing.",
+        subcommands: [Mint.self, Decode.self])
+
+    /// `gateway token mint`: signs a token with a private key (or HMAC secret file).
+    struct Mint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign a token for local testing and print it.",
+            discussion: """
+                --key is a PEM private key (PKCS#8) for RS*/PS*/ES*/EdDSA, or a file holding the raw
+                HMAC secret for HS*. A --claim value is read as JSON when it parses (numbers, arrays,
+                booleans, quoted strings), else as a string. iat and exp come from now and --ttl unless given.
+
+                Example:
+                  gateway token mint --key keys/rsa.pem --alg RS256 --kid rsa-1 \\
+                    --claim iss=https://auth.example.com/ --claim aud=orders-api \\
+                    --claim sub=alice --claim 'scope=read:orders' --ttl 1h
+                """)
+
+        @Option(help: "Private key PEM file (or HMAC secret file for HS*).") var key: String
+        @Option(help: "JWS algorithm: \(JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).") var alg: String
+        @Option(help: "Key ID to put in the header.") var kid: String?
+        @Option(name: .customLong("claim"), help: "A claim as name=value (repeatable).") var claims: [String] = []
+        @Option(help: "Lifetime, e.g. 30s, 10m, 1h, 24h.") var ttl: String = "1h"
+
+        func validate() throws {
+            if JWSAlgorithm(rawValue: alg) == nil { throw ValidationError("unknown --alg \(alg)") }
+            if DurationText.seconds(ttl) == nil { throw ValidationError("bad --ttl \(ttl) (use e.g. 30s, 10m, 1h)") }
+            for c in claims where !c.contains("=") { throw ValidationError("--claim needs name=value: \(c)") }
+        }
+
+        func run() throws {
+            let algorithm = JWSAlgorithm(rawValue: alg)!
+            guard let bytes = readWholeFile(key) else {
+                printError("gateway: cannot read key file \(key)")
+                throw ExitCode(1)
+            }
+            let signingKey: SigningKey
+            do {
+                if alg.hasPrefix("HS") {
+                    var secret = bytes
+                    while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+                    signingKey = SigningKey.hmac(secret)
+                } else {
+                    signingKey = try SigningKey.privateKeyPEM(bytes)
+                }
+            } catch {
+                printError("gateway: \(key): \(error)")
+                throw ExitCode(1)
+            }
+            var members: [(String, JSONValue)] = []
+            for c in claims {
+                let eq = c.firstIndex(of: "=")!
+                let name = String(c[..<eq])
+                let raw = String(c[c.index(after: eq)...])
+                let value = (try? JSONReader.parse(Array(raw.utf8))) ?? .string(raw)
+                members.removeAll { $0.0 == name }
+                members.append((name, value))
+            }
+            let now = Double(time(nil))
+            if !members.contains(where: { $0.0 == "iat" }) { members.append(("iat", .number(now))) }
+            if !members.contains(where: { $0.0 == "exp" }) {
+                members.append(("exp", .number(now + DurationText.seconds(ttl)!)))
+            }
+            do {
+                print(try signingKey.sign(claims: .object(members), algorithm: algorithm, keyID: kid))
+            } catch {
+                printError("gateway: cannot sign: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// `gateway token decode`: prints header and claims WITHOUT verifying anything.
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a token's header and claims, unverified.",
+            discussion: "Example:\n  gateway token decode eyJhbGciOi...")
+
+        @Argument(help: "The compact JWS.") var token: String
+
+        func run() throws {
+            let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3,
+                  let h = Base64URL.decode(parts[0]), let header = try? JSONReader.parse(h),
+                  let p = Base64URL.decode(parts[1]), let claims = try? JSONReader.parse(p)
+            else {
+                printError("gateway: not a compact JWS with JSON header and payload")
+                throw ExitCode(1)
+            }
+            print("UNVERIFIED: signature, issuer and expiry NOT checked")
+            print("header: " + JSONWriter.serialize(header))
+            print("claims: " + JSONWriter.serialize(claims))
+        }
+    }
+}
+
+/// Reads a whole file; nil when it cannot be read.
+func readWholeFile(_ path: String) -> [UInt8]? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        out.append(contentsOf: chunk[0..<n])
+        if n < chunk.count { break }
+    }
+    return out
+}
+
+/// Durations on the command line: "250ms", "30s", "10m", "24h" → seconds.
+enum DurationText {
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if let n = Double(number), n >= 0, n.isFinite { return n * factor }
+        }
+        return nil
+    }
+}
