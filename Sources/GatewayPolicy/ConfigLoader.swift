@@ -29,7 +29,11 @@ public enum ConfigLoader {
         let builder = ConfigBuilder(reader: ConfigReader(file: path, environment: environment),
                                     baseDirectory: directory(of: path))
         let config = builder.build(root)
-        let errors = builder.reader.errors
+        // File order (stable for several errors at one place).
+        let errors = builder.reader.errors.enumerated().sorted {
+            ($0.element.location.line, $0.element.location.column, $0.offset)
+                < ($1.element.location.line, $1.element.location.column, $1.offset)
+        }.map(\.element)
         guard errors.isEmpty, let config else {
             throw ConfigErrors(errors.isEmpty
                 ? [ConfigError(location: ConfigLocation(path: path, line: 1, column: 1), message: "invalid configuration")]
@@ -78,8 +82,8 @@ public enum ConfigLoader {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
-            let ctx = context.map { "\($0.text); " } ?? ""
-            return at(mark, "invalid YAML: \(ctx)\(problem)")
+            let ctx = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return at(mark, "invalid YAML: \(problem)\(ctx)")
         case let .reader(problem, offset, _, _):
             var line = 1, column = 1
             if let offset {
