@@ -417,7 +417,7 @@ final class ConfigBuilder {
                         default: tls.clientKey = resolve(s.value)
                         }
                     }
-                    if (tls.clientCertificate == nil) != (tls.clientKey == nil), ok {
+                    if (tls.clientCertificate == nil) != (tls.clientKey == nil) {
                         reader.fail(f.value, "`\(f.path)` needs both `client_certificate` and `client_key`, or neither")
                         ok = false
                     }
@@ -443,6 +443,11 @@ final class ConfigBuilder {
                                     known: ["subject_header", "issuer_header", "scopes_header", "claims", "strip_prefixes"])
         else { return identity }
         var used: [String: String] = [:]  // lowercased header → where it is used
+        // Defaults in force count as used, so a claim header cannot collide with them.
+        for (key, h) in [("subject_header", identity.subjectHeader), ("issuer_header", identity.issuerHeader),
+                         ("scopes_header", identity.scopesHeader)] where !o.has(key) {
+            used[h.lowercased()] = "\(e.path).\(key)"
+        }
         func header(_ node: Node, path: String) -> String? {
             guard let s = reader.string(node, path: path) else { return nil }
             guard ConfigScalars.isToken(s.value) else {
@@ -483,13 +488,6 @@ final class ConfigBuilder {
                 }
                 identity.stripPrefixes = prefixes
             default: break
-            }
-        }
-        // Defaults must not collide with configured headers either.
-        for (path, h) in [("subject_header", identity.subjectHeader), ("issuer_header", identity.issuerHeader),
-                          ("scopes_header", identity.scopesHeader)] where !o.has(path) {
-            if let other = used[h.lowercased()] {
-                reader.fail(o.node, "`\(other)`: header `\(h)` is already the default `\(e.path).\(path)`")
             }
         }
         return identity
