@@ -542,7 +542,10 @@ final class ConfigBuilder {
         if let f = o["strip_prefix"] {
             if let v = reader.bool(f.value, path: f.path) {
                 stripPrefix = v
-                if v, let match, case .prefix = match.path {} else if v, match != nil {
+                // Judged from the keys written, so it is reported even when `match` has other errors.
+                var hasPrefix = false
+                if let m = o["match"], case .mapping(let mm) = m.value { hasPrefix = mm["path_prefix"] != nil }
+                if v, !hasPrefix {
                     reader.fail(f.keyNode, "`\(f.path)` is only allowed with `match.path_prefix`")
                     ok = false
                 }
@@ -771,9 +774,14 @@ final class ConfigBuilder {
     }
 
     /// Whether every request `later` matches is matched by `earlier` (conservative: only
-    /// exact/prefix paths, same host, earlier methods ⊇ later methods).
+    /// exact/prefix paths; earlier host absent, equal, or a wildcard covering the later host;
+    /// earlier methods absent or ⊇ later methods).
     func covers(_ earlier: Route, _ later: Route) -> Bool {
-        guard earlier.host == later.host else { return false }
+        if let eh = earlier.host {
+            guard let lh = later.host else { return false }
+            let wildcardCovers = eh.hasPrefix("*.") && lh.hasSuffix(eh.dropFirst()) && lh.count > eh.count - 1
+            guard eh == lh || wildcardCovers else { return false }
+        }
         if let em = earlier.methods {
             guard let lm = later.methods, lm.isSubset(of: em) else { return false }
         }
