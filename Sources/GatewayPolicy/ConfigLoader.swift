@@ -141,7 +141,7 @@ final class ConfigBuilder {
         let identity = top["identity"].map(parseIdentity) ?? IdentityConfig()
         var routes: [Route] = []
         if let e = reader.require(top, "routes") {
-            routes = parseRoutes(e, issuers: issuers, upstreams: upstreams, upstreamsDeclared: top.has("upstreams"))
+            routes = parseRoutes(e, issuers: issuers, upstreams: upstreams)
         }
         guard let listen else { return nil }
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
@@ -495,8 +495,7 @@ final class ConfigBuilder {
 
     // MARK: routes
 
-    func parseRoutes(_ e: Entry, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig],
-                     upstreamsDeclared: Bool) -> [Route] {
+    func parseRoutes(_ e: Entry, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig]) -> [Route] {
         guard let items = reader.list(e.value, path: e.path) else { return [] }
         if items.isEmpty {
             reader.fail(e.value, "`routes` must hold at least one route")
@@ -505,8 +504,8 @@ final class ConfigBuilder {
         var out: [Route] = []
         var names: Set<String> = []
         for (node, path) in items {
-            guard let (route, nameLoc) = parseRoute(node, path: path, issuers: issuers, upstreams: upstreams,
-                                                    upstreamsDeclared: upstreamsDeclared) else { continue }
+            guard let (route, nameLoc) = parseRoute(node, path: path, issuers: issuers, upstreams: upstreams)
+            else { continue }
             guard names.insert(route.name).inserted else {
                 reader.fail(nameLoc, "duplicate route name `\(route.name)`")
                 continue
@@ -516,8 +515,8 @@ final class ConfigBuilder {
         return out
     }
 
-    func parseRoute(_ node: Node, path: String, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig],
-                    upstreamsDeclared: Bool) -> (Route, ConfigLocation)? {
+    func parseRoute(_ node: Node, path: String, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig])
+        -> (Route, ConfigLocation)? {
         guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "auth"])
         else { return nil }
         var ok = true
@@ -661,7 +660,8 @@ final class ConfigBuilder {
         if case .scalar = e.value {
             guard let s = reader.scalar(e.value, path: e.path, expected: "`public` or a mapping") else { return nil }
             if s.value == "public" { return .publicAccess }
-            reader.fail(s.location, "`\(e.path)` must be `public` or a mapping with `issuers`, not `\(s.shown)`")
+            let found = !s.quoted && s.tag == .null ? "empty" : "`\(s.shown)`"
+            reader.fail(s.location, "`\(e.path)` must be `public` or a mapping with `issuers`, not \(found)")
             return nil
         }
         guard let o = reader.object(e.value, path: e.path,

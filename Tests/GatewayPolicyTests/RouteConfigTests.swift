@@ -66,6 +66,18 @@ final class RouteConfigTests: XCTestCase {
             ])
     }
 
+    func testEmptyAuthIsNotPublic() {
+        XCTAssertEqual(errors("""
+            listen: {address: 0.0.0.0:80}
+            upstreams: {u: {url: "http://u"}}
+            routes:
+              - name: r
+                match: {path: /}
+                upstream: u
+                auth:
+            """), ["gw.yml:7:10: `routes[0].auth` must be `public` or a mapping with `issuers`, not empty"])
+    }
+
     func testInvalidRegexIsReportedAtItsScalar() {
         let all = errors(Self.head + """
             routes:
