@@ -1,5 +1,4 @@
-// INTERFACE STUB — the GatewayPolicy owner replaces the bodies (and splits files),
-// keeping these public names and shapes (adding is fine).
+// The typed, validated configuration (SPEC §3). `ConfigLoader` builds it; `RouteTable` uses it.
 import GatewayJOSE
 
 /// Where in the config file something is (1-based, from Yams marks).
@@ -232,37 +231,5 @@ public struct GatewayConfig: Sendable {
         self.identity = identity
         self.routes = routes
         self.warnings = warnings
-    }
-}
-
-/// Reads and validates `gateway.yml` (SPEC §3).
-public enum ConfigLoader {
-    /// - Parameters:
-    ///   - yaml: file contents; `path` is used in error locations and to resolve relative key paths
-    ///     (relative to the config file's directory).
-    ///   - environment: for `${NAME}` interpolation.
-    /// - Throws: `ConfigErrors` with every problem found (unknown keys, bad values, missing refs).
-    public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
-        fatalError("unimplemented")
-    }
-
-    /// Reads the file at `path` then `parse`s it.
-    public static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
-        fatalError("unimplemented")
-    }
-}
-
-/// First-match route lookup (SPEC §3 routes, §4).
-public struct RouteTable: Sendable {
-    public let routes: [Route]
-    public init(routes: [Route]) { self.routes = routes }
-
-    /// - Parameters:
-    ///   - host: the Host header value (port ignored, case-insensitive), nil when absent.
-    ///   - path: the normalised path.
-    ///   - method: the request method.
-    /// - Returns: the index of the first route that fits, or nil (404).
-    public func match(host: String?, path: String, method: String) -> Int? {
-        fatalError("unimplemented")
     }
 }

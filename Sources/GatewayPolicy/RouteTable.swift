@@ -1,0 +1,127 @@
+// First-match route lookup (SPEC §3 routes, §4 "Path and routing"). Called once per
+// request: everything that can be is precomputed in `init`.
+
+/// First-match route lookup (SPEC §3 routes, §4).
+public struct RouteTable: Sendable {
+    public let routes: [Route]
+    private let compiled: [CompiledRoute]
+    private let anyCaseInsensitive: Bool
+
+    /// Precomputes lowercased hosts and patterns, and compiles regexes once.
+    public init(routes: [Route]) {
+        self.routes = routes
+        self.compiled = routes.map(CompiledRoute.init)
+        self.anyCaseInsensitive = routes.contains { $0.caseInsensitive }
+    }
+
+    /// - Parameters:
+    ///   - host: the Host header value (port ignored, `[v6]:port` accepted, case-insensitive,
+    ///     one trailing dot ignored), nil when absent. A route with a `host` never matches nil.
+    ///   - path: the normalised path (SPEC §4), without the query.
+    ///   - method: the request method; compared case-sensitively (RFC 9110 §9.1).
+    /// - Returns: the index in `routes` of the first route that fits, or nil (404).
+    public func match(host: String?, path: String, method: String) -> Int? {
+        let hostBytes = host.map(Self.normalizedHost)
+        var lowered: [UInt8]?
+        if anyCaseInsensitive { lowered = Self.asciiLowercased(path.utf8) }
+        let pathBytes = Array(path.utf8)
+        for (i, r) in compiled.enumerated() {
+            switch r.host {
+            case .any: break
+            case .exact(let h):
+                guard let hostBytes, hostBytes == h else { continue }
+            case .wildcard(let suffix):
+                guard let hostBytes, hostBytes.count > suffix.count, hostBytes.suffix(suffix.count).elementsEqual(suffix)
+                else { continue }
+            }
+            if let methods = r.methods, !methods.contains(method) { continue }
+            let p = r.caseInsensitive ? lowered! : pathBytes
+            switch r.path {
+            case .exact(let e):
+                guard p == e else { continue }
+            case .prefix(let prefix):
+                guard Self.prefixMatches(prefix, p[...]) else { continue }
+            case .regex(let box):
+                guard (try? box.regex.wholeMatch(in: path)) != nil else { continue }
+            }
+            return i
+        }
+        return nil
+    }
+
+    /// `prefix` matches `path` when equal, or when `path` continues with "/" after it, or when
+    /// `prefix` itself ends in "/" (so `/orders` never matches `/ordersX`).
+    static func prefixMatches(_ prefix: [UInt8], _ path: ArraySlice<UInt8>) -> Bool {
+        guard path.count >= prefix.count, path.prefix(prefix.count).elementsEqual(prefix) else { return false }
+        if path.count == prefix.count || prefix.last == UInt8(ascii: "/") { return true }
+        return path[path.startIndex + prefix.count] == UInt8(ascii: "/")
+    }
+
+    /// Host header → bare lowercased host: `[v6]:port` → `v6`, `name:port` → `name`, one
+    /// trailing dot dropped.
+    static func normalizedHost(_ value: String) -> [UInt8] {
+        var bytes = Array(value.utf8)
+        if bytes.first == UInt8(ascii: "[") {
+            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
+                bytes = Array(bytes[1..<close])
+            }
+        } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+                  bytes.lastIndex(of: UInt8(ascii: ":")) == colon {
+            bytes = Array(bytes[..<colon])
+        }
+        if bytes.count > 1, bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+        return asciiLowercased(bytes)
+    }
+
+    static func asciiLowercased<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+    }
+}
+
+/// A compiled regex; `Regex` is a value type whose lazily lowered program is published
+/// atomically, so sharing it across threads is safe. Lowered in `init`.
+private final class RegexBox: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>
+    init(_ regex: Regex<AnyRegexOutput>) {
+        self.regex = regex
+        _ = try? regex.wholeMatch(in: "")
+    }
+}
+
+/// One route in the form `match` compares against.
+private struct CompiledRoute: Sendable {
+    enum Host: Sendable {
+        case any
+        case exact([UInt8])
+        /// ".example.com" for "*.example.com".
+        case wildcard([UInt8])
+    }
+
+    enum Path: Sendable {
+        case exact([UInt8])
+        case prefix([UInt8])
+        case regex(RegexBox)
+    }
+
+    let host: Host
+    let methods: Set<String>?
+    let caseInsensitive: Bool
+    let path: Path
+
+    init(_ route: Route) {
+        if let h = route.host {
+            let bytes = RouteTable.asciiLowercased(h.utf8)
+            host = h.hasPrefix("*.") ? .wildcard(Array(bytes.dropFirst())) : .exact(bytes)
+        } else {
+            host = .any
+        }
+        methods = route.methods
+        caseInsensitive = route.caseInsensitive
+        let fold: (String) -> [UInt8] = route.caseInsensitive ? { RouteTable.asciiLowercased($0.utf8) } : { Array($0.utf8) }
+        switch route.path {
+        case .exact(let e): path = .exact(fold(e))
+        case .prefix(let p): path = .prefix(fold(p))
+        case .regex(_, let re): path = .regex(RegexBox(route.caseInsensitive ? re.ignoresCase() : re))
+        }
+    }
+}
