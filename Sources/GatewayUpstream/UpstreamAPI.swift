@@ -1,6 +1,5 @@
-// INTERFACE STUB — the GatewayUpstream owner replaces the bodies (and splits files),
-// keeping these public names and shapes (adding is fine).
-import Dispatch
+// Plain types of the upstream client. `UpstreamLoop` (UpstreamLoop.swift) and
+// `UpstreamTransfer` (UpstreamTransfer.swift) drive libcurl with them.
 import GatewayHTTP
 
 /// How the request body reaches the upstream.
@@ -95,29 +94,4 @@ public protocol UpstreamTransferDelegate: AnyObject {
     func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk
     /// Exactly once, last: nil on success.
     func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?)
-}
-
-/// One in-flight exchange (a curl easy handle on the loop's multi handle).
-public final class UpstreamTransfer {
-    init() { fatalError("unimplemented") }
-    /// After `fillRequestBody` returned `.pause`, there is more request body.
-    public func resumeSending() { fatalError("unimplemented") }
-    /// After `didReceiveBody` returned false, the delegate can take bytes again.
-    public func resumeReceiving() { fatalError("unimplemented") }
-    /// Aborts; `didComplete(.cancelled)` is NOT called after cancel.
-    public func cancel() { fatalError("unimplemented") }
-}
-
-/// A libcurl multi handle driven by Dispatch sources on one serial queue
-/// (CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION). Every method must be called on `queue`.
-public final class UpstreamLoop {
-    public let queue: DispatchQueue
-    public init(queue: DispatchQueue) {
-        self.queue = queue
-        fatalError("unimplemented")
-    }
-    /// Starts an exchange; events go to `delegate` (held strongly until completion).
-    public func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
-        fatalError("unimplemented")
-    }
 }
