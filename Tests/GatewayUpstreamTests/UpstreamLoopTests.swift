@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GatewayHTTP
 import GatewayTestSupport
 import GatewayUpstream
@@ -27,6 +28,7 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
     var piece = 1000
     /// Return `.pause` once when this many bytes were sent, resuming 10 ms later.
     var pauseAt: Int?
+    var sendPauses = 0
     // Backpressure: refuse every n-th delivery, resuming 1 ms later.
     var refuseEvery = 0
     var deliveries = 0
@@ -70,6 +72,7 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
         if sent == requestBody.count { return .end }
         if let at = pauseAt, sent >= at {
             pauseAt = nil
+            sendPauses += 1
             queue.asyncAfter(deadline: .now() + .milliseconds(10)) { transfer.resumeSending() }
             return .pause
         }
@@ -103,9 +106,14 @@ final class UpstreamLoopTests: XCTestCase {
         super.tearDown()
     }
 
-    private func request(_ method: String = "GET", _ url: String, fields: [HTTPField] = [],
+    private func request(_ method: String, _ url: String, fields: [HTTPField] = [],
                          body: UpstreamRequestBody = .none, timeout: Double = 5) -> UpstreamRequest {
         UpstreamRequest(method: method, url: url, fields: fields, body: body, connectTimeout: 2, timeout: timeout)
+    }
+
+    /// A GET.
+    private func request(_ url: String, fields: [HTTPField] = [], timeout: Double = 5) -> UpstreamRequest {
+        request("GET", url, fields: fields, timeout: timeout)
     }
 
     /// Starts `request` and waits (≤ 10 s) for completion.
@@ -173,6 +181,7 @@ final class UpstreamLoopTests: XCTestCase {
             $0.pauseAt = 5000
         }
         XCTAssertNil(r.completions.first ?? nil)
+        XCTAssertEqual(r.sendPauses, 1)
         XCTAssertEqual(r.body, Array("got 10000".utf8))
         let seen = try XCTUnwrap(upstream.requests.first)
         XCTAssertEqual(seen.method, "POST")
@@ -193,6 +202,7 @@ final class UpstreamLoopTests: XCTestCase {
             $0.pauseAt = 1300
         }
         XCTAssertNil(r.completions.first ?? nil)
+        XCTAssertEqual(r.sendPauses, 1)
         let seen = try XCTUnwrap(upstream.requests.first)
         XCTAssertEqual(seen.method, "PUT")
         XCTAssertTrue(seen.chunked)
@@ -412,5 +422,96 @@ final class UpstreamLoopTests: XCTestCase {
         queue.sync {}
         XCTAssertEqual(recorder.completions.count, 0)
         XCTAssertNil(recorder.status)
+    }
+
+    func testRequestBodyShorterThanDeclaredIsAborted() throws {
+        let upstream = try RecordingUpstream { _ in .ok() }
+        defer { upstream.stop() }
+        let r = run(request("POST", upstream.url("/"), body: .length(100))) {
+            $0.requestBody = [UInt8](repeating: 1, count: 50)
+        }
+        guard case .aborted? = r.completions.first ?? nil else {
+            return XCTFail("expected aborted, got \(r.completions)")
+        }
+        XCTAssertEqual(r.completions.count, 1)
+        XCTAssertEqual(upstream.requests.count, 0)
+    }
+
+    func testStalledTLSHandshakeTimesOut() throws {
+        // The plain server waits for a request head that a TLS ClientHello never completes.
+        let upstream = try RecordingUpstream { _ in .ok() }
+        defer { upstream.stop() }
+        let request = UpstreamRequest(method: "GET", url: "https://127.0.0.1:\(upstream.port)/", fields: [],
+                                      body: .none, connectTimeout: 0.3, timeout: 5)
+        let r = run(request)
+        XCTAssertEqual(r.completions, [.timeout])
+        XCTAssertNil(r.status)
+    }
+
+    func testUnreadableCAFileFailsToConnect() throws {
+        let upstream = try RecordingUpstream { _ in .ok() }
+        defer { upstream.stop() }
+        let request = UpstreamRequest(method: "GET", url: "https://127.0.0.1:\(upstream.port)/", fields: [],
+                                      body: .none, connectTimeout: 2, timeout: 5,
+                                      tls: UpstreamTLSOptions(caFile: "/nonexistent/ca.pem"))
+        let r = run(request)
+        guard case .connectFailed? = r.completions.first ?? nil else {
+            return XCTFail("expected connectFailed, got \(r.completions)")
+        }
+        XCTAssertNil(r.status)
+        XCTAssertEqual(upstream.requests.count, 0)
+    }
+
+    func testConcurrentTransfersAllComplete() throws {
+        let upstream = try RecordingUpstream { req in
+            req.target.hasPrefix("/big")
+                ? .generated(status: 200, fields: [], length: 1 << 20, chunked: req.target.hasSuffix("c"))
+                : .ok(req.target)
+        }
+        defer { upstream.stop() }
+        let targets = (0..<24).map { i in i % 3 == 0 ? "/big/\(i)" + (i % 2 == 0 ? "c" : "") : "/small/\(i)" }
+        let recorders = targets.map { _ in Recorder(queue: queue, done: expectation(description: "completion")) }
+        let loop = self.loop!
+        let requests = targets.map { request(upstream.url($0)) }
+        queue.async {
+            for (recorder, request) in zip(recorders, requests) {
+                recorder.refuseEvery = 3
+                recorder.transfer = loop.start(request, delegate: recorder)
+            }
+        }
+        wait(for: recorders.map(\.done), timeout: 10)
+        queue.sync {}
+        for (target, r) in zip(targets, recorders) {
+            XCTAssertEqual(r.completions.count, 1, target)
+            XCTAssertNil(r.completions.first ?? nil, target)
+            if target.hasPrefix("/big") {
+                XCTAssertEqual(r.hash, RecordingUpstream.patternHash(length: 1 << 20), target)
+            } else {
+                XCTAssertEqual(r.body, Array(target.utf8), target)
+            }
+        }
+        XCTAssertEqual(upstream.requests.count, targets.count)
+        XCTAssertLessThanOrEqual(upstream.connectionCount, targets.count)
+    }
+
+    func testSocketsAreReleased() throws {
+        func openDescriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+        }
+        let upstream = try RecordingUpstream { _ in .ok("x", fields: [HTTPField(name: "Connection", value: "close")]) }
+        defer { upstream.stop() }
+        // Warm up lazily created process state (curl, Dispatch's epoll) before counting.
+        run(request(upstream.url("/warm")))
+        let before = openDescriptors()
+        for i in 0..<30 {
+            let r = run(request(upstream.url("/\(i)")))
+            XCTAssertNil(r.completions.first ?? nil)
+        }
+        XCTAssertEqual(upstream.connectionCount, 31)
+        // Let cancel handlers (which close the watchers' duplicates) run.
+        for _ in 0..<3 { queue.sync {}; usleep(20_000) }
+        let after = openDescriptors()
+        XCTAssertGreaterThan(before, 0)
+        XCTAssertLessThanOrEqual(after - before, 2, "descriptors leaked: \(before) -> \(after)")
     }
 }
