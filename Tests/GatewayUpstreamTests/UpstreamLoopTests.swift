@@ -514,4 +514,115 @@ final class UpstreamLoopTests: XCTestCase {
         XCTAssertGreaterThan(before, 0)
         XCTAssertLessThanOrEqual(after - before, 2, "descriptors leaked: \(before) -> \(after)")
     }
+
+    func testStartFromInsideDidCompleteAndCancelFromInsideDidReceiveHead() throws {
+        let upstream = try RecordingUpstream { req in .ok(req.target) }
+        defer { upstream.stop() }
+        let loop = self.loop!
+        let chain = Chain(loop: loop, urls: (0..<4).map { upstream.url("/c/\($0)") },
+                          done: expectation(description: "chain"))
+        queue.async { chain.next() }
+        wait(for: [chain.done], timeout: 10)
+        queue.sync {}
+        XCTAssertEqual(chain.bodies, (0..<4).map { "/c/\($0)" })
+        XCTAssertEqual(chain.errors, [nil, nil, nil, nil])
+        XCTAssertEqual(upstream.connectionCount, 1)
+
+        // Cancel from inside didReceiveHead: nothing more arrives.
+        let canceller = HeadCanceller(done: expectation(description: "no completion"))
+        canceller.done.isInverted = true
+        let request = self.request(upstream.url("/cancel-at-head"))
+        queue.async { _ = loop.start(request, delegate: canceller) }
+        wait(for: [canceller.done], timeout: 0.5)
+        queue.sync {}
+        XCTAssertEqual(canceller.events, ["head 200"])
+    }
+
+    func testReleasingTheLoopClosesPooledConnections() throws {
+        func openDescriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+        }
+        let upstream = try RecordingUpstream { _ in .ok("kept alive") }
+        defer { upstream.stop() }
+        run(request(upstream.url("/warm")))
+        let before = openDescriptors()
+        let queue = DispatchQueue(label: "short-lived-loop")
+        weak var weakLoop: UpstreamLoop?
+        do {
+            let loop = queue.sync { UpstreamLoop(queue: queue) }
+            weakLoop = loop
+            let recorder = Recorder(queue: queue, done: expectation(description: "completion"))
+            let request = self.request(upstream.url("/pooled"))
+            queue.async { recorder.transfer = loop.start(request, delegate: recorder) }
+            wait(for: [recorder.done], timeout: 10)
+            queue.sync { recorder.transfer = nil }
+            XCTAssertNil(recorder.completions.first ?? nil)
+            XCTAssertEqual(recorder.body, Array("kept alive".utf8))
+            XCTAssertGreaterThan(openDescriptors(), before, "the pooled connection stays open")
+        }
+        for _ in 0..<10 where openDescriptors() > before { queue.sync {}; usleep(20_000) }
+        XCTAssertLessThanOrEqual(openDescriptors(), before)
+        XCTAssertNil(weakLoop)
+    }
+}
+
+/// Starts each request from inside the previous one's didComplete.
+final class Chain: UpstreamTransferDelegate, @unchecked Sendable {
+    let loop: UpstreamLoop
+    var urls: [String]
+    let done: XCTestExpectation
+    var bodies: [String] = []
+    var errors: [UpstreamError?] = []
+    private var body: [UInt8] = []
+
+    init(loop: UpstreamLoop, urls: [String], done: XCTestExpectation) {
+        self.loop = loop
+        self.urls = urls
+        self.done = done
+    }
+
+    func next() {
+        guard !urls.isEmpty else { return done.fulfill() }
+        let url = urls.removeFirst()
+        body = []
+        _ = loop.start(UpstreamRequest(method: "GET", url: url, fields: [], body: .none, connectTimeout: 2, timeout: 5),
+                       delegate: self)
+    }
+
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {}
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
+        body += bytes
+        return true
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        .end
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
+        bodies.append(String(decoding: body, as: UTF8.self))
+        errors.append(error)
+        next()
+    }
+}
+
+/// Cancels from inside didReceiveHead and records anything that still arrives.
+final class HeadCanceller: UpstreamTransferDelegate, @unchecked Sendable {
+    let done: XCTestExpectation
+    var events: [String] = []
+    init(done: XCTestExpectation) { self.done = done }
+
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+        events.append("head \(status)")
+        transfer.cancel()
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
+        events.append("body")
+        return true
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        .end
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
+        events.append("complete")
+        done.fulfill()
+    }
 }
