@@ -4,7 +4,7 @@ import GatewayHTTP
 
 /// How the request body reaches the upstream (RFC 9112 §6). The framing fields
 /// (`Content-Length`, `Transfer-Encoding`) come from this alone; such fields in
-/// `UpstreamRequest.fields` are dropped.
+/// `UpstreamRequest.fields` are dropped, and so is `Expect` (no 100-continue upstream).
 public enum UpstreamRequestBody: Sendable, Equatable {
     /// No body and no framing field, except `Content-Length: 0` for POST, PUT and PATCH
     /// (RFC 9110 §8.6). Always the case for HEAD.

@@ -100,20 +100,21 @@ public final class UpstreamTransfer: @unchecked Sendable {
             return .connectFailed("request method is not a valid token")
         }
         var fieldLines: [String] = []
-        let framingNames: Set<String> = ["content-length", "transfer-encoding"]
+        // Framing comes from `request.body` only; `Expect` is never forwarded because the
+        // upstream exchange never uses 100-continue (RFC 9110 §10.1.1).
+        let droppedNames: Set<String> = ["content-length", "transfer-encoding", "expect"]
         for field in request.fields {
             guard ResponseHeadParser.isToken(field.name), Self.isValidFieldValue(field.value) else {
                 return .connectFailed("request field is not valid HTTP")
             }
-            // Framing comes from `request.body` only.
-            if framingNames.contains(field.name.lowercased()) { continue }
+            if droppedNames.contains(field.name.lowercased()) { continue }
             // "Name;" is curl's spelling for a field with an empty value ("Name:" deletes it).
             fieldLines.append(field.value.isEmpty ? "\(field.name);" : "\(field.name): \(field.value)")
         }
         let given = Set(request.fields.map { $0.name.lowercased() })
-        // Suppress the fields curl would add on its own (RFC 9110 §10.1.1: no 100-continue).
+        // Suppress the fields curl would add on its own.
         if !given.contains("accept") { fieldLines.append("Accept:") }
-        if !given.contains("expect") { fieldLines.append("Expect:") }
+        fieldLines.append("Expect:")
 
         let isHead = request.method == "HEAD"
         var options: [(CURLoption, Int)] = [

@@ -174,7 +174,12 @@ final class UpstreamLoopTests: XCTestCase {
         let upstream = try RecordingUpstream { req in .ok(body: Array("got \(req.body.count)".utf8)) }
         defer { upstream.stop() }
         let payload = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        let r = run(request("POST", upstream.url("/submit"), fields: [HTTPField(name: "Content-Type", value: "application/octet-stream")],
+        let r = run(request("POST", upstream.url("/submit"), fields: [
+            HTTPField(name: "Content-Type", value: "application/octet-stream"),
+            // Framing and Expect from the caller are replaced by the body's own framing.
+            HTTPField(name: "Expect", value: "100-continue"), HTTPField(name: "Content-Length", value: "3"),
+            HTTPField(name: "Transfer-Encoding", value: "chunked"),
+        ],
                             body: .length(UInt64(payload.count)))) {
             $0.requestBody = payload
             $0.piece = 777
@@ -190,6 +195,7 @@ final class UpstreamLoopTests: XCTestCase {
         XCTAssertEqual(seen.values("Transfer-Encoding"), [])
         XCTAssertFalse(seen.chunked)
         XCTAssertEqual(seen.body, payload)
+        XCTAssertEqual(seen.fields.map { $0.name.lowercased() }.sorted(), ["content-length", "content-type", "host"])
     }
 
     func testPostChunkedBodyInSmallPiecesWithPause() throws {
