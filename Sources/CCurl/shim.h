@@ -28,4 +28,13 @@ static inline int gw_pause_send(void) { return CURLPAUSE_SEND; }
 static inline int gw_pause_recv_cont(void) { return CURLPAUSE_RECV_CONT; }
 static inline int gw_pause_send_cont(void) { return CURLPAUSE_SEND_CONT; }
 
+// Constants defined through other macros or casts, which Swift does not import.
+static inline curl_socket_t gw_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
+static inline CURLcode gw_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
+static inline long gw_pipe_nothing(void) { return CURLPIPE_NOTHING; }
+static inline long gw_http_version_1_1(void) { return CURL_HTTP_VERSION_1_1; }
+
+// CURLMsg.data is a union; read the result member in C.
+static inline CURLcode gw_msg_result(const CURLMsg *m) { return m->data.result; }
+
 #endif

@@ -1,18 +1,23 @@
-// INTERFACE STUB — the GatewayUpstream owner replaces the bodies (and splits files),
-// keeping these public names and shapes (adding is fine).
-import Dispatch
+// Plain types of the upstream client. `UpstreamLoop` (UpstreamLoop.swift) and
+// `UpstreamTransfer` (UpstreamTransfer.swift) drive libcurl with them.
 import GatewayHTTP
 
-/// How the request body reaches the upstream.
+/// How the request body reaches the upstream (RFC 9112 §6). The framing fields
+/// (`Content-Length`, `Transfer-Encoding`) come from this alone; such fields in
+/// `UpstreamRequest.fields` are dropped, and so is `Expect` (no 100-continue upstream).
 public enum UpstreamRequestBody: Sendable, Equatable {
+    /// No body and no framing field, except `Content-Length: 0` for POST, PUT and PATCH
+    /// (RFC 9110 §8.6). Always the case for HEAD.
     case none
-    /// Exactly this many bytes (sent with Content-Length).
+    /// Exactly this many bytes (sent with Content-Length). If `fillRequestBody` ends
+    /// early, the transfer fails with `.aborted`; bytes beyond `n` are never asked for.
     case length(UInt64)
-    /// Unknown length (sent chunked).
+    /// Unknown length (sent chunked, RFC 9112 §7.1).
     case chunked
 }
 
-/// TLS options for https upstreams (paths to PEM files).
+/// TLS options for https upstreams (paths to PEM files). Peer and host name
+/// verification are always on; without `caFile` the system CA store is used.
 public struct UpstreamTLSOptions: Sendable, Equatable {
     public var caFile: String?
     public var clientCertificate: String?
@@ -25,19 +30,25 @@ public struct UpstreamTLSOptions: Sendable, Equatable {
 }
 
 /// One request to send upstream, fully decided by the caller.
+///
+/// Sent as HTTP/1.1 without redirects, proxies (the environment's `http_proxy` is
+/// ignored), content decoding or `Expect: 100-continue`. Only http and https URLs work.
 public struct UpstreamRequest: Sendable {
+    /// Method token (RFC 9110 §9.1); `HEAD` is sent as a HEAD (no body is read).
     public var method: String
     /// Absolute URL: scheme://host:port/path?query (path already normalised; sent as is).
     public var url: String
     /// Exactly the header fields to send, in order (no hop-by-hop; `Host` included when
     /// the caller wants one other than the URL's). libcurl adds nothing of its own
     /// (no `Accept`, `Expect`, `User-Agent`) except framing (`Content-Length` /
-    /// `Transfer-Encoding: chunked`) and `Host` when not given.
+    /// `Transfer-Encoding: chunked`) and `Host` when not given. A field whose name is
+    /// not a token or whose value holds CR, LF, NUL or another control character
+    /// (RFC 9110 §5.5) makes the transfer fail with `.connectFailed` before anything is sent.
     public var fields: [HTTPField]
     public var body: UpstreamRequestBody
-    /// Seconds.
+    /// Seconds, for the TCP connect and TLS handshake; 0 or less means libcurl's default (300 s).
     public var connectTimeout: Double
-    /// Whole exchange, seconds.
+    /// Whole exchange, seconds, pauses included; 0 or less means no limit.
     public var timeout: Double
     public var tls: UpstreamTLSOptions?
     public init(method: String, url: String, fields: [HTTPField], body: UpstreamRequestBody,
@@ -52,15 +63,23 @@ public struct UpstreamRequest: Sendable {
     }
 }
 
-/// Why an upstream exchange failed.
+/// Why an upstream exchange failed. The associated strings are short texts for logs
+/// (libcurl's message, naming host and port at most; never header values).
+///
+/// After `didReceiveHead`, every failure is `.aborted`; before it, `.aborted` only
+/// means the request body failed (see the case), anything else is one of the others.
 public enum UpstreamError: Error, Sendable, Equatable {
-    /// Could not resolve or connect (502).
+    /// Could not resolve, connect, complete the TLS handshake or send the request;
+    /// also a request that is not valid HTTP or that libcurl refuses (502).
     case connectFailed(String)
-    /// `timeout` / `connectTimeout` elapsed (504).
+    /// `timeout` / `connectTimeout` elapsed before the response head (504).
     case timeout
-    /// Unparseable response, head over 64 KiB... (502).
+    /// Not a valid HTTP/1.x response: garbage, an empty reply, a malformed status or
+    /// field line, obs-fold, a head over 64 KiB, contradictory framing (502).
     case invalidResponse(String)
-    /// Failed after the response started (the client connection must be closed).
+    /// Failed after the response head was delivered (connection lost, body shorter than
+    /// its Content-Length, timeout mid-body), or the request body ended early or was
+    /// produced wrongly. The client connection must be closed.
     case aborted(String)
     /// `cancel()` was called.
     case cancelled
@@ -84,40 +103,18 @@ public enum UpstreamBodyChunk: Sendable, Equatable {
     case end
 }
 
-/// Receives a transfer's events, always on the loop's queue.
+/// Receives a transfer's events, always on the loop's queue, never from inside a
+/// call the delegate made on the transfer or loop. Calling `cancel()`, `resumeSending()`,
+/// `resumeReceiving()` or `UpstreamLoop.start` from inside these methods is allowed.
 public protocol UpstreamTransferDelegate: AnyObject {
     /// The final (non-1xx) response head; hop-by-hop fields are still present.
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField])
     /// Response body bytes (de-chunked). Return false to refuse them for now: the transfer
     /// pauses and the same bytes are offered again after `resumeReceiving()`.
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool
-    /// Copy request body bytes into `buffer`.
+    /// Copy request body bytes into `buffer` (never empty; at most the bytes still owed
+    /// for `.length`). Not called for `.none`.
     func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk
     /// Exactly once, last: nil on success.
     func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?)
-}
-
-/// One in-flight exchange (a curl easy handle on the loop's multi handle).
-public final class UpstreamTransfer {
-    init() { fatalError("unimplemented") }
-    /// After `fillRequestBody` returned `.pause`, there is more request body.
-    public func resumeSending() { fatalError("unimplemented") }
-    /// After `didReceiveBody` returned false, the delegate can take bytes again.
-    public func resumeReceiving() { fatalError("unimplemented") }
-    /// Aborts; `didComplete(.cancelled)` is NOT called after cancel.
-    public func cancel() { fatalError("unimplemented") }
-}
-
-/// A libcurl multi handle driven by Dispatch sources on one serial queue
-/// (CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION). Every method must be called on `queue`.
-public final class UpstreamLoop {
-    public let queue: DispatchQueue
-    public init(queue: DispatchQueue) {
-        self.queue = queue
-        fatalError("unimplemented")
-    }
-    /// Starts an exchange; events go to `delegate` (held strongly until completion).
-    public func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
-        fatalError("unimplemented")
-    }
 }

@@ -1,0 +1,101 @@
+@testable import GatewayUpstream
+import GatewayHTTP
+import XCTest
+
+final class ResponseHeadParserTests: XCTestCase {
+    /// Feeds lines; returns the final head or the error.
+    private func parse(_ lines: [String]) -> Result<ResponseHeadParser.Head?, UpstreamError> {
+        var parser = ResponseHeadParser()
+        var head: ResponseHeadParser.Head?
+        for line in lines {
+            do throws(UpstreamError) {
+                let bytes = Array(line.utf8)
+                if let h = try Self.feed(&parser, bytes) { head = h }
+            } catch {
+                return .failure(error)
+            }
+        }
+        return .success(head)
+    }
+
+    private static func feed(_ parser: inout ResponseHeadParser, _ bytes: [UInt8]) throws(UpstreamError) -> ResponseHeadParser.Head? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        return try parser.consume(UnsafeRawBufferPointer(buffer))
+    }
+
+    private func assertInvalid(_ lines: [String], file: StaticString = #filePath, line: UInt = #line) {
+        guard case .failure(.invalidResponse) = parse(lines) else {
+            return XCTFail("expected invalidResponse for \(lines)", file: file, line: line)
+        }
+    }
+
+    func testFinalHeadWithFieldsInOrder() throws {
+        let result = try parse(["HTTP/1.1 200 OK\r\n", "Content-Type: text/plain\r\n",
+                                "X-A:  one \r\n", "x-a: two\r\n", "Empty:\r\n", "\r\n"]).get()
+        XCTAssertEqual(result?.status, 200)
+        XCTAssertEqual(result?.fields, [
+            HTTPField(name: "Content-Type", value: "text/plain"), HTTPField(name: "X-A", value: "one"),
+            HTTPField(name: "x-a", value: "two"), HTTPField(name: "Empty", value: ""),
+        ])
+    }
+
+    func testInterimResponsesAreSkipped() throws {
+        let result = try parse(["HTTP/1.1 100 Continue\r\n", "\r\n",
+                                "HTTP/1.1 103 Early Hints\r\n", "Link: </a>\r\n", "\r\n",
+                                "HTTP/1.1 404 Not Found\r\n", "A: b\r\n", "\r\n"]).get()
+        XCTAssertEqual(result, .init(status: 404, fields: [HTTPField(name: "A", value: "b")]))
+    }
+
+    func testBareLFAndMissingReasonAreAccepted() throws {
+        XCTAssertEqual(try parse(["HTTP/1.0 204\n", "\n"]).get()?.status, 204)
+    }
+
+    func testMalformedStatusLines() {
+        for line in ["HTTP/2 200 OK\r\n", "HTTP/1.1 20 OK\r\n", "HTTP/1.1 2000 OK\r\n", "http/1.1 200 OK\r\n",
+                     "HTTP/1.1 099 x\r\n", "HTTP/1.1 600 x\r\n", "HTTP/1.1 200\u{1}OK\r\n", "garbage\r\n",
+                     "HTTP/1.1 101 Switching Protocols\r\n", "HTTP/1.1 200 OK"] {
+            assertInvalid([line, "\r\n"])
+        }
+    }
+
+    func testMalformedFieldLines() {
+        for field in ["No colon\r\n", "Space : x\r\n", ": novalue\r\n", " folded: x\r\n", "A: b\rc\r\n",
+                      "A: b\u{0}\r\n", "A: \u{7F}\r\n", "Bad(name): x\r\n"] {
+            assertInvalid(["HTTP/1.1 200 OK\r\n", field, "\r\n"])
+        }
+    }
+
+    func testNonUTF8ValueIsRefused() {
+        var parser = ResponseHeadParser()
+        XCTAssertNil(try? Self.feed(&parser, Array("HTTP/1.1 200 OK\r\n".utf8)))
+        let line: [UInt8] = Array("A: ".utf8) + [0xFF, 0x0D, 0x0A]
+        XCTAssertThrowsError(try Self.feed(&parser, line))
+    }
+
+    func testFramingChecks() throws {
+        XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "content-length: 5, 5\r\n", "\r\n"]).get())
+        XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "Transfer-Encoding: Chunked\r\n", "\r\n"]).get())
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "Content-Length: 6\r\n", "\r\n"])
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: -1\r\n", "\r\n"])
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n", "\r\n"])
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Transfer-Encoding: gzip, chunked\r\n", "\r\n"])
+    }
+
+    func testHeadOver64KiBIsRefused() throws {
+        let filler = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
+        assertInvalid(["HTTP/1.1 200 OK\r\n"] + Array(repeating: filler, count: 66) + ["\r\n"])
+        // Just under the limit passes.
+        let ok = ["HTTP/1.1 200 OK\r\n"] + Array(repeating: filler, count: 60) + ["\r\n"]
+        XCTAssertEqual(try parse(ok).get()?.fields.count, 60)
+    }
+
+    func testTrailersAfterTheHeadAreIgnored() throws {
+        var parser = ResponseHeadParser()
+        XCTAssertNil(try Self.feed(&parser, Array("HTTP/1.1 200 OK\r\n".utf8)))
+        XCTAssertEqual(try Self.feed(&parser, Array("\r\n".utf8))?.status, 200)
+        XCTAssertTrue(parser.isComplete)
+        XCTAssertNil(try Self.feed(&parser, Array("Trailer-Field: x\r\n".utf8)))
+    }
+}
