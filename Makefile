@@ -1,7 +1,7 @@
 # gateway — build, test and demo entry points. See README.md.
 SHELL := /bin/bash
 SWIFT ?= swift
-SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl
+SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
 .PHONY: all deps build release test demo clean
