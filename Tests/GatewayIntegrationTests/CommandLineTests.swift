@@ -1,0 +1,104 @@
+import Foundation
+import GatewayTestSupport
+import XCTest
+
+/// The `gateway` binary's commands as a user runs them.
+final class CommandLineTests: XCTestCase {
+    func run(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let r = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+    }
+
+    var repoRoot: String {
+        URL(fileURLWithPath: Fixtures.directory).deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    func testCheckAcceptsTheRepositoryExampleAndPrintsRoutes() throws {
+        let r = try run(["check", "--config", repoRoot + "/gateway.yml"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("orders-read"))
+        XCTAssertTrue(r.out.contains("ROUTE"))
+    }
+
+    func testCheckReportsErrorsWithLocationsAndExitsOne() throws {
+        let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/gateway.yml"
+        try "listen:\n  adress: 127.0.0.1:8080\nroutes: []\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try run(["check", "--config", path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("\(path):2:3:"), r.err)
+        XCTAssertTrue(r.err.contains("address"), r.err)
+    }
+
+    func testUsageErrorExitsTwo() throws {
+        XCTAssertEqual(try run(["serve", "--no-such-flag"]).status, 2)
+    }
+
+    func testMintedTokenDecodesAndIsMarkedUnverified() throws {
+        let key = Fixtures.directory + "/vectors/keys/ec-256.pem"
+        let m = try run(["token", "mint", "--key", key, "--alg", "ES256", "--kid", "ec-256", "--claim", "sub=alice",
+                         "--claim", "n=5", "--ttl", "10m"])
+        XCTAssertEqual(m.status, 0, m.err)
+        let token = m.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(token.split(separator: ".").count, 3)
+        let d = try run(["token", "decode", token])
+        XCTAssertEqual(d.status, 0)
+        XCTAssertTrue(d.out.contains("UNVERIFIED"))
+        XCTAssertTrue(d.out.contains("\"sub\":\"alice\""), d.out)
+        XCTAssertTrue(d.out.contains("\"n\":5"), d.out)
+        XCTAssertTrue(d.out.contains("\"kid\":\"ec-256\""), d.out)
+    }
+
+    /// `gateway demo` prints four curl commands; each gives the status it promises.
+    func testDemoCommandsGiveThePromisedStatuses() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        p.arguments = ["demo", "--port", "0"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("\nready") && Date() < deadline {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            text += String(decoding: d, as: UTF8.self)
+        }
+        let curls = text.split(separator: "\n").filter { $0.hasPrefix("curl ") }
+        XCTAssertEqual(curls.count, 4, text)
+        var statuses: [Int] = []
+        for line in curls {
+            // curl -s -i URL [-H 'Authorization: Bearer T']
+            let parts = line.split(separator: " ")
+            let url = URL(string: String(parts[3]))!
+            var headers: [(String, String)] = []
+            if let r = line.range(of: "'Authorization: ") {
+                headers.append(("Authorization", String(line[r.upperBound...].dropLast())))
+            }
+            let c = try RawHTTPClient(port: UInt16(url.port!))
+            var req = "GET \(url.path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            for (n, v) in headers { req += "\(n): \(v)\r\n" }
+            try c.send(req + "\r\n")
+            let r = try c.readResponse()
+            statuses.append(r.status)
+            if r.status == 200 { XCTAssertTrue(r.bodyText.contains("X-Auth-Subject"), r.bodyText) }
+        }
+        XCTAssertEqual(statuses, [200, 403, 401, 401])
+    }
+}
