@@ -16,4 +16,10 @@
 #include <openssl/x509.h>
 #include <openssl/ssl.h>
 
+// EVP_PKEY_fromdata selections are composite macros Swift cannot import.
+static inline int gw_evp_pkey_public_key_selection(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline int gw_evp_pkey_keypair_selection(void) { return EVP_PKEY_KEYPAIR; }
+// OPENSSL_free is a macro adding the call site; Swift calls this instead.
+static inline void gw_openssl_free(void *p) { OPENSSL_free(p); }
+
 #endif

@@ -1,0 +1,82 @@
+/// A public key (or HMAC secret) usable to verify JWS signatures, owning its `EVP_PKEY`.
+///
+/// Made only by `KeySet` (JWK, PEM, secret), with all checks done at load; immutable after.
+public final class VerificationKey: @unchecked Sendable {
+    /// The key material: the key type fixes the algorithms it may verify (RFC 8725 §3.1).
+    enum Material {
+        case rsa(EVPKey)
+        case ec(EVPKey, ECCurve)
+        case ed25519(EVPKey)
+        case secret([UInt8])
+    }
+
+    /// `kid` (RFC 7515 §4.1.4); nil when the key has none.
+    public let keyID: String?
+    /// True for a `public_key_file` / `secret_env` key configured without `key_id`:
+    /// a token's `kid` is then not used to select it (SPEC §4).
+    public let matchesAnyKeyID: Bool
+    let material: Material
+    /// JWK `use` is "sig" or absent, and `key_ops` (if any) holds "verify" (RFC 7517 §4.2–4.3).
+    let usableForVerification: Bool
+    /// JWK `alg` (RFC 7517 §4.4): nil = any algorithm fitting the key type; `.some(nil)`
+    /// = an algorithm this gateway does not implement, so nothing fits.
+    let restrictedAlgorithm: JWSAlgorithm??
+
+    init(keyID: String?, material: Material, matchesAnyKeyID: Bool = false,
+         usableForVerification: Bool = true, restrictedAlgorithm: JWSAlgorithm?? = nil) {
+        self.keyID = keyID
+        self.material = material
+        self.matchesAnyKeyID = matchesAnyKeyID
+        self.usableForVerification = usableForVerification
+        self.restrictedAlgorithm = restrictedAlgorithm
+    }
+
+    /// JWK `kty` of the key: "RSA", "EC", "OKP" or "oct" (RFC 7518 §6.1, RFC 8037 §2).
+    public var keyType: String {
+        switch material {
+        case .rsa: "RSA"
+        case .ec: "EC"
+        case .ed25519: "OKP"
+        case .secret: "oct"
+        }
+    }
+
+    /// Whether this key may verify a token with `alg` (type, curve, `use`, `key_ops`, JWK `alg`).
+    /// RSA for RS*/PS*, the matching NIST curve for ES*, Ed25519 for EdDSA, a secret at least
+    /// as long as the hash for HS* (RFC 7518 §3.2–3.5, RFC 8037 §3.1).
+    public func fits(_ alg: JWSAlgorithm) -> Bool {
+        guard usableForVerification else { return false }
+        if let restricted = restrictedAlgorithm, restricted != alg { return false }
+        switch (material, alg.family) {
+        case (.rsa, .rsaPKCS1), (.rsa, .rsaPSS): return true
+        case (.ec(_, let curve), .ecdsa): return curve == alg.curve
+        case (.ed25519, .eddsa): return true
+        case (.secret(let k), .hmac): return k.count >= alg.hashSize
+        default: return false
+        }
+    }
+
+    /// Verifies `signature` over `signingInput` (the ASCII `header.payload`, RFC 7515 §5.2
+    /// step 8) with `algorithm`, which must fit this key. ECDSA signatures are R‖S
+    /// (RFC 7518 §3.4); DER, wrong lengths, R or S of 0 or ≥ the group order are refused.
+    public func verify(algorithm: JWSAlgorithm, signingInput: [UInt8], signature: [UInt8]) -> Bool {
+        signingInput.withUnsafeBufferPointer { m in
+            signature.withUnsafeBufferPointer { s in verify(algorithm: algorithm, message: m, signature: s) }
+        }
+    }
+
+    func verify(algorithm: JWSAlgorithm, message: UnsafeBufferPointer<UInt8>, signature: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard fits(algorithm) else { return false }
+        switch material {
+        case .rsa(let key), .ed25519(let key):
+            return EVPSignature.verify(key: key, algorithm: algorithm, message: message, signature: signature)
+        case .ec(let key, let curve):
+            guard let der = EVPSignature.ecdsaRawToDER(signature, curve: curve) else { return false }
+            return der.withUnsafeBufferPointer {
+                EVPSignature.verify(key: key, algorithm: algorithm, message: message, signature: $0)
+            }
+        case .secret(let secret):
+            return EVPSignature.verifyHMAC(algorithm: algorithm, key: secret, message: message, signature: signature)
+        }
+    }
+}
