@@ -11,19 +11,16 @@ enum KeyImport {
     /// An RSA public key from JWK `n` and `e` (RFC 7518 §6.3.1), big-endian unsigned.
     static func rsaPublic(n: [UInt8], e: [UInt8]) throws(KeyLoadError) -> EVPKey {
         guard !n.isEmpty, !e.isEmpty, e.count <= 8 else { throw KeyLoadError.invalid("RSA key: bad n or e") }
-        guard let bld = OSSL_PARAM_BLD_new() else { throw OpenSSLErrorQueue.keyLoadError("RSA key: OSSL_PARAM_BLD_new failed") }
-        defer { OSSL_PARAM_BLD_free(bld) }
         guard let nb = BN_bin2bn(n, Int32(n.count), nil) else { throw OpenSSLErrorQueue.keyLoadError("RSA key: bad n") }
         defer { BN_free(nb) }
         guard let eb = BN_bin2bn(e, Int32(e.count), nil) else { throw OpenSSLErrorQueue.keyLoadError("RSA key: bad e") }
         defer { BN_free(eb) }
         // e must be odd and > 1, else every signature "verifies" trivially or never.
         guard BN_is_odd(eb) == 1, BN_is_one(eb) == 0 else { throw KeyLoadError.invalid("RSA key: bad public exponent") }
-        guard OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, nb) == 1,
-              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, eb) == 1 else {
-            throw OpenSSLErrorQueue.keyLoadError("RSA key: cannot build parameters")
+        // The builder copies the BIGNUMs when making the params; nb/eb live until then.
+        let key = try fromData(type: "RSA") { bld in
+            OSSL_PARAM_BLD_push_BN(bld, gw_param_rsa_n(), nb) == 1 && OSSL_PARAM_BLD_push_BN(bld, gw_param_rsa_e(), eb) == 1
         }
-        let key = try fromData(bld: bld, type: "RSA")
         try checkRSASize(key)
         return key
     }
@@ -42,15 +39,20 @@ enum KeyImport {
         guard x.count == curve.size, y.count == curve.size else {
             throw KeyLoadError.invalid("EC key: x and y must be \(curve.size) bytes for \(curve.jwkName) (RFC 7518 §6.2.1.2)")
         }
-        guard let bld = OSSL_PARAM_BLD_new() else { throw OpenSSLErrorQueue.keyLoadError("EC key: OSSL_PARAM_BLD_new failed") }
-        defer { OSSL_PARAM_BLD_free(bld) }
         let point: [UInt8] = [0x04] + x + y
-        let ok = point.withUnsafeBufferPointer { p in
-            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve.jwkName, 0) == 1
-                && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, p.baseAddress, p.count) == 1
+        let group = Array(curve.jwkName.utf8CString)
+        // The builder reads both buffers when making the params, inside these scopes.
+        let made = group.withUnsafeBufferPointer { g in
+            point.withUnsafeBufferPointer { p in
+                Result { () throws(KeyLoadError) -> EVPKey in
+                    try fromData(type: "EC") { bld in
+                        OSSL_PARAM_BLD_push_utf8_string(bld, gw_param_group_name(), g.baseAddress, 0) == 1
+                            && OSSL_PARAM_BLD_push_octet_string(bld, gw_param_pub_key(), p.baseAddress, p.count) == 1
+                    }
+                }
+            }
         }
-        guard ok else { throw OpenSSLErrorQueue.keyLoadError("EC key: cannot build parameters") }
-        let key = try fromData(bld: bld, type: "EC")
+        let key = try made.get()
         try checkPublic(key, what: "EC key: point not on the curve")
         return key
     }
@@ -64,7 +66,11 @@ enum KeyImport {
         return EVPKey(taking: p)
     }
 
-    private static func fromData(bld: OpaquePointer, type: String) throws(KeyLoadError) -> EVPKey {
+    /// EVP_PKEY_fromdata for a public key whose parameters `push` adds to a builder.
+    private static func fromData(type: String, push: (OpaquePointer) -> Bool) throws(KeyLoadError) -> EVPKey {
+        guard let bld = OSSL_PARAM_BLD_new() else { throw OpenSSLErrorQueue.keyLoadError("\(type) key: OSSL_PARAM_BLD_new failed") }
+        defer { OSSL_PARAM_BLD_free(bld) }
+        guard push(bld) else { throw OpenSSLErrorQueue.keyLoadError("\(type) key: cannot build parameters") }
         guard let params = OSSL_PARAM_BLD_to_param(bld) else { throw OpenSSLErrorQueue.keyLoadError("\(type) key: no parameters") }
         defer { OSSL_PARAM_free(params) }
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else {
