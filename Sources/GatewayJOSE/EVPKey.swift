@@ -13,6 +13,8 @@ final class EVPKey: @unchecked Sendable {
 
     var baseID: Int32 { EVP_PKEY_get_base_id(pointer) }
     var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+    /// Largest signature size in bytes; for RSA exactly the modulus size.
+    var maxSignatureSize: Int { Int(EVP_PKEY_get_size(pointer)) }
 
     /// The OpenSSL group name of an EC key ("prime256v1", "secp384r1", "secp521r1").
     var groupName: String? {

@@ -68,7 +68,13 @@ public final class VerificationKey: @unchecked Sendable {
     func verify(algorithm: JWSAlgorithm, message: UnsafeBufferPointer<UInt8>, signature: UnsafeBufferPointer<UInt8>) -> Bool {
         guard fits(algorithm) else { return false }
         switch material {
-        case .rsa(let key), .ed25519(let key):
+        case .rsa(let key):
+            // RFC 8017 §8.1.2 / §8.2.2 step 1: exactly k octets. OpenSSL's PSS path would
+            // accept a signature with leading zero octets stripped.
+            guard signature.count == key.maxSignatureSize else { return false }
+            return EVPSignature.verify(key: key, algorithm: algorithm, message: message, signature: signature)
+        case .ed25519(let key):
+            guard signature.count == 64 else { return false } // RFC 8032 §5.1.7
             return EVPSignature.verify(key: key, algorithm: algorithm, message: message, signature: signature)
         case .ec(let key, let curve):
             guard let der = EVPSignature.ecdsaRawToDER(signature, curve: curve) else { return false }

@@ -353,3 +353,39 @@ func derSignature(r: [UInt8], s: [UInt8]) -> [UInt8] {
     let content = integer(r) + integer(s)
     return [0x30] + (content.count < 128 ? [UInt8(content.count)] : [0x81, UInt8(content.count)]) + content
 }
+
+final class RSASignatureLengthTests: XCTestCase {
+    /// RFC 8017 §8.2.2 step 1: a signature must be exactly the modulus length, so one
+    /// whose leading zero octet was dropped is refused (PSS and PKCS #1 v1.5 alike).
+    func testRSASignatureWithLeadingZeroStrippedIsRefused() throws {
+        let key = try SigningKey.generate(for: .PS256)
+        let keys = KeySet(keys: [key.verificationKey(keyID: "k1")])
+        let r = Fixtures.requirements([.PS256])
+        let factory = TokenFactory(key: key, algorithm: .PS256)
+        // PSS is randomized: about one signature in 256 starts with 0x00. Bounded search.
+        var found = false
+        for i in 0..<4000 {
+            let token = try factory.token(extra: #""n":\#(i)"#)
+            let parts = token.split(separator: ".").map(String.init)
+            let sig = try XCTUnwrap(Base64URL.decode(Substring(parts[2])))
+            guard sig.first == 0 else { continue }
+            found = true
+            XCTAssertEqual(sig.count, 256)
+            XCTAssertNoThrow(try TokenVerifier.verify(Substring(token), keys: keys, requirements: r, now: 1_800_000_000))
+            let stripped = parts[0] + "." + parts[1] + "." + Base64URL.encode(Array(sig.dropFirst()))
+            XCTAssertEqual(tokenError { _ = try TokenVerifier.verify(Substring(stripped), keys: keys, requirements: r, now: 1_800_000_000) }, .signature)
+            break
+        }
+        XCTAssertTrue(found, "no PSS signature with a leading zero in 4000 tries")
+    }
+
+    func testRSASignatureWithExtraLeadingZeroIsRefused() throws {
+        let key = try SigningKey.generate(for: .RS256)
+        let keys = KeySet(keys: [key.verificationKey(keyID: "k1")])
+        let token = try TokenFactory(key: key, algorithm: .RS256).token()
+        let parts = token.split(separator: ".").map(String.init)
+        let sig = try XCTUnwrap(Base64URL.decode(Substring(parts[2])))
+        let padded = parts[0] + "." + parts[1] + "." + Base64URL.encode([0] + sig)
+        XCTAssertEqual(tokenError { _ = try TokenVerifier.verify(Substring(padded), keys: keys, requirements: Fixtures.requirements([.RS256]), now: 1_800_000_000) }, .signature)
+    }
+}
