@@ -140,6 +140,8 @@ enum KeyImport {
             return PEM_read_bio_PUBKEY(bio, nil, { _, _, _, _ in 0 }, nil)
         }
         guard let pkey else { return nil }
+        // PEM reading may leave benign entries (e.g. tried-and-skipped decoders) behind.
+        OpenSSLErrorQueue.clear()
         return EVPKey(taking: pkey)
     }
 }
