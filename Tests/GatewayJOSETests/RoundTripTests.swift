@@ -1,5 +1,6 @@
 import XCTest
 import GatewayJOSE
+import Foundation
 
 /// sign → verify for every algorithm with generated keys, through the key itself and
 /// through its exported public JWK.
@@ -66,4 +67,32 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(Base64URL.decode(Substring(n))?.count, 256)
         XCTAssertEqual(rsa[member: "e"], .string("AQAB"))
     }
+}
+
+final class ConcurrencyTests: XCTestCase {
+    /// One key set shared by many threads (as the server does): every verification gives
+    /// the same answer, and a failure on one thread leaves no OpenSSL error behind for others.
+    func testConcurrentVerificationSharesKeys() throws {
+        let vectors = try Fixtures.vectors()
+        let jwks = try Fixtures.jwksKeySet()
+        let r = Fixtures.requirements(Fixtures.jwksAlgorithms)
+        let cases = vectors.tokens.filter { $0.issuer == "jwks" }.map { ($0.token, $0.expect == "valid") }
+        let mismatches = Mismatches()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<5 {
+                for (k, (token, valid)) in cases.enumerated() where (k + worker + round) % 2 == 0 {
+                    let ok = (try? TokenVerifier.verify(Substring(token), keys: jwks, requirements: r, now: 1_800_000_000)) != nil
+                    if ok != valid { mismatches.add() }
+                }
+            }
+        }
+        XCTAssertEqual(mismatches.count, 0)
+    }
+}
+
+private final class Mismatches: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }
