@@ -6,24 +6,31 @@ enum EVPSignature {
     /// RSASSA-PSS with MGF1 on the same hash and a salt as long as the hash (RFC 7518 §3.5).
     static func verify(key: EVPKey, algorithm: JWSAlgorithm,
                        message: UnsafeBufferPointer<UInt8>, signature: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let ctx = EVP_MD_CTX_new() else { OpenSSLErrorQueue.clear(); return false }
+        guard let ctx = initializedVerifyContext(key: key, algorithm: algorithm) else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        var pctx: OpaquePointer? = nil
-        let md = algorithm.digest
-        guard EVP_DigestVerifyInit(ctx, &pctx, md, nil, key.pointer) == 1 else {
-            OpenSSLErrorQueue.clear()
-            return false
-        }
-        if algorithm.family == .rsaPSS {
-            guard configurePSS(pctx, md: md) else { OpenSSLErrorQueue.clear(); return false }
-        }
         let rc = EVP_DigestVerify(ctx, signature.baseAddress, signature.count, message.baseAddress, message.count)
         if rc != 1 { OpenSSLErrorQueue.clear() }
         return rc == 1
     }
 
+    /// A new `EVP_MD_CTX` after EVP_DigestVerifyInit (and PSS parameters); the caller frees it.
+    static func initializedVerifyContext(key: EVPKey, algorithm: JWSAlgorithm) -> OpaquePointer? {
+        guard let ctx = EVP_MD_CTX_new() else { OpenSSLErrorQueue.clear(); return nil }
+        var pctx: OpaquePointer? = nil
+        let md = algorithm.digest
+        guard EVP_DigestVerifyInit(ctx, &pctx, md, nil, key.pointer) == 1,
+              algorithm.family != .rsaPSS || configurePSS(pctx, md: md) else {
+            OpenSSLErrorQueue.clear()
+            EVP_MD_CTX_free(ctx)
+            return nil
+        }
+        return ctx
+    }
+
     /// EVP_DigestSign; ECDSA results are DER here (converted by the caller).
-    static func sign(key: EVPKey, algorithm: JWSAlgorithm, message: [UInt8]) throws(KeyLoadError) -> [UInt8] {
+    /// `pssSaltLength` other than the hash length exists only for tests of the verifier.
+    static func sign(key: EVPKey, algorithm: JWSAlgorithm, message: [UInt8],
+                     pssSaltLength: Int32 = RSA_PSS_SALTLEN_DIGEST) throws(KeyLoadError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { throw OpenSSLErrorQueue.keyLoadError("EVP_MD_CTX_new failed") }
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer? = nil
@@ -32,7 +39,9 @@ enum EVPSignature {
             throw OpenSSLErrorQueue.keyLoadError("cannot sign \(algorithm.rawValue) with this key")
         }
         if algorithm.family == .rsaPSS {
-            guard configurePSS(pctx, md: md) else { throw OpenSSLErrorQueue.keyLoadError("cannot set RSA-PSS parameters") }
+            guard configurePSS(pctx, md: md, saltLength: pssSaltLength) else {
+                throw OpenSSLErrorQueue.keyLoadError("cannot set RSA-PSS parameters")
+            }
         }
         var length = 0
         guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else {
@@ -45,9 +54,12 @@ enum EVPSignature {
         return Array(out.prefix(length))
     }
 
-    private static func configurePSS(_ pctx: OpaquePointer?, md: OpaquePointer?) -> Bool {
+    /// RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash. On verification
+    /// a signature with any other salt length is refused.
+    private static func configurePSS(_ pctx: OpaquePointer?, md: OpaquePointer?,
+                                     saltLength: Int32 = RSA_PSS_SALTLEN_DIGEST) -> Bool {
         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
-            && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
+            && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltLength) == 1
             && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1
     }
 

@@ -61,7 +61,9 @@ public final class SigningKey: @unchecked Sendable {
     }
 
     /// Whether this key can sign with `alg` (same rules as `VerificationKey.fits`).
-    public func fits(_ alg: JWSAlgorithm) -> Bool { VerificationKey(keyID: nil, material: material).fits(alg) }
+    public func fits(_ alg: JWSAlgorithm) -> Bool {
+        VerificationKey(keyID: nil, material: material, prepareContexts: false).fits(alg)
+    }
 
     /// Signs `signingInput` with `algorithm` into the JWS signature bytes (ECDSA as R‖S,
     /// RFC 7518 §3.4).
