@@ -389,3 +389,38 @@ final class RSASignatureLengthTests: XCTestCase {
         XCTAssertEqual(tokenError { _ = try TokenVerifier.verify(Substring(padded), keys: keys, requirements: Fixtures.requirements([.RS256]), now: 1_800_000_000) }, .signature)
     }
 }
+
+final class TruncationTests: XCTestCase {
+    /// Every proper prefix of a valid token, and the token with any one character changed
+    /// or removed, is refused (and nothing crashes).
+    func testEveryPrefixAndSingleCharacterEditIsRefused() throws {
+        let key = try SigningKey.generate(for: .ES256)
+        let keys = KeySet(keys: [key.verificationKey(keyID: "k1")])
+        let r = Fixtures.requirements([.ES256])
+        let token = Array(try TokenFactory(key: key, algorithm: .ES256).token().utf8)
+        func accepted(_ bytes: [UInt8]) -> Bool {
+            (try? TokenVerifier.verify(Substring(String(decoding: bytes, as: UTF8.self)), keys: keys, requirements: r, now: 1_800_000_000)) != nil
+        }
+        XCTAssertTrue(accepted(token))
+        var acceptedPrefixes = 0, acceptedEdits = 0
+        for n in 0..<token.count where accepted(Array(token.prefix(n))) { acceptedPrefixes += 1 }
+        for i in 0..<token.count {
+            var removed = token
+            removed.remove(at: i)
+            if accepted(removed) { acceptedEdits += 1 }
+            var changed = token
+            changed[i] = token[i] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            if accepted(changed) { acceptedEdits += 1 }
+        }
+        XCTAssertEqual(acceptedPrefixes, 0)
+        XCTAssertEqual(acceptedEdits, 0)
+    }
+
+    func testEveryPrefixOfAJSONDocumentIsRefused() throws {
+        let doc = Array(#"{"a":[1,-2.5e3,true,false,null,"x\u00e9\n"],"b":{"c":"d"}}"#.utf8)
+        XCTAssertNoThrow(try JSONReader.parse(doc))
+        for n in 0..<doc.count {
+            XCTAssertNotNil(tokenError { _ = try JSONReader.parse(Array(doc.prefix(n))) }, "prefix \(n)")
+        }
+    }
+}
