@@ -1,5 +1,5 @@
-// INTERFACE STUB — the GatewayJOSE owner replaces the bodies (and splits files),
-// keeping these public names and shapes (adding is fine).
+// The value types of GatewayJOSE shared with the other modules. The verifier,
+// keys and codecs live in their own files beside this one.
 
 /// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1).
 /// Closed: there is no `none`.
@@ -114,40 +114,6 @@ public enum KeyLoadError: Error, Sendable, Equatable {
     case invalid(String)
 }
 
-/// A public key (or HMAC secret) usable to verify JWS signatures, owning its `EVP_PKEY`.
-public final class VerificationKey: @unchecked Sendable {
-    /// `kid` (RFC 7515 §4.1.4); nil when the key has none.
-    public let keyID: String?
-    init() { fatalError("unimplemented") }
-
-    /// Whether this key may verify a token with `alg` (type, curve, `use`, `key_ops`, JWK `alg`).
-    public func fits(_ alg: JWSAlgorithm) -> Bool { fatalError("unimplemented") }
-}
-
-/// The keys of one issuer.
-public struct KeySet: Sendable {
-    public var keys: [VerificationKey]
-    /// One line per JWK skipped (bad member, unsupported kty...). Safe to log.
-    public var warnings: [String]
-
-    public init(keys: [VerificationKey], warnings: [String] = []) {
-        self.keys = keys
-        self.warnings = warnings
-    }
-
-    /// A JWK Set document (RFC 7517 §5). Bad members are skipped with a warning.
-    /// - Throws: `KeyLoadError` when the document is not a JWK Set or no key is usable.
-    public static func jwkSet(json: [UInt8]) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
-
-    /// One SPKI PEM public key (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519).
-    /// - Throws: `KeyLoadError` (private key or certificate given, unsupported key...).
-    public static func publicKeyPEM(_ pem: [UInt8], keyID: String?) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
-
-    /// An HMAC secret for the HS* algorithms in `algorithms`.
-    /// - Throws: `KeyLoadError` when shorter than the hash output of any of them (RFC 7518 §3.2).
-    public static func hmacSecret(_ secret: [UInt8], keyID: String?, algorithms: [JWSAlgorithm]) throws(KeyLoadError) -> KeySet { fatalError("unimplemented") }
-}
-
 /// What an issuer requires of a token (SPEC §3 `issuers`).
 public struct TokenRequirements: Sendable {
     /// Exact, case-sensitive `iss`.
@@ -185,55 +151,3 @@ public struct VerifiedToken: Sendable {
     }
 }
 
-/// Compact JWS verification (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725).
-public enum TokenVerifier {
-    /// Reads `iss` from the payload without verifying anything, only to choose an issuer.
-    /// - Throws: `TokenError.malformed` when the token is not a well-formed compact JWS.
-    public static func unverifiedIssuer(_ token: Substring) throws(TokenError) -> String? { fatalError("unimplemented") }
-
-    /// Verifies shape, header (`alg` allowlist, `crit`, `typ`), key selection by `kid`,
-    /// signature, then `exp`/`nbf`/`iat`/`iss`/`aud`/lifetime at time `now`.
-    /// - Parameters:
-    ///   - token: the compact serialization (≤ 8 KiB).
-    ///   - now: seconds since the Unix epoch.
-    /// - Throws: `TokenError`.
-    public static func verify(_ token: Substring, keys: KeySet, requirements: TokenRequirements, now: Double) throws(TokenError) -> VerifiedToken {
-        fatalError("unimplemented")
-    }
-}
-
-/// A private key that signs tokens: for `gateway token mint`, `gateway demo` and tests.
-public final class SigningKey: @unchecked Sendable {
-    init() { fatalError("unimplemented") }
-
-    /// Loads a PKCS#8 (or traditional) PEM private key, or raw HMAC secret bytes for HS*.
-    public static func privateKeyPEM(_ pem: [UInt8]) throws(KeyLoadError) -> SigningKey { fatalError("unimplemented") }
-    public static func hmac(_ secret: [UInt8]) -> SigningKey { fatalError("unimplemented") }
-    /// A fresh key for `alg` (RSA 2048, the alg's curve, Ed25519, or 64 random bytes).
-    public static func generate(for alg: JWSAlgorithm) throws(KeyLoadError) -> SigningKey { fatalError("unimplemented") }
-
-    /// Signs `claims` (a JSON object) into a compact JWS with header {alg, typ: JWT, kid?}.
-    public func sign(claims: JSONValue, algorithm: JWSAlgorithm, keyID: String?) throws(KeyLoadError) -> String { fatalError("unimplemented") }
-
-    /// The public JWK (RFC 7517 §4) for this key, as a JSON object with `kid` and `alg` if given.
-    /// nil for HMAC keys.
-    public func publicJWK(keyID: String?, algorithm: JWSAlgorithm?) -> JSONValue? { fatalError("unimplemented") }
-}
-
-/// JSON text for a value (compact, for tests and minting).
-public enum JSONWriter {
-    public static func serialize(_ value: JSONValue) -> String { fatalError("unimplemented") }
-}
-
-/// Strict JSON reader (RFC 8259) that refuses duplicate member names.
-public enum JSONReader {
-    /// - Throws: `TokenError.malformed`.
-    public static func parse(_ bytes: [UInt8]) throws(TokenError) -> JSONValue { fatalError("unimplemented") }
-}
-
-/// base64url without padding (RFC 7515 §2, RFC 4648 §5).
-public enum Base64URL {
-    public static func encode(_ bytes: [UInt8]) -> String { fatalError("unimplemented") }
-    /// Strict: no padding, alphabet only, zero unused bits. nil when invalid.
-    public static func decode(_ text: Substring) -> [UInt8]? { fatalError("unimplemented") }
-}

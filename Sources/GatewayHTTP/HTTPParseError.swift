@@ -1,0 +1,35 @@
+/// Why a request was refused by the parser. Every case closes the connection.
+public enum HTTPParseError: Error, Sendable, Equatable {
+    /// 400, with a short reason for the JSON body / log (never echoing client bytes).
+    case badRequest(String)
+    /// 431 Request Header Fields Too Large (RFC 6585 §5).
+    case headerTooLarge
+    /// 414 URI Too Long.
+    case uriTooLong
+    /// 505 HTTP Version Not Supported.
+    case versionNotSupported
+    /// 501 Not Implemented (e.g. a transfer coding other than chunked, when not 400).
+    case notImplemented(String)
+
+    /// The status code this refusal is answered with.
+    public var status: Int {
+        switch self {
+        case .badRequest: 400
+        case .headerTooLarge: 431
+        case .uriTooLong: 414
+        case .versionNotSupported: 505
+        case .notImplemented: 501
+        }
+    }
+
+    /// Short, fixed description (safe to log and to send).
+    public var reason: String {
+        switch self {
+        case .badRequest(let r): r
+        case .headerTooLarge: "request header too large"
+        case .uriTooLong: "request line too long"
+        case .versionNotSupported: "HTTP version not supported"
+        case .notImplemented(let r): r
+        }
+    }
+}

@@ -1,0 +1,543 @@
+/// Incremental, strict HTTP/1.1 request parser (RFC 9112). Bytes in, events out.
+///
+/// Contract: call `parse(input)` with the bytes not yet consumed; it returns at most one
+/// event and how many bytes of `input` it consumed. Drop the consumed prefix and call
+/// again while `consumed > 0 || event != nil`; when both are empty it needs more bytes.
+/// A head is only returned once complete (the caller keeps the partial head buffered;
+/// the parser refuses with 431/414 once the buffered head exceeds the limits).
+///
+/// Cost: the buffered head is scanned once for line ends; the parser remembers how far
+/// it got, so feeding a head one byte at a time stays linear. Strings are built only for
+/// the method, target and field names/values of a complete head. Body bytes are never
+/// copied: `.body` events are ranges of the caller's input.
+///
+/// Strictness (all refusals close the connection): only CRLF line endings (no bare CR
+/// or LF, RFC 9112 §2.2), no obs-fold (§5.2), no whitespace before the colon (§5.1),
+/// token field names, field values without CTLs (RFC 9110 §5.5), exactly one Host on
+/// HTTP/1.1 (RFC 9112 §3.2), Content-Length and Transfer-Encoding never together, at
+/// most one Content-Length field holding only digits, and `Transfer-Encoding` only as a
+/// single `chunked` on HTTP/1.1 (RFC 9112 §6.1, §6.3).
+public struct HTTPRequestParser: Sendable {
+    private enum State: Sendable {
+        /// Waiting for (the rest of) a request head.
+        case head
+        /// `.none` framing: `.end` is due.
+        case endPending
+        /// Content-Length body with this many bytes still to come.
+        case fixedBody(remaining: UInt64)
+        /// Reading the hex digits of a chunk-size (RFC 9112 §7.1).
+        case chunkSize
+        /// Skipping a chunk-ext up to its CR.
+        case chunkExtension
+        /// After the CR of a chunk-size line.
+        case chunkSizeLF
+        /// Inside chunk-data.
+        case chunkData(remaining: UInt64)
+        /// The CR, then LF, that must follow chunk-data.
+        case chunkDataCR
+        case chunkDataLF
+        /// Reading the trailer section (RFC 9112 §7.1.2), one line at a time.
+        case trailers
+        /// An error was thrown; the parser must not be used again.
+        case failed
+    }
+
+    private static let cr: UInt8 = 0x0D
+    private static let lf: UInt8 = 0x0A
+    private static let sp: UInt8 = 0x20
+    private static let htab: UInt8 = 0x09
+
+    /// At most this many empty lines before a request-line are ignored (RFC 9112 §2.2).
+    public static let maxLeadingEmptyLines = 4
+    /// At most this many hex digits in a chunk-size (so the value fits in `UInt64`).
+    public static let maxChunkSizeDigits = 16
+    /// At most this many bytes of chunk extensions per chunk-size line.
+    public static let maxChunkExtensionBytes = 4096
+
+    private let limits: HTTPParserLimits
+    private var state: State = .head
+
+    // Head scanning, offsets relative to the first unconsumed byte (the head start).
+    /// How far the buffered head has been scanned already.
+    private var headScanned = 0
+    /// Start of the line being scanned.
+    private var lineStart = 0
+    /// Start of the request-line, or -1 while only empty lines were seen.
+    private var requestLineStart = -1
+    /// Offset of the CR ending the request-line.
+    private var requestLineEnd = 0
+    private var leadingEmptyLines = 0
+    /// Size of the last head, for the trailer budget.
+    private var headBytes = 0
+
+    // Chunked decoding.
+    private var chunkSizeValue: UInt64 = 0
+    private var chunkSizeDigits = 0
+    private var chunkExtensionBytes = 0
+    /// Trailer bytes accepted so far for this request.
+    private var trailerBytes = 0
+    /// How far the current (incomplete) trailer line has been scanned.
+    private var trailerScanned = 0
+
+    public init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        self.limits = limits
+    }
+
+    /// Parses as far as `input` allows, returning at most one event.
+    /// - Parameter input: the bytes not consumed by earlier calls, starting with any
+    ///   partial head the caller kept buffered.
+    /// - Returns: the event found (if any) and the number of bytes of `input` consumed;
+    ///   `.body` ranges are offsets into `input`.
+    /// - Throws: `HTTPParseError`; after an error the parser must not be used again.
+    public mutating func parse(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (event: HTTPParserEvent?, consumed: Int) {
+        if case .failed = state { throw .badRequest("parser used after an error") }
+        do throws(HTTPParseError) {
+            return try step(input)
+        } catch {
+            state = .failed
+            throw error
+        }
+    }
+
+    // MARK: - State machine
+
+    private mutating func step(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (event: HTTPParserEvent?, consumed: Int) {
+        let n = input.count
+        var pos = 0
+        while true {
+            switch state {
+            case .failed:
+                throw .badRequest("parser used after an error")
+
+            case .head:
+                let rest = UnsafeRawBufferPointer(rebasing: input[pos...])
+                guard let headEnd = try scanHead(rest) else { return (nil, pos) }
+                let head = try buildHead(rest, headEnd: headEnd)
+                headBytes = headEnd
+                resetHeadScan()
+                switch head.framing {
+                case .none: state = .endPending
+                case .contentLength(let length): state = .fixedBody(remaining: length)
+                case .chunked: startChunk()
+                }
+                return (.head(head), pos + headEnd)
+
+            case .endPending:
+                finishRequest()
+                return (.end, pos)
+
+            case .fixedBody(let remaining):
+                if remaining == 0 {
+                    finishRequest()
+                    return (.end, pos)
+                }
+                let available = n - pos
+                if available == 0 { return (nil, pos) }
+                let take = Int(min(UInt64(available), remaining))
+                state = .fixedBody(remaining: remaining - UInt64(take))
+                return (.body(pos..<(pos + take)), pos + take)
+
+            case .chunkSize:
+                // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF (RFC 9112 §7.1)
+                guard pos < n else { return (nil, pos) }
+                let b = input[pos]
+                if let digit = Self.hexValue(b) {
+                    chunkSizeDigits += 1
+                    if chunkSizeDigits > Self.maxChunkSizeDigits {
+                        throw .badRequest("chunk size too large")
+                    }
+                    // With at most 16 hex digits the value cannot overflow a UInt64.
+                    chunkSizeValue = chunkSizeValue << 4 | UInt64(digit)
+                    pos += 1
+                } else if chunkSizeDigits == 0 {
+                    throw .badRequest("invalid chunk size")
+                } else if b == Self.cr {
+                    pos += 1
+                    state = .chunkSizeLF
+                } else if b == UInt8(ascii: ";") || b == Self.sp || b == Self.htab {
+                    // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+                    state = .chunkExtension
+                } else {
+                    throw .badRequest("invalid chunk size")
+                }
+
+            case .chunkExtension:
+                // Extensions are ignored (RFC 9112 §7.1.1) but bounded and free of CTLs.
+                while pos < n {
+                    let b = input[pos]
+                    if b == Self.cr { break }
+                    if b == Self.lf { throw .badRequest("bare LF in chunk line") }
+                    if !HTTPSyntax.isFieldValueByte(b) { throw .badRequest("invalid chunk extension") }
+                    chunkExtensionBytes += 1
+                    if chunkExtensionBytes > Self.maxChunkExtensionBytes {
+                        throw .badRequest("chunk extension too long")
+                    }
+                    pos += 1
+                }
+                guard pos < n else { return (nil, pos) }
+                pos += 1
+                state = .chunkSizeLF
+
+            case .chunkSizeLF:
+                guard pos < n else { return (nil, pos) }
+                guard input[pos] == Self.lf else { throw .badRequest("bare CR in chunk line") }
+                pos += 1
+                if chunkSizeValue == 0 {
+                    // last-chunk: the trailer section follows (RFC 9112 §7.1.2).
+                    trailerBytes = 0
+                    trailerScanned = 0
+                    state = .trailers
+                } else {
+                    state = .chunkData(remaining: chunkSizeValue)
+                }
+
+            case .chunkData(let remaining):
+                let available = n - pos
+                if available == 0 { return (nil, pos) }
+                let take = Int(min(UInt64(available), remaining))
+                let left = remaining - UInt64(take)
+                state = left == 0 ? .chunkDataCR : .chunkData(remaining: left)
+                return (.body(pos..<(pos + take)), pos + take)
+
+            case .chunkDataCR:
+                guard pos < n else { return (nil, pos) }
+                guard input[pos] == Self.cr else { throw .badRequest("chunk data not followed by CRLF") }
+                pos += 1
+                state = .chunkDataLF
+
+            case .chunkDataLF:
+                guard pos < n else { return (nil, pos) }
+                guard input[pos] == Self.lf else { throw .badRequest("chunk data not followed by CRLF") }
+                pos += 1
+                startChunk()
+
+            case .trailers:
+                // trailer-section = *( field-line CRLF ), then CRLF. Parsed, bounded, discarded.
+                let budget = limits.maxHeaderBytes - headBytes
+                var i = pos + trailerScanned
+                var lineEnd = -1
+                while i < n {
+                    let b = input[i]
+                    if b == Self.cr {
+                        if i + 1 >= n { break }
+                        guard input[i + 1] == Self.lf else { throw .badRequest("bare CR in trailer") }
+                        lineEnd = i
+                        break
+                    }
+                    if b == Self.lf { throw .badRequest("bare LF in trailer") }
+                    i += 1
+                    if trailerBytes + (i - pos) > budget { throw .headerTooLarge }
+                }
+                guard lineEnd >= 0 else {
+                    trailerScanned = i - pos
+                    return (nil, pos)
+                }
+                trailerScanned = 0
+                if lineEnd == pos {
+                    finishRequest()
+                    return (.end, lineEnd + 2)
+                }
+                _ = try Self.fieldLine(input, lineStart: pos, lineEnd: lineEnd)
+                trailerBytes += lineEnd + 2 - pos
+                if trailerBytes > budget { throw .headerTooLarge }
+                pos = lineEnd + 2
+            }
+        }
+    }
+
+    private mutating func startChunk() {
+        chunkSizeValue = 0
+        chunkSizeDigits = 0
+        chunkExtensionBytes = 0
+        state = .chunkSize
+    }
+
+    private mutating func resetHeadScan() {
+        headScanned = 0
+        lineStart = 0
+        requestLineStart = -1
+        requestLineEnd = 0
+        leadingEmptyLines = 0
+    }
+
+    private mutating func finishRequest() {
+        state = .head
+        resetHeadScan()
+        headBytes = 0
+        trailerBytes = 0
+        trailerScanned = 0
+    }
+
+    // MARK: - Head
+
+    /// Scans the buffered head for line ends from where the last call stopped, enforcing
+    /// CRLF-only line endings (RFC 9112 §2.2) and the size limits.
+    /// - Returns: the head length including its final empty line, or nil when incomplete.
+    private mutating func scanHead(_ buf: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int? {
+        let n = buf.count
+        let maxHead = limits.maxHeaderBytes
+        let maxLine = limits.maxRequestLineBytes
+        var i = headScanned
+        defer { headScanned = i }
+        while i < n {
+            let b = buf[i]
+            if b > Self.cr {
+                // Fast path: an ordinary byte.
+                i += 1
+                if requestLineStart < 0 && i - lineStart > maxLine { throw .uriTooLong }
+                if i > maxHead { throw .headerTooLarge }
+                continue
+            }
+            if b == Self.lf { throw .badRequest("bare LF line ending") }
+            if b != Self.cr {
+                i += 1
+                if requestLineStart < 0 && i - lineStart > maxLine { throw .uriTooLong }
+                if i > maxHead { throw .headerTooLarge }
+                continue
+            }
+            // CR: the LF must follow.
+            if i + 1 >= n { return nil }
+            guard buf[i + 1] == Self.lf else { throw .badRequest("bare CR") }
+            if i + 2 > maxHead { throw .headerTooLarge }
+            let lineLength = i - lineStart
+            if requestLineStart < 0 {
+                if lineLength == 0 {
+                    // RFC 9112 §2.2: empty lines before the request-line may be ignored.
+                    leadingEmptyLines += 1
+                    if leadingEmptyLines > Self.maxLeadingEmptyLines {
+                        throw .badRequest("too many empty lines before request line")
+                    }
+                } else {
+                    requestLineStart = lineStart
+                    requestLineEnd = i
+                }
+            } else if lineLength == 0 {
+                i += 2
+                return i
+            }
+            i += 2
+            lineStart = i
+        }
+        return nil
+    }
+
+    /// Parses and validates a complete head `buf[0..<headEnd]`.
+    private func buildHead(_ buf: UnsafeRawBufferPointer, headEnd: Int) throws(HTTPParseError) -> HTTPRequestHead {
+        // request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
+        let rlStart = requestLineStart
+        let rlEnd = requestLineEnd
+        var i = rlStart
+        while i < rlEnd && HTTPSyntax.isTokenChar(buf[i]) { i += 1 }
+        let methodEnd = i
+        guard methodEnd > rlStart else { throw .badRequest("invalid method") }
+        guard i < rlEnd, buf[i] == Self.sp else {
+            throw .badRequest(i < rlEnd && buf[i] != Self.sp ? "invalid method" : "malformed request line")
+        }
+        i += 1
+        let targetStart = i
+        // request-target: visible ASCII only (RFC 9112 §3.2, RFC 3986 §2).
+        while i < rlEnd && buf[i] > Self.sp && buf[i] < 0x7F { i += 1 }
+        let targetEnd = i
+        guard targetEnd > targetStart else { throw .badRequest("malformed request line") }
+        guard i < rlEnd else { throw .badRequest("malformed request line") }
+        guard buf[i] == Self.sp else { throw .badRequest("invalid character in request target") }
+        i += 1
+        let version = try Self.version(buf, from: i, to: rlEnd)
+
+        // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
+        var fields: [HTTPField] = []
+        var hostCount = 0
+        var contentLength: UInt64?
+        var transferEncodingCount = 0
+        var chunked = false
+        var connectionClose = false
+        var connectionKeepAlive = false
+        var expectsContinue = false
+
+        var lineStart = rlEnd + 2
+        let fieldsEnd = headEnd - 2
+        while lineStart < fieldsEnd {
+            var lineEnd = lineStart
+            while buf[lineEnd] != Self.cr { lineEnd += 1 }
+            let (nameRange, valueRange) = try Self.fieldLine(buf, lineStart: lineStart, lineEnd: lineEnd)
+            lineStart = lineEnd + 2
+
+            switch nameRange.count {
+            case 4 where Self.equalsLowercase(buf, nameRange, "host"):
+                hostCount += 1
+                if hostCount > 1 { throw .badRequest("several Host fields") }
+            case 14 where Self.equalsLowercase(buf, nameRange, "content-length"):
+                // RFC 9112 §6.3: several or invalid lengths are unrecoverable. Strict: one field, digits only.
+                if contentLength != nil { throw .badRequest("several Content-Length fields") }
+                contentLength = try Self.contentLength(buf, valueRange)
+            case 17 where Self.equalsLowercase(buf, nameRange, "transfer-encoding"):
+                transferEncodingCount += 1
+                if transferEncodingCount > 1 { throw .badRequest("several Transfer-Encoding fields") }
+                // Only exactly "chunked": anything else is a smuggling vector or unsupported.
+                chunked = Self.equalsLowercase(buf, valueRange, "chunked")
+                if !chunked { throw .badRequest("unsupported Transfer-Encoding") }
+            case 10 where Self.equalsLowercase(buf, nameRange, "connection"):
+                // RFC 9112 §9.3, §9.6: comma-separated, case-insensitive options.
+                Self.forEachListElement(buf, valueRange) { element in
+                    if Self.equalsLowercase(buf, element, "close") { connectionClose = true }
+                    if Self.equalsLowercase(buf, element, "keep-alive") { connectionKeepAlive = true }
+                }
+            case 6 where Self.equalsLowercase(buf, nameRange, "expect"):
+                if Self.equalsLowercase(buf, valueRange, "100-continue") { expectsContinue = true }
+            default:
+                break
+            }
+            fields.append(HTTPField(name: Self.string(buf, nameRange),
+                                    value: try Self.valueString(buf, valueRange)))
+        }
+
+        // RFC 9112 §3.2: a 1.1 request without Host, or any with several, gets 400.
+        if version == .http11 && hostCount == 0 { throw .badRequest("missing Host field") }
+        // RFC 9112 §6.1: Transfer-Encoding with Content-Length may be smuggling; refuse.
+        if transferEncodingCount > 0 && contentLength != nil {
+            throw .badRequest("both Content-Length and Transfer-Encoding")
+        }
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is untrustworthy framing.
+        if transferEncodingCount > 0 && version == .http10 {
+            throw .badRequest("Transfer-Encoding in HTTP/1.0 request")
+        }
+
+        let framing: RequestBodyFraming
+        if chunked {
+            framing = .chunked
+        } else if let contentLength, contentLength > 0 {
+            framing = .contentLength(contentLength)
+        } else {
+            framing = .none
+        }
+        let keepAlive: Bool
+        switch version {
+        case .http11: keepAlive = !connectionClose
+        case .http10: keepAlive = connectionKeepAlive && !connectionClose
+        }
+        return HTTPRequestHead(
+            method: Self.string(buf, rlStart..<methodEnd),
+            target: Self.string(buf, targetStart..<targetEnd),
+            version: version,
+            fields: fields,
+            framing: framing,
+            keepAlive: keepAlive,
+            // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 is ignored.
+            expectsContinue: expectsContinue && version == .http11)
+    }
+
+    /// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), occupying `buf[from..<to]`.
+    private static func version(_ buf: UnsafeRawBufferPointer, from: Int, to: Int) throws(HTTPParseError) -> HTTPVersion {
+        guard to - from == 8,
+              buf[from] == UInt8(ascii: "H"), buf[from + 1] == UInt8(ascii: "T"),
+              buf[from + 2] == UInt8(ascii: "T"), buf[from + 3] == UInt8(ascii: "P"),
+              buf[from + 4] == UInt8(ascii: "/"), isDigit(buf[from + 5]),
+              buf[from + 6] == UInt8(ascii: "."), isDigit(buf[from + 7])
+        else { throw .badRequest("malformed HTTP version") }
+        switch (buf[from + 5], buf[from + 7]) {
+        case (UInt8(ascii: "1"), UInt8(ascii: "1")): return .http11
+        case (UInt8(ascii: "1"), UInt8(ascii: "0")): return .http10
+        default: throw .versionNotSupported
+        }
+    }
+
+    /// Validates one field line `buf[lineStart..<lineEnd]` (no CRLF) and returns the name
+    /// and the OWS-trimmed value ranges (RFC 9112 §5, RFC 9110 §5.5).
+    private static func fieldLine(_ buf: UnsafeRawBufferPointer, lineStart: Int, lineEnd: Int) throws(HTTPParseError) -> (name: Range<Int>, value: Range<Int>) {
+        let first = buf[lineStart]
+        if first == sp || first == htab { throw .badRequest("obs-fold line folding") }
+        var i = lineStart
+        while i < lineEnd {
+            let b = buf[i]
+            if b == UInt8(ascii: ":") { break }
+            if b == sp || b == htab { throw .badRequest("whitespace before colon") }
+            if !HTTPSyntax.isTokenChar(b) { throw .badRequest("invalid character in field name") }
+            i += 1
+        }
+        guard i < lineEnd else { throw .badRequest("field line without colon") }
+        guard i > lineStart else { throw .badRequest("empty field name") }
+        let nameEnd = i
+        i += 1
+        var valueStart = i
+        while valueStart < lineEnd && (buf[valueStart] == sp || buf[valueStart] == htab) { valueStart += 1 }
+        var valueEnd = lineEnd
+        while valueEnd > valueStart && (buf[valueEnd - 1] == sp || buf[valueEnd - 1] == htab) { valueEnd -= 1 }
+        var j = valueStart
+        while j < valueEnd {
+            if !HTTPSyntax.isFieldValueByte(buf[j]) { throw .badRequest("invalid character in field value") }
+            j += 1
+        }
+        return (lineStart..<nameEnd, valueStart..<valueEnd)
+    }
+
+    /// Content-Length = 1*DIGIT (RFC 9110 §8.6), refusing lists, signs and overflow.
+    private static func contentLength(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> UInt64 {
+        guard !range.isEmpty else { throw .badRequest("invalid Content-Length") }
+        var value: UInt64 = 0
+        for k in range {
+            let b = buf[k]
+            guard isDigit(b) else { throw .badRequest("invalid Content-Length") }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(b &- UInt8(ascii: "0")))
+            if o1 || o2 { throw .badRequest("Content-Length too large") }
+            value = sum
+        }
+        return value
+    }
+
+    /// Calls `body` with each non-empty, OWS-trimmed element of a comma-separated list.
+    private static func forEachListElement(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+        var start = range.lowerBound
+        while start <= range.upperBound {
+            var end = start
+            while end < range.upperBound && buf[end] != UInt8(ascii: ",") { end += 1 }
+            var s = start, e = end
+            while s < e && (buf[s] == sp || buf[s] == htab) { s += 1 }
+            while e > s && (buf[e - 1] == sp || buf[e - 1] == htab) { e -= 1 }
+            if s < e { body(s..<e) }
+            start = end + 1
+        }
+    }
+
+    /// Whether `buf[range]` equals the lowercase ASCII `literal`, ignoring ASCII case.
+    private static func equalsLowercase(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        let lit = literal.utf8Start
+        var k = 0
+        for idx in range {
+            if HTTPSyntax.lowercased(buf[idx]) != lit[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    private static func string(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: buf[range]), as: UTF8.self)
+    }
+
+    /// A field value as a String. obs-text is accepted only when it is valid UTF-8, so
+    /// the String holds exactly the bytes received and forwards them unchanged.
+    private static func valueString(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> String {
+        let bytes = UnsafeRawBufferPointer(rebasing: buf[range])
+        if !bytes.contains(where: { $0 >= 0x80 }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            throw .badRequest("field value is not valid UTF-8")
+        }
+        return s
+    }
+
+    private static func isDigit(_ b: UInt8) -> Bool {
+        b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")
+    }
+
+    private static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// Byte-level grammar of HTTP fields (RFC 9110 §5.1, §5.5, §5.6.2) and ASCII helpers.
+/// Everything here is allocation-free except the `String` conveniences.
+public enum HTTPSyntax {
+    /// Whether `byte` is a `tchar` (RFC 9110 §5.6.2): "!" / "#" / "$" / "%" / "&" / "'" /
+    /// "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
+    @inlinable
+    public static func isTokenChar(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A,  // DIGIT, ALPHA
+             0x21, 0x23, 0x24, 0x25, 0x26, 0x27,     // ! # $ % & '
+             0x2A, 0x2B, 0x2D, 0x2E,                 // * + - .
+             0x5E, 0x5F, 0x60, 0x7C, 0x7E:           // ^ _ ` | ~
+            true
+        default:
+            false
+        }
+    }
+
+    /// Whether `byte` may appear inside a field value (RFC 9110 §5.5): HTAB, SP,
+    /// VCHAR (0x21–0x7E) or obs-text (0x80–0xFF). CTLs other than HTAB and DEL may not.
+    @inlinable
+    public static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Whether `s` is a non-empty token (RFC 9110 §5.6.2), e.g. a method or field name.
+    public static func isToken(_ s: String) -> Bool {
+        !s.utf8.isEmpty && s.utf8.allSatisfy(isTokenChar)
+    }
+
+    /// Whether `name` is a valid field name: a non-empty token (RFC 9110 §5.1).
+    public static func isValidFieldName(_ name: String) -> Bool {
+        isToken(name)
+    }
+
+    /// Whether `value` is a valid field value (RFC 9110 §5.5): only HTAB, SP, VCHAR and
+    /// obs-text (non-ASCII UTF-8), with no leading or trailing SP/HTAB. Empty is valid.
+    /// This is what makes a value safe to write into a header (no CR, LF, NUL).
+    public static func isValidFieldValue(_ value: String) -> Bool {
+        let utf8 = value.utf8
+        guard let first = utf8.first, let last = utf8.last else { return true }
+        if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return false }
+        return utf8.allSatisfy(isFieldValueByte)
+    }
+
+    /// ASCII lowercase of one byte; other bytes unchanged.
+    @inlinable
+    public static func lowercased(_ byte: UInt8) -> UInt8 {
+        (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+    }
+
+    /// ASCII case-insensitive equality (RFC 9110 §5.1 field names, §7.6.1 connection
+    /// options, etc.). Non-ASCII bytes must match exactly.
+    public static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        return zip(x, y).allSatisfy { lowercased($0) == lowercased($1) }
+    }
+
+    /// ASCII lowercase of `s` (non-ASCII left as is), for case-insensitive keys.
+    public static func asciiLowercased(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return s }
+        return String(decoding: s.utf8.map(lowercased), as: UTF8.self)
+    }
+
+    /// Splits a comma-separated list field value (RFC 9110 §5.6.1) into its non-empty
+    /// elements, each with surrounding OWS removed.
+    public static func listElements(_ value: String) -> [Substring] {
+        value.split(separator: ",", omittingEmptySubsequences: true).compactMap { part in
+            let trimmed = part.drop(while: { $0 == " " || $0 == "\t" })
+            var end = trimmed.endIndex
+            while end > trimmed.startIndex {
+                let prev = trimmed.index(before: end)
+                if trimmed[prev] == " " || trimmed[prev] == "\t" { end = prev } else { break }
+            }
+            let element = trimmed[trimmed.startIndex..<end]
+            return element.isEmpty ? nil : element
+        }
+    }
+}

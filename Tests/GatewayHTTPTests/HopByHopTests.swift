@@ -1,0 +1,43 @@
+import XCTest
+import GatewayHTTP
+
+final class HopByHopTests: XCTestCase {
+    func testRemovesTheStandardHopByHopFields() {
+        let fields = [
+            HTTPField(name: "Host", value: "a"),
+            HTTPField(name: "Connection", value: "keep-alive"),
+            HTTPField(name: "Keep-Alive", value: "timeout=5"),
+            HTTPField(name: "proxy-connection", value: "keep-alive"),
+            HTTPField(name: "TE", value: "trailers"),
+            HTTPField(name: "Trailer", value: "X-Checksum"),
+            HTTPField(name: "TRANSFER-ENCODING", value: "chunked"),
+            HTTPField(name: "Upgrade", value: "websocket"),
+            HTTPField(name: "Accept", value: "*/*"),
+        ]
+        XCTAssertEqual(HopByHop.removing(from: fields), [
+            HTTPField(name: "Host", value: "a"),
+            HTTPField(name: "Accept", value: "*/*"),
+        ])
+    }
+
+    func testRemovesFieldsNamedByConnection() {
+        let fields = [
+            HTTPField(name: "Connection", value: "X-Secret ,  x-other"),
+            HTTPField(name: "connection", value: "Authorization"),
+            HTTPField(name: "x-secret", value: "1"),
+            HTTPField(name: "X-OTHER", value: "2"),
+            HTTPField(name: "Authorization", value: "Bearer t"),
+            HTTPField(name: "X-Kept", value: "3"),
+            HTTPField(name: "X-Secretive", value: "4"),
+        ]
+        XCTAssertEqual(HopByHop.removing(from: fields), [
+            HTTPField(name: "X-Kept", value: "3"),
+            HTTPField(name: "X-Secretive", value: "4"),
+        ])
+    }
+
+    func testNoHopByHopFieldsIsUnchanged() {
+        let fields = [HTTPField(name: "A", value: "1"), HTTPField(name: "B", value: "2"), HTTPField(name: "A", value: "3")]
+        XCTAssertEqual(HopByHop.removing(from: fields), fields)
+    }
+}
