@@ -237,7 +237,7 @@ final class RequestPipelineTests: XCTestCase {
     }
 
     func testControlCharacterInClaimIsRefusedNamingTheClaim() throws {
-        let token = try TestTokens.rs256(["email": .string("a@b\r\nX-Auth-Subject: admin")])
+        let token = try TestTokens.rs256(["email": .string("a@b\r\nX-Auth-Subject: admin"), "scope": .string("read:orders")])
         guard let r = refusal(decide(head("GET", "/orders/1", [("Authorization", "Bearer " + token),]))) else { return }
         XCTAssertEqual(r.status, 401)
         XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("email"))
