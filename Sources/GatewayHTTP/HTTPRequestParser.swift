@@ -346,6 +346,7 @@ public struct HTTPRequestParser: Sendable {
 
         // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
         var fields: [HTTPField] = []
+        fields.reserveCapacity(16)
         var hostCount = 0
         var contentLength: UInt64?
         var transferEncodingCount = 0

@@ -1,5 +1,5 @@
 import XCTest
-@testable import GatewayHTTP
+import GatewayHTTP
 
 /// Named hostile inputs and the refusal each must get. Every refusal is checked fed
 /// whole and one byte at a time (a refusal must not depend on how bytes arrive).
