@@ -74,6 +74,8 @@ public struct HTTPRequestParser: Sendable {
     private var chunkSizeValue: UInt64 = 0
     private var chunkSizeDigits = 0
     private var chunkExtensionBytes = 0
+    /// Whether the ";" opening the chunk extensions was seen (only BWS may precede it).
+    private var chunkExtensionOpened = false
     /// Trailer bytes accepted so far for this request.
     private var trailerBytes = 0
     /// How far the current (incomplete) trailer line has been scanned.
@@ -168,6 +170,13 @@ public struct HTTPRequestParser: Sendable {
                     if b == Self.cr { break }
                     if b == Self.lf { throw .badRequest("bare LF in chunk line") }
                     if !HTTPSyntax.isFieldValueByte(b) { throw .badRequest("invalid chunk extension") }
+                    if !chunkExtensionOpened {
+                        if b == UInt8(ascii: ";") {
+                            chunkExtensionOpened = true
+                        } else if b != Self.sp && b != Self.htab {
+                            throw .badRequest("invalid chunk size")
+                        }
+                    }
                     chunkExtensionBytes += 1
                     if chunkExtensionBytes > Self.maxChunkExtensionBytes {
                         throw .badRequest("chunk extension too long")
@@ -175,6 +184,8 @@ public struct HTTPRequestParser: Sendable {
                     pos += 1
                 }
                 guard pos < n else { return (nil, pos) }
+                // Whitespace after a chunk-size is only allowed before a ";".
+                guard chunkExtensionOpened else { throw .badRequest("invalid chunk size") }
                 pos += 1
                 state = .chunkSizeLF
 
@@ -249,6 +260,7 @@ public struct HTTPRequestParser: Sendable {
         chunkSizeValue = 0
         chunkSizeDigits = 0
         chunkExtensionBytes = 0
+        chunkExtensionOpened = false
         state = .chunkSize
     }
 
@@ -346,6 +358,7 @@ public struct HTTPRequestParser: Sendable {
 
         // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
         var fields: [HTTPField] = []
+        fields.reserveCapacity(16)
         var hostCount = 0
         var contentLength: UInt64?
         var transferEncodingCount = 0

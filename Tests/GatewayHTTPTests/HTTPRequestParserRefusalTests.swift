@@ -1,5 +1,5 @@
 import XCTest
-@testable import GatewayHTTP
+import GatewayHTTP
 
 /// Named hostile inputs and the refusal each must get. Every refusal is checked fed
 /// whole and one byte at a time (a refusal must not depend on how bytes arrive).
@@ -196,6 +196,9 @@ final class HTTPRequestParserRefusalTests: XCTestCase {
         assertRefused("chunk extension too long",
                       chunked("5;" + String(repeating: "a", count: 5000) + "\r\nhello\r\n0\r\n\r\n"), status: 400)
         assertRefused("garbage after chunk size", chunked("5x\r\nhello\r\n0\r\n\r\n"), status: 400)
+        assertRefused("space then garbage after chunk size", chunked("5 x\r\nhello\r\n0\r\n\r\n"), status: 400)
+        assertRefused("trailing space after chunk size", chunked("5 \r\nhello\r\n0\r\n\r\n"), status: 400)
+        assertRefused("space inside chunk size", chunked("1 0\r\nhello\r\n0\r\n\r\n"), status: 400)
     }
 
     func testTrailerSyntax() {

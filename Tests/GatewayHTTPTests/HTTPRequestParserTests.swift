@@ -1,5 +1,5 @@
 import XCTest
-@testable import GatewayHTTP
+import GatewayHTTP
 
 /// Valid requests: events, framing, keep-alive, and independence from how bytes arrive.
 final class HTTPRequestParserTests: XCTestCase {

@@ -52,3 +52,19 @@ final class HTTPResponseHeadTests: XCTestCase {
         }
     }
 }
+
+final class HTTPChunkedEncodingTests: XCTestCase {
+    func testEncodedBodyDecodesBackThroughTheParser() {
+        let pieces = ["hello", String(repeating: "x", count: 300), "!"]
+        var body: [UInt8] = []
+        for p in pieces {
+            body += HTTPChunkedEncoding.chunkPrefix(length: p.utf8.count) + Array(p.utf8) + HTTPChunkedEncoding.chunkSuffix
+        }
+        body += HTTPChunkedEncoding.lastChunk
+        XCTAssertEqual(HTTPChunkedEncoding.chunkPrefix(length: 300), Array("12c\r\n".utf8))
+        let head = bytes("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let outcome = runPieces([head + body])
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(outcome.events.dropFirst(), [.body(Array(pieces.joined().utf8)), .end])
+    }
+}

@@ -1,5 +1,5 @@
 import XCTest
-@testable import GatewayHTTP
+import GatewayHTTP
 
 /// What a caller of the parser observes, with body bytes copied out.
 enum Observed: Equatable, CustomStringConvertible {
