@@ -37,4 +37,9 @@ static inline long gw_http_version_1_1(void) { return CURL_HTTP_VERSION_1_1; }
 // CURLMsg.data is a union; read the result member in C.
 static inline CURLcode gw_msg_result(const CURLMsg *m) { return m->data.result; }
 
+// Socket lifecycle callbacks: the upstream loop opens and closes curl's sockets itself so
+// that it knows exactly when a descriptor stops being a connection (see SocketWatcher).
+static inline CURLcode gw_easy_setopt_opensocket_cb(CURL *h, curl_socket_t (*cb)(void *, curlsocktype, struct curl_sockaddr *)) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, cb); }
+static inline CURLcode gw_easy_setopt_closesocket_cb(CURL *h, int (*cb)(void *, curl_socket_t)) { return curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, cb); }
+
 #endif

@@ -42,7 +42,6 @@ final class ClientConnection: @unchecked Sendable {
     private(set) var closed = false
     private var clientEOF = false
     private var exchange: Exchange?
-    private var timer: DispatchSourceTimer?
     private var headStarted = false
 
     init(fd: Int32, peer: String, loop: ServerLoop, server: ServerHooks) {
@@ -96,15 +95,12 @@ final class ClientConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads once into the end of `inbound`. Returns read(2)'s result.
+    /// Reads once (into the loop's scratch buffer) and appends to `inbound`.
+    /// Returns read(2)'s result.
     private func appendRead() -> Int {
-        let chunk = ClientConnection.readChunk
-        let old = inbound.count
-        inbound.append(contentsOf: repeatElement(0, count: chunk))
-        let n = inbound.withUnsafeMutableBytes { buf in
-            read(fd, buf.baseAddress! + old, chunk)
-        }
-        inbound.removeLast(chunk - max(n, 0))
+        let scratch = loop.readBuffer
+        let n = read(fd, scratch.baseAddress, scratch.count)
+        if n > 0 { inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
         return n
     }
 
@@ -438,6 +434,11 @@ final class ClientConnection: @unchecked Sendable {
 
     // MARK: Timers
 
+    /// Monotonic time at which `deadlineAction` runs (checked by the loop's sweep timer,
+    /// so a connection costs no Dispatch timer of its own).
+    private(set) var deadline = Double.infinity
+    private var deadlineAction: (() -> Void)?
+
     private func armIdleTimer() {
         armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in
             guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
@@ -445,18 +446,21 @@ final class ClientConnection: @unchecked Sendable {
         })
     }
 
-    private func armTimer(_ seconds: Double, onFire: @escaping @Sendable () -> Void) {
-        cancelTimer()
-        let t = DispatchSource.makeTimerSource(queue: loop.queue)
-        t.schedule(deadline: .now() + seconds)
-        t.setEventHandler(handler: onFire)
-        t.resume()
-        timer = t
+    private func armTimer(_ seconds: Double, onFire: @escaping () -> Void) {
+        deadline = monotonicSeconds() + seconds
+        deadlineAction = onFire
     }
 
     private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
+        deadline = .infinity
+        deadlineAction = nil
+    }
+
+    /// Called by the loop's sweep with the current monotonic time.
+    func checkDeadline(_ now: Double) {
+        guard now >= deadline, let action = deadlineAction else { return }
+        cancelTimer()
+        action()
     }
 
     // MARK: Closing

@@ -14,6 +14,10 @@ final class ServerLoop: @unchecked Sendable {
     var runtime: GatewayRuntime
     var connections: [ObjectIdentifier: ClientConnection] = [:]
     private var requestCounter: UInt64 = 0
+    /// Scratch space for read(2): one per loop, since a loop reads one socket at a time.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientConnection.readChunk, alignment: 16)
+    /// Checks every connection's deadline (header/idle timeouts) a few times a second.
+    private var sweep: DispatchSourceTimer?
     private let requestIDPrefix: String
 
     init(index: Int, runtime: GatewayRuntime) {
@@ -27,6 +31,21 @@ final class ServerLoop: @unchecked Sendable {
         var rng = SystemRandomNumberGenerator()
         let r = rng.next() as UInt64
         self.requestIDPrefix = String(r, radix: 16) + "-" + String(index)
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
+        t.setEventHandler { [weak self] in self?.sweepDeadlines() }
+        t.resume()
+        sweep = t
+    }
+
+    deinit {
+        sweep?.cancel()
+        readBuffer.deallocate()
+    }
+
+    private func sweepDeadlines() {
+        let now = monotonicSeconds()
+        for c in Array(connections.values) { c.checkDeadline(now) }
     }
 
     /// A request id unique in this process: random per-loop prefix + counter.

@@ -4,15 +4,16 @@ import Dispatch
 import Glibc
 #endif
 
-/// Dispatch read/write sources for one libcurl socket.
+/// Dispatch read/write sources for one libcurl socket, created once and switched on and
+/// off with resume/suspend as curl's wishes change (creating and cancelling sources on
+/// every request costs more than the request itself).
 ///
 /// The sources watch a private duplicate of curl's descriptor, not the descriptor
-/// itself. curl closes its sockets synchronously, right after CURL_POLL_REMOVE, while
-/// a Dispatch source is only unregistered from epoll on a later turn. If the sources
-/// watched curl's descriptor, a new socket reusing that number could be attached to
-/// the stale epoll registration and never fire. With a duplicate, the number stays
-/// ours until every source's cancel handler has run; then we close the duplicate
-/// (only the duplicate: curl owns and closes its own descriptor).
+/// itself. A Dispatch source is only unregistered from epoll on a later turn after
+/// cancel; if the sources watched curl's descriptor, a new socket reusing that number
+/// could be attached to the stale registration and never fire. With a duplicate, the
+/// number stays ours until both cancel handlers have run; then we close the duplicate
+/// (only the duplicate: curl's own descriptor is closed by whoever closes it for curl).
 ///
 /// `@unchecked Sendable`: only touched on the loop's serial queue (the handlers target it).
 final class SocketWatcher: @unchecked Sendable {
@@ -20,14 +21,14 @@ final class SocketWatcher: @unchecked Sendable {
     let socket: curl_socket_t
     /// Our duplicate, watched by the sources.
     private let watched: Int32
-    private let queue: DispatchQueue
     private let onEvent: (curl_socket_t, Int32) -> Void
-    private var reader: DispatchSourceRead?
-    private var writer: DispatchSourceWrite?
-    /// Sources created whose cancel handler has not run yet.
-    private var liveSources = 0
+    private let reader: DispatchSourceRead
+    private let writer: DispatchSourceWrite
+    private var reading = false
+    private var writing = false
+    /// Sources whose cancel handler has not run yet.
+    private var liveSources = 2
     private var stopped = false
-    private var closed = false
 
     /// - Returns: nil when the descriptor cannot be duplicated (descriptor limit).
     init?(socket: curl_socket_t, queue: DispatchQueue, onEvent: @escaping (curl_socket_t, Int32) -> Void) {
@@ -35,60 +36,47 @@ final class SocketWatcher: @unchecked Sendable {
         guard duplicate >= 0 else { return nil }
         self.socket = socket
         self.watched = duplicate
-        self.queue = queue
         self.onEvent = onEvent
+        self.reader = DispatchSource.makeReadSource(fileDescriptor: duplicate, queue: queue)
+        self.writer = DispatchSource.makeWriteSource(fileDescriptor: duplicate, queue: queue)
+        reader.setEventHandler { [weak self] in self?.fire(CURL_CSELECT_IN) }
+        writer.setEventHandler { [weak self] in self?.fire(CURL_CSELECT_OUT) }
+        // Strong capture: the duplicate must be closed even if the watcher is gone.
+        let done: @Sendable () -> Void = { [self] in
+            self.liveSources -= 1
+            if self.liveSources == 0 { close(self.watched) }
+        }
+        reader.setCancelHandler(handler: done)
+        writer.setCancelHandler(handler: done)
     }
 
     /// Makes the sources match curl's wish (CURL_POLL_IN / OUT / INOUT / NONE).
     func watch(read: Bool, write: Bool) {
         guard !stopped else { return }
-        if read, reader == nil {
-            let source = DispatchSource.makeReadSource(fileDescriptor: watched, queue: queue)
-            source.setEventHandler { [weak self] in self?.fire(CURL_CSELECT_IN) }
-            install(source)
-            reader = source
-        } else if !read, let source = reader {
-            source.cancel()
-            reader = nil
+        if read != reading {
+            reading = read
+            if read { reader.resume() } else { reader.suspend() }
         }
-        if write, writer == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: watched, queue: queue)
-            source.setEventHandler { [weak self] in self?.fire(CURL_CSELECT_OUT) }
-            install(source)
-            writer = source
-        } else if !write, let source = writer {
-            source.cancel()
-            writer = nil
+        if write != writing {
+            writing = write
+            if write { writer.resume() } else { writer.suspend() }
         }
     }
 
-    /// curl no longer wants this socket (CURL_POLL_REMOVE) or the loop is going away.
+    /// The socket is gone (closed by curl, or not ours to keep): cancel both sources;
+    /// the duplicate is closed once their cancel handlers have run.
     func stop() {
-        watch(read: false, write: false)
+        guard !stopped else { return }
         stopped = true
-        closeWhenIdle()
-    }
-
-    private func install(_ source: DispatchSourceProtocol) {
-        liveSources += 1
-        // Strong capture: the duplicate must be closed even if the watcher is gone.
-        source.setCancelHandler {
-            self.liveSources -= 1
-            self.closeWhenIdle()
-        }
-        // Activated at once: a suspended source never runs its cancel handler.
-        source.activate()
+        // A suspended (or never activated) source never runs its cancel handler.
+        if !reading { reader.resume() }
+        if !writing { writer.resume() }
+        reader.cancel()
+        writer.cancel()
     }
 
     private func fire(_ events: Int32) {
         guard !stopped else { return }
         onEvent(socket, events)
-    }
-
-    private func closeWhenIdle() {
-        if stopped, liveSources == 0, !closed {
-            closed = true
-            close(watched)
-        }
     }
 }

@@ -24,9 +24,18 @@ public final class UpstreamLoop: @unchecked Sendable {
     let multi: UnsafeMutableRawPointer
     /// Drives curl's single timeout (CURLMOPT_TIMERFUNCTION); one-shot, re-armed by curl.
     private let timer: DispatchSourceTimer
+    /// When `timer` is armed to fire; nil when disarmed.
+    private var timerDeadline: DispatchTime?
     /// Socket watchers by curl's socket; the dictionary owns them, curl_multi_assign
     /// stores an unretained pointer for the socket callback.
     private var watchers: [curl_socket_t: SocketWatcher] = [:]
+    /// Sockets opened through CURLOPT_OPENSOCKETFUNCTION: curl closes them through
+    /// CURLOPT_CLOSESOCKETFUNCTION, so their watchers may outlive CURL_POLL_REMOVE
+    /// (an idle pooled connection) and are only stopped when the socket is closed.
+    private var ownedSockets: Set<curl_socket_t> = []
+    /// Handed to libcurl as OPENSOCKETDATA/CLOSESOCKETDATA; detached in deinit so that
+    /// sockets closed by curl_multi_cleanup do not call into a loop being destroyed.
+    let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
     /// > 0 while inside a libcurl call that may run easy-handle callbacks; during it,
@@ -44,6 +53,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         self.timer = DispatchSource.makeTimerSource(queue: queue)
 
         let me = Unmanaged.passUnretained(self).toOpaque()
+        socketContext.loop = self
         _ = gw_multi_setopt_socket_cb(multi, upstreamSocketCallback)
         _ = gw_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
         _ = gw_multi_setopt_timer_cb(multi, upstreamTimerCallback)
@@ -53,7 +63,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         // HTTP/1.1 only: no pipelining, no multiplexing.
         _ = gw_multi_setopt_long(multi, CURLMOPT_PIPELINING, gw_pipe_nothing())
 
-        timer.setEventHandler { [weak self] in self?.socketAction(gw_socket_timeout(), events: 0) }
+        timer.setEventHandler { [weak self] in self?.timerFired() }
         timer.schedule(deadline: .distantFuture, leeway: .milliseconds(1))
         timer.activate()
     }
@@ -64,6 +74,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         // sockets and must not call back into a half-destroyed loop.
         _ = gw_multi_setopt_socket_cb(multi, nil)
         _ = gw_multi_setopt_timer_cb(multi, nil)
+        socketContext.loop = nil
         curl_multi_cleanup(multi)
         timer.cancel()
         let remaining = Array(watchers.values)
@@ -151,7 +162,10 @@ public final class UpstreamLoop: @unchecked Sendable {
     fileprivate func updateSocket(_ socket: curl_socket_t, what: Int32, assigned: UnsafeMutableRawPointer?) -> Int32 {
         assertOnQueue()
         if what == CURL_POLL_REMOVE {
-            if let watcher = watchers.removeValue(forKey: socket) {
+            if ownedSockets.contains(socket) {
+                // Idle in the pool (or about to be closed through our close callback).
+                watchers[socket]?.watch(read: false, write: false)
+            } else if let watcher = watchers.removeValue(forKey: socket) {
                 watcher.stop()
             }
             _ = curl_multi_assign(multi, socket, nil)
@@ -162,6 +176,7 @@ public final class UpstreamLoop: @unchecked Sendable {
             watcher = Unmanaged<SocketWatcher>.fromOpaque(assigned).takeUnretainedValue()
         } else if let existing = watchers[socket] {
             watcher = existing
+            _ = curl_multi_assign(multi, socket, Unmanaged.passUnretained(existing).toOpaque())
         } else {
             guard let created = SocketWatcher(socket: socket, queue: queue, onEvent: { [weak self] socket, events in
                 self?.socketAction(socket, events: events)
@@ -177,15 +192,41 @@ public final class UpstreamLoop: @unchecked Sendable {
         return 0
     }
 
+    /// CURLOPT_OPENSOCKETFUNCTION: a connection socket, opened here so that its close is seen.
+    fileprivate func openSocket(family: Int32, type: Int32, protocol proto: Int32) -> curl_socket_t {
+        let fd = Glibc.socket(family, type | Int32(SOCK_CLOEXEC.rawValue), proto)
+        if fd >= 0 { ownedSockets.insert(fd) }
+        return fd
+    }
+
+    /// CURLOPT_CLOSESOCKETFUNCTION: curl is done with the socket for good.
+    fileprivate func socketClosing(_ socket: curl_socket_t) {
+        ownedSockets.remove(socket)
+        watchers.removeValue(forKey: socket)?.stop()
+    }
+
+    /// Re-arms the one Dispatch timer only when curl wants it earlier than it is armed:
+    /// rescheduling a Dispatch timer wakes its manager thread, and curl updates its timeout
+    /// several times per request. An early (or stale) fire is harmless: curl finds nothing
+    /// expired, and `timerFired` re-arms from `curl_multi_timeout`.
     fileprivate func updateTimer(_ milliseconds: Int) {
         assertOnQueue()
-        if milliseconds < 0 {
-            timer.schedule(deadline: .distantFuture, leeway: .milliseconds(1))
-        } else {
-            // 0 means "now": the timer still fires on a later queue turn, so curl is
-            // never re-entered from inside one of its own calls.
-            timer.schedule(deadline: .now() + .milliseconds(milliseconds), leeway: .milliseconds(1))
-        }
+        guard milliseconds >= 0 else { return }
+        // 0 means "now": the timer still fires on a later queue turn, so curl is
+        // never re-entered from inside one of its own calls.
+        let deadline = DispatchTime.now() + .milliseconds(milliseconds)
+        if let armed = timerDeadline, armed <= deadline { return }
+        timerDeadline = deadline
+        timer.schedule(deadline: deadline, leeway: .milliseconds(1))
+    }
+
+    private func timerFired() {
+        timerDeadline = nil
+        socketAction(gw_socket_timeout(), events: 0)
+        guard timerDeadline == nil else { return }
+        var milliseconds = -1
+        _ = curl_multi_timeout(multi, &milliseconds)
+        if milliseconds >= 0 { updateTimer(milliseconds) }
     }
 
     @inline(__always)
@@ -212,4 +253,31 @@ private let upstreamTimerCallback: @convention(c) (UnsafeMutableRawPointer?, Int
     let loop = Unmanaged<UpstreamLoop>.fromOpaque(userp).takeUnretainedValue()
     loop.updateTimer(milliseconds)
     return 0
+}
+
+/// The loop as libcurl's socket open/close callbacks see it; `loop` is nil once the loop
+/// is being destroyed (those callbacks then only open/close the descriptor).
+final class UpstreamSocketContext: @unchecked Sendable {
+    weak var loop: UpstreamLoop?
+    var pointer: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+}
+
+/// CURLOPT_OPENSOCKETFUNCTION.
+let upstreamOpenSocketCallback: @convention(c) (
+    UnsafeMutableRawPointer?, curlsocktype, UnsafeMutablePointer<curl_sockaddr>?
+) -> curl_socket_t = { clientp, _, address in
+    guard let address else { return -1 }
+    let a = address.pointee
+    if let clientp, let loop = Unmanaged<UpstreamSocketContext>.fromOpaque(clientp).takeUnretainedValue().loop {
+        return loop.openSocket(family: a.family, type: a.socktype, protocol: a.protocol)
+    }
+    return Glibc.socket(a.family, a.socktype | Int32(SOCK_CLOEXEC.rawValue), a.protocol)
+}
+
+/// CURLOPT_CLOSESOCKETFUNCTION.
+let upstreamCloseSocketCallback: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t) -> Int32 = { clientp, socket in
+    if let clientp, let loop = Unmanaged<UpstreamSocketContext>.fromOpaque(clientp).takeUnretainedValue().loop {
+        loop.socketClosing(socket)
+    }
+    return Glibc.close(socket)
 }

@@ -199,6 +199,8 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let pointerOptions: [(CURLoption, UnsafeMutableRawPointer?)] = [
             (CURLOPT_HEADERDATA, me), (CURLOPT_WRITEDATA, me), (CURLOPT_READDATA, me),
             (CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)),
+            (CURLOPT_OPENSOCKETDATA, loop.socketContext.pointer),
+            (CURLOPT_CLOSESOCKETDATA, loop.socketContext.pointer),
         ]
         for (option, value) in pointerOptions {
             guard gw_easy_setopt_ptr(easy, option, value) == CURLE_OK else {
@@ -208,7 +210,9 @@ public final class UpstreamTransfer: @unchecked Sendable {
         guard gw_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList) == CURLE_OK,
               gw_easy_setopt_data_cb(easy, CURLOPT_HEADERFUNCTION, upstreamHeaderCallback) == CURLE_OK,
               gw_easy_setopt_data_cb(easy, CURLOPT_WRITEFUNCTION, upstreamWriteCallback) == CURLE_OK,
-              gw_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, upstreamReadCallback) == CURLE_OK
+              gw_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, upstreamReadCallback) == CURLE_OK,
+              gw_easy_setopt_opensocket_cb(easy, upstreamOpenSocketCallback) == CURLE_OK,
+              gw_easy_setopt_closesocket_cb(easy, upstreamCloseSocketCallback) == CURLE_OK
         else {
             return .connectFailed("libcurl refused an option")
         }
