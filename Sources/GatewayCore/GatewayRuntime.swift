@@ -114,7 +114,7 @@ public final class GatewayRuntime: Sendable {
 
     /// Reads a whole (small) file; nil when it cannot be read. Key files are read at config
     /// load only, never per request.
-    static func readFile(_ path: String) -> [UInt8]? {
+    public static func readFile(_ path: String) -> [UInt8]? {
         guard let f = fopen(path, "rb") else { return nil }
         defer { fclose(f) }
         var out: [UInt8] = []

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCore
 import GatewayJOSE
 
 #if canImport(Glibc)
@@ -40,7 +41,7 @@ struct Token: ParsableCommand {
 
         func run() throws {
             let algorithm = JWSAlgorithm(rawValue: alg)!
-            guard let bytes = readWholeFile(key) else {
+            guard let bytes = GatewayRuntime.readFile(key) else {
                 printError("gateway: cannot read key file \(key)")
                 throw ExitCode(1)
             }
@@ -102,20 +103,6 @@ struct Token: ParsableCommand {
             print("claims: " + JSONWriter.serialize(claims))
         }
     }
-}
-
-/// Reads a whole file; nil when it cannot be read.
-func readWholeFile(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        out.append(contentsOf: chunk[0..<n])
-        if n < chunk.count { break }
-    }
-    return out
 }
 
 /// Durations on the command line: "250ms", "30s", "10m", "24h" → seconds.
