@@ -1,6 +1,7 @@
 import ArgumentParser
 import GatewayCore
 import GatewayJOSE
+import GatewayPolicy
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +36,7 @@ struct Token: ParsableCommand {
 
         func validate() throws {
             if JWSAlgorithm(rawValue: alg) == nil { throw ValidationError("unknown --alg \(alg)") }
-            if DurationText.seconds(ttl) == nil { throw ValidationError("bad --ttl \(ttl) (use e.g. 30s, 10m, 1h)") }
+            if (try? ConfigScalars.duration(ttl)) == nil { throw ValidationError("bad --ttl \(ttl) (use e.g. 30s, 10m, 1h)") }
             for c in claims where !c.contains("=") { throw ValidationError("--claim needs name=value: \(c)") }
         }
 
@@ -70,7 +71,7 @@ struct Token: ParsableCommand {
             let now = Double(time(nil))
             if !members.contains(where: { $0.0 == "iat" }) { members.append(("iat", .number(now))) }
             if !members.contains(where: { $0.0 == "exp" }) {
-                members.append(("exp", .number(now + DurationText.seconds(ttl)!)))
+                members.append(("exp", .number(now + (try? ConfigScalars.duration(ttl)) ?? 3600)))
             }
             do {
                 print(try signingKey.sign(claims: .object(members), algorithm: algorithm, keyID: kid))
@@ -102,17 +103,5 @@ struct Token: ParsableCommand {
             print("header: " + JSONWriter.serialize(header))
             print("claims: " + JSONWriter.serialize(claims))
         }
-    }
-}
-
-/// Durations on the command line: "250ms", "30s", "10m", "24h" → seconds.
-enum DurationText {
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if let n = Double(number), n >= 0, n.isFinite { return n * factor }
-        }
-        return nil
     }
 }
