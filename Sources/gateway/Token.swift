@@ -71,7 +71,8 @@ struct Token: ParsableCommand {
             let now = Double(time(nil))
             if !members.contains(where: { $0.0 == "iat" }) { members.append(("iat", .number(now))) }
             if !members.contains(where: { $0.0 == "exp" }) {
-                members.append(("exp", .number(now + (try? ConfigScalars.duration(ttl)) ?? 3600)))
+                let lifetime = (try? ConfigScalars.duration(ttl)) ?? 3600
+                members.append(("exp", .number(now + lifetime)))
             }
             do {
                 print(try signingKey.sign(claims: .object(members), algorithm: algorithm, keyID: kid))
