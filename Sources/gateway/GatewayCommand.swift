@@ -14,7 +14,7 @@ struct GatewayCommand: ParsableCommand {
               gateway demo
               gateway token mint --key keys/rsa.pem --alg RS256 --claim sub=alice --ttl 1h
             """,
-        subcommands: [Serve.self, Check.self, Demo.self, Token.self])
+        subcommands: [Serve.self, Check.self, Explain.self, Demo.self, Token.self])
 }
 
 /// `--config PATH`, shared by the commands that read `gateway.yml`.

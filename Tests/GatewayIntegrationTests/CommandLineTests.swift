@@ -1,4 +1,5 @@
 import Foundation
+import GatewayJOSE
 import GatewayTestSupport
 import XCTest
 
@@ -42,6 +43,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("\(path):2:3:"), r.err)
         XCTAssertTrue(r.err.contains("address"), r.err)
+    }
+
+    func testExplainShowsEachCheckTheDecisionAndRedactsTheToken() throws {
+        let config = repoRoot + "/gateway.yml"
+        let token = try TestTokens.rs256(["scope": .string("read:orders")])
+        let allowed = try run(["explain", "--config", config, "--token", token, "GET", "http://api.test/orders/7?q=1"])
+        XCTAssertEqual(allowed.status, 0, allowed.err)
+        XCTAssertTrue(allowed.out.contains("[pass] route: orders-read"), allowed.out)
+        XCTAssertTrue(allowed.out.contains("decision: forward to http://127.0.0.1:9000/orders/7?q=1"), allowed.out)
+        XCTAssertTrue(allowed.out.contains("X-Auth-Subject: user-42"), allowed.out)
+        XCTAssertTrue(allowed.out.contains("[pass] verify: RS256"), allowed.out)
+        XCTAssertFalse(allowed.out.contains(token.split(separator: ".")[2]), "token printed")
+        let expired = try run(["explain", "--config", config, "--token", Fixtures.token("expired"), "GET", "http://api.test/orders/7"])
+        XCTAssertTrue(expired.out.contains("[FAIL] verify: token expired"), expired.out)
+        XCTAssertTrue(expired.out.contains("decision: refuse 401"), expired.out)
+        let noRoute = try run(["explain", "--config", config, "GET", "http://api.test/nothing"])
+        XCTAssertTrue(noRoute.out.contains("decision: refuse 404"), noRoute.out)
     }
 
     func testUsageErrorExitsTwo() throws {

@@ -1,0 +1,93 @@
+import GatewayHTTP
+import GatewayJOSE
+import GatewayPolicy
+
+/// One step of a request decision, for `gateway explain`.
+public struct ExplainStep: Sendable, Equatable {
+    /// Short name of the check ("path", "route", "token", "issuer", "verify", "scopes"...).
+    public var check: String
+    public var passed: Bool
+    /// Why, in words (never the token itself).
+    public var detail: String
+}
+
+/// A dry run of `RequestPipeline.decide` that records each check (SPEC §2 `gateway explain`).
+/// The decision itself comes from `RequestPipeline.decide`, so the explanation can never
+/// disagree with what the gateway would do.
+public enum DecisionExplainer {
+    public static func explain(_ head: HTTPRequestHead, context: RequestContext, runtime: GatewayRuntime)
+        -> (steps: [ExplainStep], decision: Decision)
+    {
+        let decision = RequestPipeline.decide(head, context: context, runtime: runtime)
+        var steps: [ExplainStep] = []
+        func step(_ check: String, _ passed: Bool, _ detail: String) {
+            steps.append(ExplainStep(check: check, passed: passed, detail: detail))
+        }
+        let target: NormalizedTarget
+        do {
+            target = try PathNormalizer.normalize(head.target)
+            step("path", true, "normalised to \(target.path)")
+        } catch {
+            guard case .invalid(let why) = error else { return (steps, decision) }
+            step("path", false, "refused: \(why)")
+            return (steps, decision)
+        }
+        let host = head.values("host").first
+        guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
+            step("route", false, "no route matches \(head.method) \(host ?? "-") \(target.path)")
+            return (steps, decision)
+        }
+        let route = runtime.routeTable.routes[index]
+        step("route", true, "\(route.name) (upstream \(route.upstream))")
+        guard case .required(let req) = route.auth else {
+            step("auth", true, "public route: no token needed")
+            return (steps, decision)
+        }
+        let token: Substring
+        switch RequestPipeline.extractBearer(head) {
+        case .none:
+            step("token", false, "no Bearer token")
+            return (steps, decision)
+        case .invalid(let why):
+            step("token", false, why)
+            return (steps, decision)
+        case .bearer(let t):
+            step("token", true, "Bearer token, \(t.utf8.count) bytes")
+            token = t
+        }
+        let claimed: String?
+        do { claimed = try TokenVerifier.unverifiedIssuer(token) } catch {
+            step("issuer", false, error.description)
+            return (steps, decision)
+        }
+        guard let issuer = req.issuers.compactMap({ runtime.issuers[$0] }).first(where: { $0.config.issuer == claimed }) else {
+            step("issuer", false, "iss \(claimed.map { "\"\($0)\"" } ?? "(absent)") is none of: \(req.issuers.joined(separator: ", "))")
+            return (steps, decision)
+        }
+        step("issuer", true, "\(issuer.config.name) (\(issuer.config.issuer))")
+        let verified: VerifiedToken
+        do {
+            verified = try TokenVerifier.verify(token, keys: issuer.keys, requirements: issuer.requirements, now: context.now)
+            step("verify", true, "\(verified.algorithm.rawValue) signature, exp/nbf/iat, iss, aud all valid")
+        } catch {
+            step("verify", false, "\(error.description) (\(error.reasonCode))")
+            return (steps, decision)
+        }
+        let granted = RequestPipeline.scopes(of: verified, issuer: issuer.config)
+        if !req.scopes.isEmpty || !req.anyScopes.isEmpty {
+            let missing = req.scopes.filter { !granted.contains($0) }
+            let anyOK = req.anyScopes.isEmpty || req.anyScopes.contains(where: granted.contains)
+            step("scopes", missing.isEmpty && anyOK,
+                 "granted [\(granted.joined(separator: " "))]; required all of [\(req.scopes.joined(separator: " "))]"
+                 + (req.anyScopes.isEmpty ? "" : ", any of [\(req.anyScopes.joined(separator: " "))]"))
+        }
+        if !req.roles.isEmpty || !req.claims.isEmpty {
+            let denial = RequestPipeline.authorize(verified, issuer: issuer, requirements: req)
+            step("roles/claims", denial == nil, denial.map { "\($0.errorDescription)" } ?? "all required roles and claims present")
+        }
+        if case .refuse(let r, _, _) = decision, case .invalidToken(.unsafeClaim) = r.reason {
+            step("identity", false, r.reason.errorDescription)
+        }
+        return (steps, decision)
+    }
+}
