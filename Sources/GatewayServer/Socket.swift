@@ -112,6 +112,7 @@ enum Socket {
                 }
             }
         }
-        return String(cString: buf)
+        let end = buf.firstIndex(of: 0) ?? buf.count
+        return String(decoding: buf[0..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
