@@ -178,3 +178,10 @@ public enum HeaderName {
         return true
     }
 }
+
+extension GatewayRuntime {
+    /// Names of issuers that have no usable key now (for `/readyz`).
+    public func issuersWithoutKeys() -> [String] {
+        config.issuers.map(\.name).filter { (issuers[$0]?.keys.keys.isEmpty) ?? true }
+    }
+}

@@ -29,13 +29,15 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private var maxConnections: Int
     private var draining = false
     private let logger: Logger
+    let metrics: GatewayMetrics
     /// The port actually bound (useful with port 0).
     public private(set) var port: UInt16 = 0
 
     /// - Parameters:
     ///   - runtime: the loaded configuration.
     ///   - loopCount: serial queues to spread connections over (default: one per core).
-    public init(runtime: GatewayRuntime, loopCount: Int? = nil, logger: Logger) {
+    public init(runtime: GatewayRuntime, loopCount: Int? = nil, logger: Logger, metrics: GatewayMetrics = GatewayMetrics()) {
+        self.metrics = metrics
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime) }
         self.maxConnections = runtime.config.limits.maxConnections

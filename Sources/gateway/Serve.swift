@@ -4,6 +4,8 @@ import GatewayCore
 import GatewayPolicy
 import GatewayServer
 import Logging
+import Metrics
+import Prometheus
 
 #if canImport(Glibc)
 import Glibc
@@ -14,11 +16,15 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the gateway.",
         discussion: """
+            Logs are JSON lines on standard output: one "request" line per request, plus
+            diagnostics. The admin listener (admin.address) serves /healthz, /readyz, /metrics
+            and POST /reload.
+
             SIGTERM/SIGINT: stop accepting, finish in-flight requests (up to limits.drain_timeout), exit 0.
-            SIGHUP: reload gateway.yml; a bad file is logged and the running config stays.
+            SIGHUP (or POST /reload): reload gateway.yml; a bad file is logged and the running config stays.
 
             Example:
-              gateway serve --config gateway.yml
+              gateway serve --config gateway.yml --log-level info
             """)
 
     @OptionGroup var options: ConfigOption
@@ -35,10 +41,16 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let logger = makeLogger(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "gateway")
+        let metrics = GatewayMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+
         let runtime = try loadRuntime(path: options.config)
+        metrics.recordReload(success: true, now: Double(time(nil)))
         for w in runtime.warnings { logger.warning("\(w)") }
-        let server = GatewayServer(runtime: runtime, loopCount: loops, logger: logger)
+        let server = GatewayServer(runtime: runtime, loopCount: loops, logger: logger, metrics: metrics)
         let listen = runtime.config.listen
         do {
             try server.start(host: listen.host, port: listen.port)
@@ -46,26 +58,37 @@ struct Serve: ParsableCommand {
             printError("gateway: cannot listen on \(listen.host):\(listen.port): \(error)")
             throw ExitCode(1)
         }
-        logger.info("listening", metadata: ["address": "\(listen.host)", "port": "\(server.port)",
-                                            "routes": "\(runtime.config.routes.count)"])
-        SignalHandling.install(server: server, configPath: options.config, initial: runtime, logger: logger)
-        dispatchMain()
+        let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
+                                      logger: logger)
+        let adminAddress = runtime.config.admin ?? ListenAddress(host: "127.0.0.1", port: 9090)
+        let admin: AdminServer
+        do {
+            admin = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader)
+        } catch {
+            printError("gateway: cannot listen on admin address \(adminAddress.host):\(adminAddress.port): \(error)")
+            throw ExitCode(1)
+        }
+        logger.info("listening", metadata: [
+            "address": .string(listen.host), "port": .stringConvertible(Int(server.port)),
+            "admin_port": .stringConvertible(Int(admin.port)), "routes": .stringConvertible(runtime.config.routes.count),
+        ])
+        SignalHandling.install(server: server, reloader: reloader, logger: logger)
+        withExtendedLifetime(admin) { dispatchMain() }
     }
 }
 
-/// SIGTERM/SIGINT (drain and exit) and SIGHUP (reload) through Dispatch signal sources.
+/// SIGTERM/SIGINT (drain and exit 0) and SIGHUP (reload) through Dispatch signal sources.
 enum SignalHandling {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
 
-    static func install(server: GatewayServer, configPath: String, initial: GatewayRuntime, logger: Logger) {
+    static func install(server: GatewayServer, reloader: ConfigReloader, logger: Logger) {
         let queue = DispatchQueue(label: "gateway.signals")
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler {
-                logger.info("shutting down", metadata: ["signal": "\(sig)"])
-                let drain = initial.config.limits.drainTimeout
-                server.shutdown(drainTimeout: drain) {
+                logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(sig))])
+                server.shutdown(drainTimeout: reloader.current.config.limits.drainTimeout) {
                     logger.info("stopped")
                     exit(0)
                 }
@@ -75,21 +98,7 @@ enum SignalHandling {
         }
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        hup.setEventHandler {
-            let env = processEnvironment()
-            do {
-                let config = try ConfigLoader.load(path: configPath, environment: env)
-                let runtime = try GatewayRuntime(config: config, environment: env)
-                if runtime.config.listen != initial.config.listen {
-                    logger.warning("listen.address changed: takes effect after a restart")
-                }
-                server.replaceRuntime(runtime)
-                logger.info("config reloaded", metadata: ["routes": "\(runtime.config.routes.count)"])
-            } catch {
-                logger.error("config reload refused; keeping the running config",
-                             metadata: ["errors": "\(error)"])
-            }
-        }
+        hup.setEventHandler { reloader.reload() }
         hup.resume()
         sources.append(hup)
     }

@@ -1,25 +1,12 @@
 import ArgumentParser
 import GatewayCore
 import GatewayPolicy
+import GatewayServer
 import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The process environment as a dictionary (for `${NAME}` and `secret_env`).
-func processEnvironment() -> [String: String] {
-    var env: [String: String] = [:]
-    var p = environ
-    while let entry = p.pointee {
-        let s = String(cString: entry)
-        if let eq = s.firstIndex(of: "=") {
-            env[String(s[..<eq])] = String(s[s.index(after: eq)...])
-        }
-        p += 1
-    }
-    return env
-}
 
 /// Prints one line to standard error.
 func printError(_ line: String) {
@@ -30,7 +17,7 @@ func printError(_ line: String) {
 /// Loads and validates the config and its keys; errors printed one per line as
 /// `PATH:LINE:COLUMN: message`, then exit code 1.
 func loadRuntime(path: String) throws -> GatewayRuntime {
-    let env = processEnvironment()
+    let env = ProcessEnvironment.current()
     do {
         let config = try ConfigLoader.load(path: path, environment: env)
         return try GatewayRuntime(config: config, environment: env)

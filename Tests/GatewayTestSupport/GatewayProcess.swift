@@ -6,6 +6,8 @@ public final class GatewayProcess: @unchecked Sendable {
     public let process = Process()
     public let directory: String
     public private(set) var port: UInt16 = 0
+    /// The admin listener's port.
+    public private(set) var adminPort: UInt16 = 0
     private let stderrPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let lock = NSLock()
@@ -34,6 +36,11 @@ public final class GatewayProcess: @unchecked Sendable {
         for (name, text) in files {
             try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
         }
+        // Never the default admin port: tests run many gateways.
+        var config = config
+        if !config.hasPrefix("admin:") && !config.contains("\nadmin:") {
+            config += "\nadmin:\n  address: 127.0.0.1:0\n"
+        }
         try config.write(toFile: directory + "/gateway.yml", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
         process.arguments = ["serve", "--config", directory + "/gateway.yml", "--loops", "2"] + arguments
@@ -55,11 +62,15 @@ public final class GatewayProcess: @unchecked Sendable {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let p = listeningPort() { port = p; return }
+            if let p = loggedNumber("port"), let a = loggedNumber("admin_port") {
+                port = p
+                adminPort = a
+                return
+            }
             if !process.isRunning { break }
             usleep(20_000)
         }
-        let log = stderr
+        let log = stderr + stdout
         stop()
         throw NSError(domain: "GatewayProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "gateway did not start: \(log)"])
     }
@@ -69,9 +80,10 @@ public final class GatewayProcess: @unchecked Sendable {
     /// Everything the gateway wrote to stdout so far.
     public var stdout: String { lock.lock(); defer { lock.unlock() }; return stdoutText }
 
-    private func listeningPort() -> UInt16? {
-        let text = stderr
-        guard let r = text.range(of: "port=") else { return nil }
+    /// A number from the JSON "listening" log line on stdout (`"port":8080`).
+    private func loggedNumber(_ key: String) -> UInt16? {
+        let text = stdout
+        guard let r = text.range(of: "\"\(key)\":") else { return nil }
         let digits = text[r.upperBound...].prefix { $0.isNumber }
         return UInt16(digits)
     }

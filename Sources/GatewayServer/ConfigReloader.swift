@@ -1,0 +1,95 @@
+import Dispatch
+import GatewayCore
+import GatewayPolicy
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reloads `gateway.yml` on SIGHUP or `POST /reload` (SPEC §5): parse and validate the new
+/// file and load its keys; on any error keep serving the old config and say why; on
+/// success swap it in for new requests (requests in flight finish on the config they
+/// started with). Reloads are serialised on one queue.
+///
+/// `@unchecked Sendable`: `current` is guarded by `lock`; reloads run on `queue`.
+public final class ConfigReloader: @unchecked Sendable {
+    let path: String
+    let server: GatewayServer
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private let queue = DispatchQueue(label: "gateway.reload")
+    private var lock = pthread_mutex_t()
+    private var runtime: GatewayRuntime
+
+    public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics, logger: Logger) {
+        self.path = path
+        self.runtime = initial
+        self.server = server
+        self.metrics = metrics
+        self.logger = logger
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    /// The config new requests use.
+    public var current: GatewayRuntime {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return runtime
+    }
+
+    /// Reloads asynchronously; `done` gets the new runtime or the errors.
+    public func reload(done: @escaping @Sendable (Result<GatewayRuntime, ConfigErrors>) -> Void = { _ in }) {
+        queue.async {
+            let result = self.reloadNow()
+            done(result)
+        }
+    }
+
+    private func reloadNow() -> Result<GatewayRuntime, ConfigErrors> {
+        let env = ProcessEnvironment.current()
+        let next: GatewayRuntime
+        do {
+            let config = try ConfigLoader.load(path: path, environment: env)
+            next = try GatewayRuntime(config: config, environment: env)
+        } catch {
+            metrics.recordReload(success: false, now: wallClockSeconds())
+            logger.error("config reload refused; keeping the running config",
+                         metadata: ["errors": .array(error.errors.map { .string($0.description) })])
+            return .failure(error)
+        }
+        let previous = current
+        if next.config.listen != previous.config.listen {
+            logger.warning("listen.address changed: it takes effect after a restart")
+        }
+        if next.config.admin != previous.config.admin {
+            logger.warning("admin.address changed: it takes effect after a restart")
+        }
+        pthread_mutex_lock(&lock)
+        runtime = next
+        pthread_mutex_unlock(&lock)
+        server.replaceRuntime(next)
+        metrics.recordReload(success: true, now: wallClockSeconds())
+        for w in next.warnings { logger.warning("\(w)") }
+        logger.info("config reloaded", metadata: ["routes": .stringConvertible(next.config.routes.count)])
+        return .success(next)
+    }
+}
+
+/// The process environment (for `${NAME}` interpolation and `secret_env`).
+public enum ProcessEnvironment {
+    public static func current() -> [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                env[String(s[..<eq])] = String(s[s.index(after: eq)...])
+            }
+            p += 1
+        }
+        return env
+    }
+}

@@ -1,0 +1,117 @@
+import Prometheus
+
+/// The gateway's Prometheus metrics (SPEC §5), kept in a swift-prometheus registry and
+/// served on the admin listener's `/metrics` in the text exposition format.
+///
+/// Label values are bounded: route names come from the config (or "-" when no route
+/// matched), statuses are HTTP codes, reasons a closed set; never paths or subjects.
+/// Series handles are created once per label combination and cached per loop
+/// (`MetricsCache`), so the hot path does an atomic add, no registry lookup.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    /// Histogram buckets in seconds, suited to sub-millisecond gateway overhead.
+    static let durationBuckets: [Double] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
+    let openConnections: Gauge
+    let reloadSuccess: Prometheus.Counter
+    let reloadFailure: Prometheus.Counter
+    let lastReloadSuccess: Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        openConnections = registry.makeGauge(name: "gateway_open_connections", help: "Client connections open now.")
+        reloadSuccess = registry.makeCounter(name: "gateway_config_reloads_total", labels: [("result", "success")],
+                                             help: "Config reloads by result.")
+        reloadFailure = registry.makeCounter(name: "gateway_config_reloads_total", labels: [("result", "failure")],
+                                             help: "Config reloads by result.")
+        lastReloadSuccess = registry.makeGauge(name: "gateway_config_last_reload_success_timestamp_seconds",
+                                               help: "Unix time of the last successful config load or reload.")
+    }
+
+    func requests(route: String, status: Int) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_requests_total", labels: [("route", route), ("status", String(status))],
+                             help: "Requests answered, by route and status.")
+    }
+
+    func requestDuration(route: String) -> ValueHistogram {
+        registry.makeValueHistogram(name: "gateway_request_duration_seconds", labels: [("route", route)],
+                                    buckets: GatewayMetrics.durationBuckets,
+                                    help: "Time from request head to the last response byte queued, seconds.")
+    }
+
+    func upstreamDuration(route: String) -> ValueHistogram {
+        registry.makeValueHistogram(name: "gateway_upstream_duration_seconds", labels: [("route", route)],
+                                    buckets: GatewayMetrics.durationBuckets,
+                                    help: "Time from starting the upstream exchange to its completion, seconds.")
+    }
+
+    func authDecisions(route: String, decision: String, reason: String) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_auth_decisions_total",
+                             labels: [("route", route), ("decision", decision), ("reason", reason)],
+                             help: "Authentication/authorization decisions, by route, decision and reason.")
+    }
+
+    /// Any other counter (JWKS refreshes, token cache hits/misses...).
+    public func counter(_ name: String, labels: [(String, String)], help: String) -> Prometheus.Counter {
+        registry.makeCounter(name: name, labels: labels, help: help)
+    }
+
+    /// Records a config load/reload outcome at Unix time `now`.
+    public func recordReload(success: Bool, now: Double) {
+        if success {
+            reloadSuccess.increment()
+            lastReloadSuccess.set(now)
+        } else {
+            reloadFailure.increment()
+        }
+    }
+
+    /// The exposition text (`text/plain; version=0.0.4`).
+    public func exposition() -> [UInt8] {
+        var out: [UInt8] = []
+        registry.emit(into: &out)
+        return out
+    }
+}
+
+/// Per-loop cache of series handles, so requests never take the registry's lock
+/// after the first use of a label combination. Touched only on its loop's queue.
+final class MetricsCache {
+    let metrics: GatewayMetrics
+    private var requests: [RequestKey: Prometheus.Counter] = [:]
+    private var durations: [String: ValueHistogram] = [:]
+    private var upstreamDurations: [String: ValueHistogram] = [:]
+    private var decisions: [DecisionKey: Prometheus.Counter] = [:]
+
+    struct RequestKey: Hashable { var route: String; var status: Int }
+    struct DecisionKey: Hashable { var route: String; var decision: String; var reason: String }
+
+    init(metrics: GatewayMetrics) { self.metrics = metrics }
+
+    /// Records one finished request.
+    func record(_ r: RequestRecord) {
+        let route = r.route ?? "-"
+        let key = RequestKey(route: route, status: r.status)
+        if let c = requests[key] { c.increment() } else {
+            let c = metrics.requests(route: route, status: r.status)
+            requests[key] = c
+            c.increment()
+        }
+        let d = durations[route] ?? { let h = metrics.requestDuration(route: route); durations[route] = h; return h }()
+        d.record(r.totalSeconds)
+        if let u = r.upstreamSeconds {
+            let h = upstreamDurations[route]
+                ?? { let h = metrics.upstreamDuration(route: route); upstreamDurations[route] = h; return h }()
+            h.record(u)
+        }
+        if r.decision != .error {
+            let dk = DecisionKey(route: route, decision: r.decision.rawValue, reason: r.reason)
+            if let c = decisions[dk] { c.increment() } else {
+                let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason)
+                decisions[dk] = c
+                c.increment()
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A swift-log handler that writes one JSON object per line (JSON Lines) to a file
+/// descriptor, stdout by default: `{"time":"…","level":"info","message":"…",…metadata}`.
+///
+/// Each line goes out in a single write(2), so lines from different queues never
+/// interleave. Metadata values that are numbers (`.stringConvertible` Int/Double/UInt64)
+/// are written as JSON numbers. Nothing here redacts: callers never put tokens,
+/// secrets or Authorization values into log metadata.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+    let fd: Int32
+
+    public init(label: String, level: Logger.Level = .info, fd: Int32 = 1) {
+        self.label = label
+        self.logLevel = level
+        self.fd = fd
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+                    source: String, file: String, function: String, line: UInt) {
+        var out = "{\"time\":\""
+        out += RFC3339.now()
+        out += "\",\"level\":\""
+        out += level.rawValue
+        out += "\",\"message\":"
+        JSONText.appendString(message.description, to: &out)
+        var merged = self.metadata
+        if let explicit { merged.merge(explicit) { _, new in new } }
+        for key in merged.keys.sorted() {
+            out += ","
+            JSONText.appendString(key, to: &out)
+            out += ":"
+            JSONText.append(merged[key]!, to: &out)
+        }
+        out += "}\n"
+        var bytes = Array(out.utf8)
+        bytes.withUnsafeMutableBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+                offset += n
+            }
+        }
+    }
+}
+
+/// JSON text building for log lines.
+enum JSONText {
+    static func appendString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    static func append(_ value: Logger.Metadata.Value, to out: inout String) {
+        switch value {
+        case .string(let s):
+            appendString(s, to: &out)
+        case .stringConvertible(let c):
+            if c is Int || c is UInt64 || c is Int64 || c is UInt16 {
+                out += c.description
+            } else if let d = c as? Double {
+                out += d.isFinite ? String(d) : "null"
+            } else if let b = c as? Bool {
+                out += b ? "true" : "false"
+            } else {
+                appendString(c.description, to: &out)
+            }
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                append(item, to: &out)
+            }
+            out += "]"
+        case .dictionary(let dict):
+            out += "{"
+            for (i, key) in dict.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                appendString(key, to: &out)
+                out += ":"
+                append(dict[key]!, to: &out)
+            }
+            out += "}"
+        }
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds, without Foundation's date formatters.
+enum RFC3339 {
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
+            + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
+    }
+}

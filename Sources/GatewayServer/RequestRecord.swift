@@ -1,0 +1,46 @@
+/// What the gateway decided about one request: the access-log line and the metrics
+/// come from this one value.
+struct RequestRecord {
+    enum Decision: String {
+        /// Forwarded upstream.
+        case allow
+        /// Refused by policy (401/403/400/404...).
+        case deny
+        /// Failed for another reason (malformed HTTP, upstream failure, timeout).
+        case error
+    }
+
+    var requestID: String
+    var client: String
+    var method: String
+    /// Path and query as sent, with `access_token`/`token` query values redacted.
+    var target: String
+    var status: Int
+    var route: String?
+    var decision: Decision
+    /// Stable reason label: "ok", or a refusal / failure code.
+    var reason: String
+    var subject: String?
+    var upstreamSeconds: Double?
+    var totalSeconds: Double
+    var bytesIn: UInt64
+    var bytesOut: UInt64
+}
+
+/// Query redaction for logs: values of `access_token` and `token` parameters are replaced.
+enum LogRedaction {
+    static let redactedNames: Set<String> = ["access_token", "token"]
+
+    /// `/p?token=abc&x=1` → `/p?token=REDACTED&x=1`.
+    static func redactQuery(_ target: String) -> String {
+        guard let q = target.firstIndex(of: "?") else { return target }
+        let path = target[..<q]
+        let query = target[target.index(after: q)...]
+        let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
+            let name = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            if redactedNames.contains(name.lowercased()) { return name + "=REDACTED" }
+            return String(part)
+        }
+        return path + "?" + parts.joined(separator: "&")
+    }
+}
