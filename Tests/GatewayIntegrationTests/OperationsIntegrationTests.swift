@@ -1,0 +1,112 @@
+import Foundation
+import GatewayJOSE
+import GatewayTestSupport
+import XCTest
+
+/// The admin listener, reloads and logs of the real gateway process.
+final class OperationsIntegrationTests: XCTestCase {
+    func adminGet(_ g: GatewayProcess, _ path: String, method: String = "GET") throws -> RawResponse {
+        let c = try RawHTTPClient(port: g.adminPort)
+        try c.send("\(method) \(path) HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n")
+        return try c.readResponse()
+    }
+
+    func config(upstreamPort: Int, scope: String) -> String {
+        """
+        listen: {address: 127.0.0.1:0}
+        issuers:
+          - name: test
+            issuer: https://issuer.test.example/
+            audiences: [orders-api]
+            algorithms: [RS256]
+            jwks_file: \(Fixtures.directory)/vectors/jwks.json
+        upstreams:
+          main: {url: "http://127.0.0.1:\(upstreamPort)"}
+        routes:
+          - name: orders
+            match: {path_prefix: /orders}
+            upstream: main
+            auth: {issuers: [test], scopes: [\(scope)]}
+        """
+    }
+
+    func testAdminEndpoints() throws {
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let g = try GatewayProcess(config: config(upstreamPort: up.port, scope: "read:orders"))
+        defer { g.stop() }
+        XCTAssertEqual(try adminGet(g, "/healthz").status, 200)
+        let ready = try adminGet(g, "/readyz")
+        XCTAssertEqual(ready.status, 200)
+        XCTAssertTrue(ready.bodyText.contains("ready"))
+        let metrics = try adminGet(g, "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        XCTAssertTrue(metrics.bodyText.contains("gateway_config_reloads_total{result=\"success\"} 1"), metrics.bodyText)
+        XCTAssertTrue(metrics.bodyText.contains("gateway_config_last_reload_success_timestamp_seconds"))
+        XCTAssertEqual(try adminGet(g, "/nothing").status, 404)
+        XCTAssertEqual(try adminGet(g, "/reload").status, 405)
+        // The admin endpoints are not on the public listener.
+        let c = try RawHTTPClient(port: g.port)
+        try c.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(try c.readResponse().status, 404)
+    }
+
+    func testSIGHUPReloadChangesTheDecisionAndABrokenFileKeepsTheOldConfig() throws {
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let g = try GatewayProcess(config: config(upstreamPort: up.port, scope: "read:orders"))
+        defer { g.stop() }
+        let token = try TestTokens.rs256(["scope": .string("read:orders")])
+        // A keep-alive connection opened before the reload keeps working across it.
+        let kept = try RawHTTPClient(port: g.port)
+        func get(_ c: RawHTTPClient) throws -> Int {
+            try c.send("GET /orders/1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            return try c.readResponse().status
+        }
+        XCTAssertEqual(try get(kept), 200)
+
+        try config(upstreamPort: up.port, scope: "admin:orders")
+            .write(toFile: g.directory + "/gateway.yml", atomically: true, encoding: .utf8)
+        g.signal(SIGHUP)
+        var status = 0
+        for _ in 0..<100 {
+            status = try get(RawHTTPClient(port: g.port))
+            if status == 403 { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(status, 403, "the new scope requirement applies after SIGHUP")
+        XCTAssertEqual(try get(kept), 403, "the connection opened before the reload still works, on the new config")
+
+        try "routes: [ this is not valid".write(toFile: g.directory + "/gateway.yml", atomically: true, encoding: .utf8)
+        g.signal(SIGHUP)
+        var logged = false
+        for _ in 0..<100 where !logged {
+            logged = g.stdout.contains("config reload refused")
+            if !logged { usleep(50_000) }
+        }
+        XCTAssertTrue(logged, "the refused reload is logged")
+        XCTAssertEqual(try get(RawHTTPClient(port: g.port)), 403, "the running config stays")
+        let metrics = try adminGet(g, "/metrics").bodyText
+        XCTAssertTrue(metrics.contains("gateway_config_reloads_total{result=\"failure\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_config_reloads_total{result=\"success\"} 2"), metrics)
+    }
+
+    func testPOSTReloadAnswersWithTheOutcome() throws {
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let g = try GatewayProcess(config: config(upstreamPort: up.port, scope: "read:orders"))
+        defer { g.stop() }
+        let ok = try adminGet(g, "/reload", method: "POST")
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertTrue(ok.bodyText.contains("reloaded"), ok.bodyText)
+        try "listen: {address: 127.0.0.1:0}\nroutes: []\nbogus: 1\n"
+            .write(toFile: g.directory + "/gateway.yml", atomically: true, encoding: .utf8)
+        let refused = try adminGet(g, "/reload", method: "POST")
+        XCTAssertEqual(refused.status, 400)
+        let body = try JSONReader.parse(refused.body)
+        guard case .array(let errors)? = body[member: "errors"] else { return XCTFail(refused.bodyText) }
+        XCTAssertFalse(errors.isEmpty)
+        XCTAssertTrue(refused.bodyText.contains("gateway.yml:3:1"), refused.bodyText)
+    }
+}
