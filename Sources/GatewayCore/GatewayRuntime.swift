@@ -107,7 +107,8 @@ public final class GatewayRuntime: Sendable {
         }
     }
 
-    static func describe(_ error: Error) -> String {
+    /// A key-loading error as one readable line (no key material).
+    public static func describe(_ error: Error) -> String {
         if let e = error as? KeyLoadError, case .invalid(let why) = e { return why }
         return "\(error)"
     }

@@ -97,6 +97,9 @@ public struct Refusal: Sendable, Equatable {
         case .invalidToken(let e):
             return base + ", error=\"invalid_token\", error_description=\"\(e.description)\""
         case .insufficientScope(let scopes, _):
+            // RFC 6750 §3: `scope` lists what the resource needs; omitted when the refusal
+            // is about roles or claims only.
+            if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
         case .badPath, .noRoute:
             return nil

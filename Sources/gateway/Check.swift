@@ -17,7 +17,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let runtime = try loadRuntime(path: options.config)
-        for w in runtime.warnings { printError("warning: \(w)") }
+        for w in runtime.warnings { printError(w.contains("warning:") ? w : "warning: \(w)") }
         print("\(options.config): valid, \(runtime.config.routes.count) route(s)")
         print(RouteTableText.render(runtime.config))
     }

@@ -26,6 +26,12 @@ struct Demo: ParsableCommand {
             throw ExitCode(1)
         }
         let dir = String(cString: dirPtr)
+        let removeFiles: @Sendable () -> Void = {
+            // Throw-away keys and config: leave nothing behind.
+            _ = unlink("\(dir)/gateway.yml")
+            _ = unlink("\(dir)/jwks.json")
+            _ = rmdir(dir)
+        }
         let key = try SigningKey.generate(for: .ES256)
         let jwk = key.publicJWK(keyID: "demo-es256", algorithm: .ES256)!
         try writeFile("\(dir)/jwks.json", JSONWriter.serialize(.object([("keys", .array([jwk]))])))
@@ -61,6 +67,7 @@ struct Demo: ParsableCommand {
         do {
             try server.start(host: "127.0.0.1", port: port)
         } catch {
+            removeFiles()
             printError("gateway: cannot listen on 127.0.0.1:\(port): \(error) (try --port 0)")
             throw ExitCode(1)
         }
@@ -100,7 +107,10 @@ struct Demo: ParsableCommand {
         signal(SIGTERM, SIG_IGN)
         let stop = { (sig: Int32) -> DispatchSourceSignal in
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            s.setEventHandler { Glibc.exit(0) }
+            s.setEventHandler {
+                removeFiles()
+                Glibc.exit(0)
+            }
             s.resume()
             return s
         }

@@ -14,6 +14,7 @@ struct GatewayCommand: ParsableCommand {
               gateway demo
               gateway token mint --key keys/rsa.pem --alg RS256 --claim sub=alice --ttl 1h
             """,
+        version: GatewayVersion.current,
         subcommands: [Serve.self, Check.self, Explain.self, Demo.self, Token.self])
 }
 
@@ -21,4 +22,9 @@ struct GatewayCommand: ParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "Path to gateway.yml.")
     var config: String = "gateway.yml"
+}
+
+/// The release this binary was built from.
+enum GatewayVersion {
+    static let current = "0.1.0"
 }

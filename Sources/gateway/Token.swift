@@ -18,14 +18,17 @@ struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign a token for local testing and print it.",
             discussion: """
-                --key is a PEM private key (PKCS#8) for RS*/PS*/ES*/EdDSA, or a file holding the raw
-                HMAC secret for HS*. A --claim value is read as JSON when it parses (numbers, arrays,
+                --key is a PEM private key (PKCS#8) for RS*/PS*/ES*/EdDSA, or for HS* a file holding
+                the HMAC secret (raw bytes, or base64/base64url with --key-encoding, as the issuer's
+                secret_encoding). A --claim value is read as JSON when it parses (numbers, arrays,
                 booleans, quoted strings), else as a string. iat and exp come from now and --ttl unless given.
 
                 Example:
                   gateway token mint --key keys/rsa.pem --alg RS256 --kid rsa-1 \\
                     --claim iss=https://auth.example.com/ --claim aud=orders-api \\
                     --claim sub=alice --claim 'scope=read:orders' --ttl 1h
+                  gateway token mint --key Tests/Fixtures/vectors/hmac.secret --key-encoding base64url \\
+                    --alg HS256 --claim iss=https://internal.example/ --claim sub=svc
                 """)
 
         @Option(help: "Private key PEM file (or HMAC secret file for HS*).") var key: String
@@ -33,11 +36,16 @@ struct Token: ParsableCommand {
         @Option(help: "Key ID to put in the header.") var kid: String?
         @Option(name: .customLong("claim"), help: "A claim as name=value (repeatable).") var claims: [String] = []
         @Option(help: "Lifetime, e.g. 30s, 10m, 1h, 24h.") var ttl: String = "1h"
+        @Option(help: "For HS*: how the key file holds the secret: raw (its bytes), base64 or base64url (as secret_encoding).")
+        var keyEncoding: String = "raw"
 
         func validate() throws {
             if JWSAlgorithm(rawValue: alg) == nil { throw ValidationError("unknown --alg \(alg)") }
             if (try? ConfigScalars.duration(ttl)) == nil { throw ValidationError("bad --ttl \(ttl) (use e.g. 30s, 10m, 1h)") }
             for c in claims where !c.contains("=") { throw ValidationError("--claim needs name=value: \(c)") }
+            if !["raw", "base64", "base64url"].contains(keyEncoding) {
+                throw ValidationError("--key-encoding must be raw, base64 or base64url")
+            }
         }
 
         func run() throws {
@@ -51,12 +59,24 @@ struct Token: ParsableCommand {
                 if alg.hasPrefix("HS") {
                     var secret = bytes
                     while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+                    if keyEncoding != "raw" {
+                        var text = String(decoding: secret, as: UTF8.self)
+                        if keyEncoding == "base64" {
+                            text = String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+                            while text.hasSuffix("=") { text.removeLast() }
+                        }
+                        guard let decoded = Base64URL.decode(Substring(text)) else {
+                            printError("gateway: \(key) is not valid \(keyEncoding)")
+                            throw ExitCode(1)
+                        }
+                        secret = decoded
+                    }
                     signingKey = SigningKey.hmac(secret)
                 } else {
                     signingKey = try SigningKey.privateKeyPEM(bytes)
                 }
             } catch {
-                printError("gateway: \(key): \(error)")
+                printError("gateway: \(key): \(GatewayRuntime.describe(error))")
                 throw ExitCode(1)
             }
             var members: [(String, JSONValue)] = []
@@ -77,7 +97,7 @@ struct Token: ParsableCommand {
             do {
                 print(try signingKey.sign(claims: .object(members), algorithm: algorithm, keyID: kid))
             } catch {
-                printError("gateway: cannot sign: \(error)")
+                printError("gateway: cannot sign: \(GatewayRuntime.describe(error))")
                 throw ExitCode(1)
             }
         }

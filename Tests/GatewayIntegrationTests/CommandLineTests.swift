@@ -81,6 +81,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(d.out.contains("\"kid\":\"ec-256\""), d.out)
     }
 
+    func testMintedHMACTokenVerifiesWithTheSecretAsTheIssuerReadsIt() throws {
+        let m = try run(["token", "mint", "--key", Fixtures.directory + "/vectors/hmac.secret", "--key-encoding", "base64url",
+                         "--alg", "HS256", "--claim", "iss=https://hmac.test.example/", "--ttl", "5m"])
+        XCTAssertEqual(m.status, 0, m.err)
+        let token = m.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let secret = Base64URL.decode(Substring(Fixtures.text("vectors/hmac.secret").trimmingCharacters(in: .whitespacesAndNewlines)))!
+        let keys = try KeySet.hmacSecret(secret, keyID: nil, algorithms: [.HS256])
+        let verified = try TokenVerifier.verify(Substring(token), keys: keys, requirements: TokenRequirements(
+            issuer: "https://hmac.test.example/", audiences: [], algorithms: [.HS256]), now: Date().timeIntervalSince1970)
+        XCTAssertEqual(verified.algorithm, .HS256)
+        XCTAssertEqual(try run(["token", "mint", "--key", Fixtures.directory + "/vectors/hmac.secret",
+                                "--key-encoding", "hex", "--alg", "HS256"]).status, 2)
+    }
+
+    func testVersion() throws {
+        let r = try run(["--version"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertFalse(r.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+    }
+
     /// `gateway demo` prints four curl commands; each gives the status it promises.
     func testDemoCommandsGiveThePromisedStatuses() throws {
         let p = Process()
