@@ -38,6 +38,7 @@ public final class GatewayRuntime: Sendable {
             do {
                 let keys = try GatewayRuntime.loadKeys(issuer, environment: environment)
                 for w in keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
+                warnings += GatewayRuntime.lint(issuer, keys: keys)
                 let requirements = TokenRequirements(
                     issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
                     clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
@@ -105,6 +106,20 @@ public final class GatewayRuntime: Sendable {
                 throw fail("issuer \(issuer.name): secret from \(name): \(describe(error))")
             }
         }
+    }
+
+    /// Configurations that are valid but probably not what was meant.
+    static func lint(_ issuer: IssuerConfig, keys: KeySet) -> [String] {
+        var out: [String] = []
+        let at = issuer.keySourceLocation
+        let prefix = "\(at.path):\(at.line):\(at.column): warning: issuer \(issuer.name)"
+        if issuer.audiences.isEmpty {
+            out.append("\(prefix) has no audiences: tokens minted for any audience are accepted")
+        }
+        for alg in issuer.algorithms where !keys.keys.contains(where: { $0.fits(alg) }) {
+            out.append("\(prefix): no key fits algorithm \(alg.rawValue); tokens using it are refused")
+        }
+        return out
     }
 
     /// A key-loading error as one readable line (no key material).
