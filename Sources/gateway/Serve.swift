@@ -36,8 +36,11 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let logger = makeLogger(level: Logger.Level(rawValue: logLevel) ?? .info)
-        let runtime = try loadRuntime(path: options.config)
+        let jwks = JWKSService(logger: logger)
+        let runtime = try loadRuntime(path: options.config, jwks: jwks)
         for w in runtime.warnings { logger.warning("\(w)") }
+        // Every issuer has keys from here on (a failed refresh keeps the last good set).
+        logger.info("keys loaded", metadata: ["issuers": "\(runtime.issuers.count)"])
         let server = GatewayServer(runtime: runtime, loopCount: loops, logger: logger)
         let listen = runtime.config.listen
         do {
@@ -48,7 +51,7 @@ struct Serve: ParsableCommand {
         }
         logger.info("listening", metadata: ["address": "\(listen.host)", "port": "\(server.port)",
                                             "routes": "\(runtime.config.routes.count)"])
-        SignalHandling.install(server: server, configPath: options.config, initial: runtime, logger: logger)
+        SignalHandling.install(server: server, configPath: options.config, initial: runtime, jwks: jwks, logger: logger)
         dispatchMain()
     }
 }
@@ -57,7 +60,8 @@ struct Serve: ParsableCommand {
 enum SignalHandling {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
 
-    static func install(server: GatewayServer, configPath: String, initial: GatewayRuntime, logger: Logger) {
+    static func install(server: GatewayServer, configPath: String, initial: GatewayRuntime, jwks: JWKSService,
+                        logger: Logger) {
         let queue = DispatchQueue(label: "gateway.signals")
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
@@ -79,7 +83,8 @@ enum SignalHandling {
             let env = processEnvironment()
             do {
                 let config = try ConfigLoader.load(path: configPath, environment: env)
-                let runtime = try GatewayRuntime(config: config, environment: env)
+                let runtime = try GatewayRuntime(config: config, environment: env, remoteKeys: jwks.keyStore(for:url:))
+                jwks.retain(issuers: Set(runtime.issuers.keys))
                 if runtime.config.listen != initial.config.listen {
                     logger.warning("listen.address changed: takes effect after a restart")
                 }
