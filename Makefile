@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps build release test demo clean fuzz-jose
 
 all: build
 
@@ -31,6 +31,22 @@ test: deps
 
 demo: build
 	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
+
+# libFuzzer over the JOSE token parser/verifier (not part of `make test`): builds
+# Sources/GatewayJOSE + Fuzz/JOSEFuzz.swift with -sanitize=fuzzer,address, then runs it for
+# FUZZ_SECONDS with the seed corpus Fuzz/corpus (the test vectors); new inputs go to
+# .build/fuzz/corpus, crashes to .build/fuzz/crash-*.
+SWIFTC ?= swiftc
+FUZZ_SECONDS ?= 60
+fuzz-jose: deps
+	mkdir -p .build/fuzz/corpus && rm -f .build/fuzz/jose-fuzz
+	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -module-name GatewayJOSEFuzz -g \
+	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
+	  Sources/GatewayJOSE/*.swift Fuzz/JOSEFuzz.swift -o .build/fuzz/jose-fuzz \
+	  $$(pkg-config --libs openssl) 2>&1 | grep -v "Cannot export local symbol" || true
+	test -x .build/fuzz/jose-fuzz
+	.build/fuzz/jose-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=9000 -print_final_stats=1 \
+	  -artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/corpus
 
 clean:
 	rm -rf .build
