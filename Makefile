@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo clean fuzz-jose
+.PHONY: all deps build release test demo clean fuzz-jose bench-jose
 
 all: build
 
@@ -47,6 +47,19 @@ fuzz-jose: deps
 	test -x .build/fuzz/jose-fuzz
 	.build/fuzz/jose-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=9000 -print_final_stats=1 \
 	  -artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/corpus
+
+# Release-build timing of verify per algorithm and of a verified-token cache hit, then
+# `openssl speed` for the same primitives on this machine (numbers in README).
+BENCH_SECONDS ?= 1
+bench-jose: deps
+	mkdir -p .build/bench && rm -f .build/bench/jose-bench
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSEBench \
+	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
+	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/VerifiedTokenCache.swift Sources/GatewayCore/IssuerKeyStore.swift \
+	  Benchmarks/JOSEBench.swift -o .build/bench/jose-bench $$(pkg-config --libs openssl)
+	.build/bench/jose-bench $(BENCH_SECONDS)
+	openssl speed -seconds $(BENCH_SECONDS) rsa2048 rsa3072 ecdsap256 ecdsap384 ecdsap521 ed25519 2>/dev/null | grep -E "^ *(rsa|[0-9]+ bits ecdsa|253 bits EdDSA|sign)" || true
+	openssl speed -seconds $(BENCH_SECONDS) -bytes 512 hmac 2>/dev/null | tail -2 || true
 
 clean:
 	rm -rf .build

@@ -178,9 +178,10 @@ public enum RequestPipeline {
         // A token verified before by the same issuer's current keys: claims only.
         if let cache = runtime.tokenCache,
            let hit = cache.lookup(token, now: now, isCurrent: { e in
-               guard let issuer = issuer(for: e.iss, among: requirements.issuers, runtime: runtime) else { return false }
-               return issuer.config.name == e.issuerName && issuer.store.snapshot.generation == e.generation
+               runtime.issuers[e.issuerName]?.store.snapshot.generation == e.generation
            }), let issuer = runtime.issuers[hit.issuerName] {
+            // `issuer` values are unique, so the full path would choose this issuer or none.
+            guard requirements.issuers.contains(hit.issuerName) else { return .failure(.invalidToken(.issuer)) }
             do {
                 try TokenVerifier.checkClaims(of: hit.token, requirements: issuer.requirements, now: now)
             } catch {

@@ -20,7 +20,7 @@ public final class VerifiedTokenCache: @unchecked Sendable {
     /// One cached verification.
     public struct Entry: Sendable {
         public var token: VerifiedToken
-        /// `iss` of the token (chooses the issuer again on a hit).
+        /// `iss` of the token.
         public var iss: String
         /// Name of the issuer (`issuers[].name`) that verified it.
         public var issuerName: String

@@ -17,6 +17,10 @@ final class TokenCacheTests: XCTestCase {
             audiences: [orders-api]
             algorithms: [RS256, ES256]
             jwks_file: \(Fixtures.directory)/vectors/jwks.json
+          - name: other
+            issuer: https://other.test.example/
+            algorithms: [RS256]
+            jwks_file: \(Fixtures.directory)/vectors/jwks.json
         upstreams:
           orders: {url: "http://127.0.0.1:9"}
         routes:
@@ -24,6 +28,10 @@ final class TokenCacheTests: XCTestCase {
             match: {path_prefix: /orders}
             upstream: orders
             auth: {issuers: [test], scopes: [read:orders]}
+          - name: other
+            match: {path_prefix: /other}
+            upstream: orders
+            auth: {issuers: [other]}
           - name: admin
             match: {path_prefix: /admin}
             upstream: orders
@@ -66,6 +74,12 @@ final class TokenCacheTests: XCTestCase {
         // A hit still goes through the route's authorization: no `admin` scope.
         XCTAssertEqual(decide(rt, token, path: "/admin").status, 403)
         XCTAssertEqual(cache.statistics.hits, 3)
+        // A route that does not accept the token's issuer refuses a hit as it refuses a miss.
+        let otherRoute = decide(rt, token, path: "/other/1")
+        XCTAssertEqual(otherRoute.status, 401)
+        XCTAssertTrue(otherRoute.body.contains("issuer not accepted"), otherRoute.body)
+        XCTAssertEqual(decide(rt, token).status, 200)
+        XCTAssertEqual(cache.statistics.hits, 5)
         // Refused tokens are never cached.
         XCTAssertEqual(decide(rt, Fixtures.token("payload-tampered")).status, 401)
         XCTAssertEqual(decide(rt, Fixtures.token("payload-tampered")).status, 401)
