@@ -105,8 +105,9 @@ public final class JWKSService: @unchecked Sendable {
         }
         let store = IssuerKeyStore(keys: fetched.keys, jwksURL: url)
         let source = Source(issuerName: issuer.name, url: url, store: store, refresh: issuer.jwksRefresh)
-        store.setRefetcher { [weak self] _ in
-            guard let self else { return }
+        store.setRefetcher { [weak self] store in
+            // Waiting requests must always be woken, even with the service gone.
+            guard let self else { return store.finishRefetch(nil) }
             self.queue.async { self.refetch(source) }
         }
         logger.info("JWK Set fetched", metadata: ["issuer": "\(issuer.name)", "keys": "\(fetched.keys.keys.count)"])
