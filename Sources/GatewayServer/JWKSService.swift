@@ -63,6 +63,8 @@ public final class JWKSService: @unchecked Sendable {
         let store: IssuerKeyStore
         var refresh: Double
         var failures = 0
+        /// Fetches after the first, by result ("success"/"failure"), for metrics.
+        var results: [String: Int] = [:]
         /// Bumped to cancel the scheduled refresh.
         var timerToken: UInt64 = 0
         init(issuerName: String, url: String, store: IssuerKeyStore, refresh: Double) {
@@ -119,6 +121,16 @@ public final class JWKSService: @unchecked Sendable {
         return store
     }
 
+    /// Refreshes and refetches so far by issuer name, then result (`success`, `failure`):
+    /// the future `gateway_jwks_refresh_total{issuer,result}`. Not on this service's queue.
+    public var refreshTotals: [String: [String: Int]] {
+        queue.sync {
+            var out: [String: [String: Int]] = [:]
+            for s in sources.values { out[s.issuerName, default: [:]].merge(s.results, uniquingKeysWith: +) }
+            return out
+        }
+    }
+
     /// Stops refreshing issuers not in `names` (after a reload dropped them).
     public func retain(issuers names: Set<String>) {
         queue.async {
@@ -146,12 +158,14 @@ public final class JWKSService: @unchecked Sendable {
             guard let self else { return }
             switch result {
             case .success(let f):
+                source.results["success", default: 0] += 1
                 source.store.replace(f.keys)
                 source.failures = 0
                 self.logger.debug("JWK Set refreshed", metadata: ["issuer": "\(source.issuerName)",
                                                                   "keys": "\(f.keys.keys.count)"])
                 self.schedule(source, after: JWKSRefreshPolicy.interval(configured: source.refresh, maxAge: f.maxAge))
             case .failure(let e):
+                source.results["failure", default: 0] += 1
                 source.failures += 1
                 let retry = JWKSRefreshPolicy.retryInterval(failures: source.failures, configured: source.refresh)
                 self.logger.warning("JWK Set refresh failed; keeping the last good keys",
@@ -168,12 +182,14 @@ public final class JWKSService: @unchecked Sendable {
             guard let self else { return }
             switch result {
             case .success(let f):
+                source.results["success", default: 0] += 1
                 source.store.finishRefetch(f.keys)
                 source.failures = 0
                 self.logger.info("JWK Set refetched for an unknown key ID",
                                  metadata: ["issuer": "\(source.issuerName)", "keys": "\(f.keys.keys.count)"])
                 self.schedule(source, after: JWKSRefreshPolicy.interval(configured: source.refresh, maxAge: f.maxAge))
             case .failure(let e):
+                source.results["failure", default: 0] += 1
                 source.store.finishRefetch(nil)
                 self.logger.warning("JWK Set refetch failed; keeping the last good keys",
                                     metadata: ["issuer": "\(source.issuerName)", "error": "\(e)"])
