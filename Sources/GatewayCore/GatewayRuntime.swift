@@ -9,9 +9,17 @@ import Glibc
 /// An issuer with its keys loaded and its token requirements fixed.
 public struct LoadedIssuer: Sendable {
     public var config: IssuerConfig
-    public var keys: KeySet
+    /// The issuer's keys; swapped in place when a remote JWK Set is refetched.
+    public var store: IssuerKeyStore
     public var requirements: TokenRequirements
+    /// The keys now (a snapshot of `store`).
+    public var keys: KeySet { store.snapshot.keys }
 }
+
+/// Gives the key store of an issuer with `jwks_url` (the first fetch done): the server's
+/// JWKS service in `gateway serve`/`check`, a fixed set in tests.
+/// - Throws: `ConfigError` located at the issuer's `jwks_url` when the first fetch fails.
+public typealias RemoteKeyStoreProvider = (_ issuer: IssuerConfig, _ url: String) throws(ConfigError) -> IssuerKeyStore
 
 /// Everything a request decision needs, built once per config load and then immutable:
 /// the config, loaded keys, the route table and the identity-header matcher.
@@ -25,25 +33,39 @@ public final class GatewayRuntime: Sendable {
     let stripPrefixes: [String]
     /// Warnings from loading keys (skipped JWKs...), safe to log.
     public let warnings: [String]
+    /// Verified tokens of this config (nil when `token_cache.enabled` is false).
+    public let tokenCache: VerifiedTokenCache?
 
     /// Loads every issuer's keys from files and the environment.
     /// - Parameters:
     ///   - environment: the process environment (for `secret_env`).
+    ///   - remoteKeys: key stores for issuers with `jwks_url`; without it such an issuer
+    ///     is a config error.
     /// - Throws: `ConfigErrors` located at each issuer's key source.
-    public init(config: GatewayConfig, environment: [String: String]) throws(ConfigErrors) {
+    public init(config: GatewayConfig, environment: [String: String],
+                remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         var issuers: [String: LoadedIssuer] = [:]
         var warnings: [String] = config.warnings
         for issuer in config.issuers {
             do {
-                let keys = try GatewayRuntime.loadKeys(issuer, environment: environment)
-                for w in keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
-                warnings += GatewayRuntime.lint(issuer, keys: keys)
+                let store: IssuerKeyStore
+                if case .jwksURL(let url) = issuer.keySource {
+                    guard let remoteKeys else {
+                        throw ConfigError(location: issuer.keySourceLocation,
+                                          message: "issuer \(issuer.name): jwks_url needs the gateway's JWK Set fetcher")
+                    }
+                    store = try remoteKeys(issuer, url)
+                } else {
+                    store = IssuerKeyStore(keys: try GatewayRuntime.loadKeys(issuer, environment: environment))
+                }
+                for w in store.snapshot.keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
+                warnings += GatewayRuntime.lint(issuer, keys: store.snapshot.keys)
                 let requirements = TokenRequirements(
                     issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
                     clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
                     requireExp: issuer.requireExp)
-                issuers[issuer.name] = LoadedIssuer(config: issuer, keys: keys, requirements: requirements)
+                issuers[issuer.name] = LoadedIssuer(config: issuer, store: store, requirements: requirements)
             } catch let e as ConfigError {
                 errors.append(e)
             } catch {
@@ -55,6 +77,8 @@ public final class GatewayRuntime: Sendable {
         self.routeTable = RouteTable(routes: config.routes)
         self.issuers = issuers
         self.warnings = warnings
+        let cache = config.tokenCache
+        self.tokenCache = cache.enabled ? VerifiedTokenCache(maxEntries: cache.maxEntries, maxBytes: cache.maxBytes) : nil
         let id = config.identity
         var names = Set([id.subjectHeader, id.issuerHeader, id.scopesHeader].map(HeaderName.normalized))
         for c in id.claims { names.insert(HeaderName.normalized(c.header)) }
@@ -67,7 +91,7 @@ public final class GatewayRuntime: Sendable {
         func fail(_ message: String) -> ConfigError { ConfigError(location: at, message: message) }
         switch issuer.keySource {
         case .jwksURL:
-            throw fail("issuer \(issuer.name): jwks_url is not supported yet; use jwks_file")
+            throw fail("issuer \(issuer.name): jwks_url keys are fetched, not loaded from a file")
         case .jwksFile(let path):
             guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read JWK Set file \(path)") }
             do { return try KeySet.jwkSet(json: bytes) } catch {

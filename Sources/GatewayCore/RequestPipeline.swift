@@ -12,12 +12,17 @@ public struct RequestContext: Sendable {
     public var now: Double
     /// Generates a request id when the client sent none (or an invalid one).
     public var makeRequestID: @Sendable () -> String
+    /// Whether an unknown `kid` from an issuer with `jwks_url` may answer
+    /// `.needsKeyRefresh` (true on the first decision of a request, false once the
+    /// caller has waited for the refetch: the request is then refused).
+    public var mayRefetchKeys: Bool
 
-    public init(clientAddress: String, scheme: String = "http", now: Double,
+    public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
                 makeRequestID: @escaping @Sendable () -> String) {
         self.clientAddress = clientAddress
         self.scheme = scheme
         self.now = now
+        self.mayRefetchKeys = mayRefetchKeys
         self.makeRequestID = makeRequestID
     }
 }
@@ -40,6 +45,10 @@ public struct ForwardPlan: Sendable {
 public enum Decision: Sendable {
     case forward(ForwardPlan)
     case refuse(Refusal, routeName: String?, requestID: String)
+    /// The token names a `kid` the issuer's remote JWK Set lacks: ask the issuer's
+    /// `IssuerKeyStore.refetchForUnknownKey`, then decide again with
+    /// `RequestContext.mayRefetchKeys` false. Carries the issuer's name.
+    case needsKeyRefresh(issuer: String)
 }
 
 /// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
@@ -70,7 +79,10 @@ public enum RequestPipeline {
         var subject: String?
         var forwardToken = false
         if case .required(let req) = route.auth {
-            switch authenticate(head, requirements: req, runtime: runtime, now: context.now) {
+            switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
+                                mayRefetchKeys: context.mayRefetchKeys) {
+            case .needsKeys(let issuer):
+                return .needsKeyRefresh(issuer: issuer)
             case .failure(let reason):
                 return refuse(reason, route.name)
             case .success(let verified):
@@ -140,32 +152,66 @@ public enum RequestPipeline {
             || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2B || b == 0x2F
     }
 
+    enum Authentication {
+        case success(Verified)
+        case failure(DenialReason)
+        /// Unknown `kid` from this issuer, whose keys are remote.
+        case needsKeys(String)
+    }
+
+    /// The first of the route's issuers whose configured `iss` equals `iss`.
+    static func issuer(for iss: String?, among names: [String], runtime: GatewayRuntime) -> LoadedIssuer? {
+        for name in names {
+            if let candidate = runtime.issuers[name], candidate.config.issuer == iss { return candidate }
+        }
+        return nil
+    }
+
     static func authenticate(_ head: HTTPRequestHead, requirements: AuthRequirements, runtime: GatewayRuntime,
-                             now: Double) -> Result<Verified, DenialReason> {
+                             now: Double, mayRefetchKeys: Bool = true) -> Authentication {
         let token: Substring
         switch extractBearer(head) {
         case .none: return .failure(.missingToken)
         case .invalid(let why): return .failure(.invalidRequest(why))
         case .bearer(let t): token = t
         }
+        // A token verified before by the same issuer's current keys: claims only.
+        if let cache = runtime.tokenCache,
+           let hit = cache.lookup(token, now: now, isCurrent: { e in
+               runtime.issuers[e.issuerName]?.store.snapshot.generation == e.generation
+           }), let issuer = runtime.issuers[hit.issuerName] {
+            // `issuer` values are unique, so the full path would choose this issuer or none.
+            guard requirements.issuers.contains(hit.issuerName) else { return .failure(.invalidToken(.issuer)) }
+            do {
+                try TokenVerifier.checkClaims(of: hit.token, requirements: issuer.requirements, now: now)
+            } catch {
+                return .failure(.invalidToken(error))
+            }
+            if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
+            return .success(Verified(token: hit.token, issuer: issuer))
+        }
         // The unverified `iss` only chooses among the route's issuers (SPEC §4).
         let claimedIssuer: String?
         do { claimedIssuer = try TokenVerifier.unverifiedIssuer(token) } catch {
             return .failure(.invalidToken(error))
         }
-        var chosen: LoadedIssuer?
-        for name in requirements.issuers {
-            if let candidate = runtime.issuers[name], candidate.config.issuer == claimedIssuer {
-                chosen = candidate
-                break
-            }
+        guard let issuer = issuer(for: claimedIssuer, among: requirements.issuers, runtime: runtime) else {
+            return .failure(.invalidToken(.issuer))
         }
-        guard let issuer = chosen else { return .failure(.invalidToken(.issuer)) }
+        let keys = issuer.store.snapshot
         let verified: VerifiedToken
         do {
-            verified = try TokenVerifier.verify(token, keys: issuer.keys, requirements: issuer.requirements, now: now)
+            verified = try TokenVerifier.verify(token, keys: keys.keys, requirements: issuer.requirements, now: now)
         } catch {
+            if error == .unknownKey && mayRefetchKeys && issuer.store.jwksURL != nil {
+                return .needsKeys(issuer.config.name)
+            }
             return .failure(.invalidToken(error))
+        }
+        if let cache = runtime.tokenCache, let iss = claimedIssuer {
+            let exp = TokenVerifier.expiry(of: verified).map { $0 + max(0, issuer.requirements.clockSkew) } ?? .infinity
+            cache.insert(token, entry: VerifiedTokenCache.Entry(
+                token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)

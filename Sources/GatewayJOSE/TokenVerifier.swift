@@ -115,6 +115,19 @@ public enum TokenVerifier {
         return d
     }
 
+    /// Re-runs step 5 (claims, including the time-dependent `exp`/`nbf`/`iat` checks) on a
+    /// token verified earlier, e.g. one taken from a verified-token cache.
+    /// - Parameter now: seconds since the Unix epoch.
+    /// - Throws: `TokenError` as `verify` does in step 5.
+    public static func checkClaims(of token: VerifiedToken, requirements: TokenRequirements, now: Double) throws(TokenError) {
+        try checkClaims(token.claims, requirements: requirements, now: now)
+    }
+
+    /// The `exp` claim when it is a valid NumericDate, else nil.
+    public static func expiry(of token: VerifiedToken) -> Double? {
+        try? numericDate(token.claims, "exp")
+    }
+
     static func checkClaims(_ claims: JSONValue, requirements r: TokenRequirements, now: Double) throws(TokenError) {
         let exp = try numericDate(claims, "exp")
         let nbf = try numericDate(claims, "nbf")

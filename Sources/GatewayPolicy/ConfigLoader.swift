@@ -130,7 +130,8 @@ final class ConfigBuilder {
 
     func build(_ root: Node) -> GatewayConfig? {
         guard let top = reader.object(root, path: "",
-                                      known: ["listen", "admin", "limits", "issuers", "upstreams", "identity", "routes"])
+                                      known: ["listen", "admin", "limits", "issuers", "upstreams", "identity", "routes",
+                                               "token_cache"])
         else { return nil }
         let listen = reader.require(top, "listen").flatMap(parseListen)
         var admin: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
@@ -146,6 +147,7 @@ final class ConfigBuilder {
         guard let listen else { return nil }
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
                                    upstreams: upstreams, identity: identity, routes: routes)
+        if let e = top["token_cache"] { config.tokenCache = parseTokenCache(e) }
         config.warnings = warnings(config)
         return config
     }
@@ -195,9 +197,39 @@ final class ConfigBuilder {
         return limits
     }
 
+    func parseTokenCache(_ e: Entry) -> TokenCacheConfig {
+        var cache = TokenCacheConfig()
+        guard let o = reader.object(e.value, path: e.path, known: ["enabled", "max_entries", "max_bytes"]) else {
+            return cache
+        }
+        for f in o.entries {
+            switch f.key {
+            case "enabled": if let v = reader.bool(f.value, path: f.path) { cache.enabled = v }
+            case "max_entries": if let v = reader.positiveInt(f.value, path: f.path) { cache.maxEntries = v }
+            case "max_bytes": if let v = reader.size(f.value, path: f.path) { cache.maxBytes = v }
+            default: break
+            }
+        }
+        return cache
+    }
+
     // MARK: issuers
 
     static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env"]
+
+    /// Why a `jwks_url` is refused, or nil: https, or http to a loopback host only
+    /// (127.0.0.0/8, ::1, localhost — for tests and sidecars; keys must not travel in clear).
+    static func jwksURLProblem(_ text: String) -> String? {
+        let parsed: (scheme: String, host: String, port: UInt16, basePath: String)
+        do { parsed = try ConfigScalars.upstreamURL(text) } catch {
+            if case .invalid(let reason) = error { return reason }
+            return "not a URL"
+        }
+        if parsed.scheme == "https" { return nil }
+        let host = parsed.host.lowercased()
+        if host == "localhost" || host == "::1" || (ConfigScalars.isIPv4(host) && host.hasPrefix("127.")) { return nil }
+        return "must be https (http only for a loopback host)"
+    }
 
     func parseIssuers(_ e: Entry) -> [IssuerConfig] {
         guard let items = reader.list(e.value, path: e.path) else { return [] }
@@ -252,8 +284,12 @@ final class ConfigBuilder {
             if let s = reader.string(src.value, path: src.path) {
                 switch src.key {
                 case "jwks_url":
-                    reader.fail(src.keyNode, "jwks_url is not supported yet; use jwks_file, public_key_file or secret_env")
-                    keySource = .jwksURL(s.value)
+                    if let why = Self.jwksURLProblem(s.value) {
+                        reader.fail(s.location, "invalid `\(src.path)` `\(s.shown)`: \(why)")
+                        ok = false
+                    } else {
+                        keySource = .jwksURL(s.value)
+                    }
                 case "jwks_file": keySource = .jwksFile(resolve(s.value))
                 case "public_key_file": keySource = .publicKeyFile(resolve(s.value))
                 default:
@@ -339,7 +375,14 @@ final class ConfigBuilder {
         var scopeClaim = "scope"
         var rolesClaim: [String]?
         if let f = o["jwks_refresh"] {
-            if let v = reader.duration(f.value, path: f.path, positive: true) { jwksRefresh = v } else { ok = false }
+            if let v = reader.duration(f.value, path: f.path, positive: true) {
+                // SPEC §4: a JWK Set is never fetched more often than every 30 s.
+                if v < 30 {
+                    reader.fail(f.value, "`\(f.path)` must be at least 30s")
+                    ok = false
+                }
+                jwksRefresh = v
+            } else { ok = false }
         }
         if let f = o["clock_skew"] {
             if let v = reader.duration(f.value, path: f.path, positive: false) { clockSkew = v } else { ok = false }

@@ -53,6 +53,16 @@ public struct Limits: Sendable, Equatable {
     public init() {}
 }
 
+/// `token_cache:` — the verified-token cache (one per loaded config, shared by the loops).
+public struct TokenCacheConfig: Sendable, Equatable {
+    public var enabled: Bool = true
+    /// Most cached tokens.
+    public var maxEntries: Int = 10_000
+    /// Most bytes of cached tokens (an estimate: token length plus decoded claims).
+    public var maxBytes: Int = 32 * 1024 * 1024
+    public init() {}
+}
+
 /// How an HMAC secret is held in its environment variable.
 public enum SecretEncoding: String, Sendable, Equatable {
     case raw, base64, base64url
@@ -221,6 +231,8 @@ public struct GatewayConfig: Sendable {
     public var routes: [Route]
     /// Warnings (shadowed routes, unused issuers...), safe to print.
     public var warnings: [String]
+    /// `token_cache:` (defaults when absent).
+    public var tokenCache = TokenCacheConfig()
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen

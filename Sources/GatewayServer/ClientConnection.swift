@@ -184,11 +184,31 @@ final class ClientConnection: @unchecked Sendable {
         headStarted = false
         let runtime = loop.runtime
         let start = monotonicSeconds()
-        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
-                                     makeRequestID: { [loop] in loop.nextRequestID() })
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: start)
         exchange = ex
+        decide(ex, runtime: runtime, mayRefetchKeys: true)
+    }
+
+    /// Decides the exchange's request; an unknown `kid` of a remote JWK Set first waits
+    /// (without blocking the queue) for the issuer's shared refetch, then decides again.
+    private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool) {
+        let head = ex.head
+        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
+                                     mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
+        case .needsKeyRefresh(let issuer):
+            let queue = loop.queue
+            let resume: @Sendable (Bool) -> Void = { [weak self] _ in
+                queue.async { [weak self] in
+                    guard let self, self.exchange === ex, !self.closed else { return }
+                    self.decide(ex, runtime: runtime, mayRefetchKeys: false)
+                }
+            }
+            if let store = runtime.issuers[issuer]?.store {
+                store.refetchForUnknownKey(now: monotonicSeconds(), completion: resume)
+            } else {
+                resume(false)
+            }
         case .refuse(let refusal, _, _):
             respond(status: refusal.status, fields: refusal.fields, body: refusal.body, version: head.version)
             // A refused request may still have body bytes in flight: never try to resync.

@@ -17,13 +17,17 @@ public final class ConfigReloader: @unchecked Sendable {
     let path: String
     let server: GatewayServer
     let metrics: GatewayMetrics
+    let jwks: JWKSService?
     let logger: Logger
     private let queue = DispatchQueue(label: "gateway.reload")
     private var lock = pthread_mutex_t()
     private var runtime: GatewayRuntime
 
-    public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics, logger: Logger) {
+    /// - Parameter jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics,
+                jwks: JWKSService?, logger: Logger) {
         self.path = path
+        self.jwks = jwks
         self.runtime = initial
         self.server = server
         self.metrics = metrics
@@ -53,7 +57,7 @@ public final class ConfigReloader: @unchecked Sendable {
         let next: GatewayRuntime
         do {
             let config = try ConfigLoader.load(path: path, environment: env)
-            next = try GatewayRuntime(config: config, environment: env)
+            next = try GatewayRuntime(config: config, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             logger.error("config reload refused; keeping the running config",
@@ -67,6 +71,8 @@ public final class ConfigReloader: @unchecked Sendable {
         if next.config.admin != previous.config.admin {
             logger.warning("admin.address changed: it takes effect after a restart")
         }
+        // Issuers dropped from the config stop refreshing.
+        jwks?.retain(issuers: Set(next.issuers.keys))
         pthread_mutex_lock(&lock)
         runtime = next
         pthread_mutex_unlock(&lock)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GatewayCore
 import GatewayPolicy
+import GatewayServer
 
 /// `gateway check`: validates the config and its keys, prints the route table.
 struct Check: ParsableCommand {
@@ -16,7 +17,8 @@ struct Check: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let runtime = try loadRuntime(path: options.config)
+        let jwks = JWKSService(logger: makeLogger(level: .warning))
+        let runtime = try loadRuntime(path: options.config, jwks: jwks)
         for w in runtime.warnings { printError(w.contains("warning:") ? w : "warning: \(w)") }
         print("\(options.config): valid, \(runtime.config.routes.count) route(s)")
         print(RouteTableText.render(runtime.config))

@@ -62,7 +62,7 @@ struct Demo: ParsableCommand {
 
             """
         try writeFile("\(dir)/gateway.yml", yaml)
-        let runtime = try loadRuntime(path: "\(dir)/gateway.yml")
+        let runtime = try loadRuntime(path: "\(dir)/gateway.yml", jwks: nil)
         let server = GatewayServer(runtime: runtime, loopCount: nil, logger: makeLogger(level: .warning))
         do {
             try server.start(host: "127.0.0.1", port: port)

@@ -2,6 +2,7 @@ import ArgumentParser
 import GatewayCore
 import GatewayHTTP
 import GatewayPolicy
+import GatewayServer
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
-        let runtime = try loadRuntime(path: options.config)
+        let runtime = try loadRuntime(path: options.config, jwks: JWKSService(logger: makeLogger(level: .warning)))
         let (host, target) = ExplainURL.split(url)!
         var fields = [HTTPField(name: "Host", value: host)]
         var bearer = token
@@ -41,7 +42,8 @@ struct Explain: ParsableCommand {
                                    keepAlive: true, expectsContinue: false)
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        let context = RequestContext(clientAddress: "127.0.0.1", now: Double(ts.tv_sec),
+        // The JWK Sets were just fetched: an unknown kid is reported, not refetched.
+        let context = RequestContext(clientAddress: "127.0.0.1", now: Double(ts.tv_sec), mayRefetchKeys: false,
                                      makeRequestID: { "explain" })
         let (steps, decision) = DecisionExplainer.explain(head, context: context, runtime: runtime)
         print("request: \(method) \(url)")
@@ -58,6 +60,8 @@ struct Explain: ParsableCommand {
             print("decision: refuse \(refusal.status)\(route.map { " (route \($0))" } ?? "") — the upstream is not contacted")
             for f in refusal.fields { print("  \(f.name): \(f.value)") }
             print("  " + String(decoding: refusal.body, as: UTF8.self))
+        case .needsKeyRefresh(let issuer):
+            print("decision: the JWK Set of issuer \(issuer) would be refetched first")
         }
     }
 }

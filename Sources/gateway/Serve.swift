@@ -47,7 +47,10 @@ struct Serve: ParsableCommand {
         let metrics = GatewayMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
 
-        let runtime = try loadRuntime(path: options.config)
+        let jwks = JWKSService(logger: logger)
+        let runtime = try loadRuntime(path: options.config, jwks: jwks)
+        // Every issuer has keys from here on (a failed refresh keeps the last good set).
+        logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count)])
         metrics.recordReload(success: true, now: Double(time(nil)))
         for w in runtime.warnings { logger.warning("\(w)") }
         let server = GatewayServer(runtime: runtime, loopCount: loops, logger: logger, metrics: metrics)
@@ -59,7 +62,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
-                                      logger: logger)
+                                      jwks: jwks, logger: logger)
         let adminAddress = runtime.config.admin ?? ListenAddress(host: "127.0.0.1", port: 9090)
         let admin: AdminServer
         do {

@@ -15,12 +15,13 @@ func printError(_ line: String) {
 }
 
 /// Loads and validates the config and its keys; errors printed one per line as
-/// `PATH:LINE:COLUMN: message`, then exit code 1.
-func loadRuntime(path: String) throws -> GatewayRuntime {
+/// `PATH:LINE:COLUMN: message`, then exit code 1. Remote JWK Sets (`jwks_url`) are fetched
+/// through `jwks` (waiting for each first fetch).
+func loadRuntime(path: String, jwks: JWKSService?) throws -> GatewayRuntime {
     let env = ProcessEnvironment.current()
     do {
         let config = try ConfigLoader.load(path: path, environment: env)
-        return try GatewayRuntime(config: config, environment: env)
+        return try GatewayRuntime(config: config, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)

@@ -195,7 +195,7 @@ extension ConfigErrorTests {
               - name: url
                 issuer: https://c
                 algorithms: [RS256]
-                jwks_url: https://c/jwks
+                jwks_url: http://c/jwks
               - name: enc
                 issuer: https://d
                 algorithms: [RS256]
@@ -215,7 +215,7 @@ extension ConfigErrorTests {
             """), [
                 "gw.yml:3:5: `issuers[0]` needs exactly one key source: jwks_url, jwks_file, public_key_file or secret_env",
                 "gw.yml:10:5: `issuers[1]` has several key sources (`jwks_file`, `public_key_file`); exactly one is allowed",
-                "gw.yml:14:5: jwks_url is not supported yet; use jwks_file, public_key_file or secret_env",
+                "gw.yml:14:15: invalid `issuers[2].jwks_url` `http://c/jwks`: must be https (http only for a loopback host)",
                 "gw.yml:19:5: `secret_encoding` is only allowed with `secret_env`",
                 "gw.yml:24:5: `key_id` is only allowed with `public_key_file` or `secret_env`",
                 "gw.yml:29:22: `issuers[5].secret_encoding` must be raw, base64 or base64url, not `hex`",

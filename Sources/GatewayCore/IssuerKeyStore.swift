@@ -1,0 +1,135 @@
+import GatewayJOSE
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pthread mutex on the heap (a Swift struct member cannot be locked in place safely).
+final class Mutex: @unchecked Sendable {
+    private let m: UnsafeMutablePointer<pthread_mutex_t>
+    init() {
+        m = .allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(m, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(m)
+        m.deallocate()
+    }
+    @inline(__always) func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(m)
+        defer { pthread_mutex_unlock(m) }
+        return try body()
+    }
+}
+
+/// Process-wide source of key-set generation numbers: every `KeySet` installed in any
+/// `IssuerKeyStore` gets a new one, so a cached verification names exactly the set that
+/// made it.
+enum KeySetGeneration {
+    private static let mutex = Mutex()
+    nonisolated(unsafe) private static var last: UInt64 = 0
+    static func next() -> UInt64 { mutex.withLock { last += 1; return last } }
+}
+
+/// The current keys of one issuer, shared by every loop and swapped when a remote JWK Set
+/// (`jwks_url`) is refetched. Reading is one uncontended mutex acquisition and a copy of
+/// the `KeySet` reference.
+///
+/// For an issuer with `jwks_url` it also coordinates the refetch on an unknown `kid`
+/// (SPEC §4): at most one every `minimumRefetchInterval` seconds, shared by every request
+/// that asks while it runs. The store does no I/O itself: whoever owns the fetching (the
+/// server's JWKS service) installs `refetcher`.
+///
+/// `@unchecked Sendable`: mutable state is guarded by `mutex`.
+public final class IssuerKeyStore: @unchecked Sendable {
+    /// The keys and the generation number they were installed under.
+    public struct Snapshot: Sendable {
+        public var keys: KeySet
+        /// Unique in the process; changes whenever the set is replaced.
+        public var generation: UInt64
+    }
+
+    /// Least time between two unknown-`kid` refetches of one issuer, seconds.
+    public static let minimumRefetchInterval: Double = 30
+
+    /// The JWK Set URL when the keys are remote; nil for files and secrets.
+    public let jwksURL: String?
+    private let mutex = Mutex()
+    private var current: Snapshot
+    private var waiters: [@Sendable (Bool) -> Void] = []
+    private var refetchRunning = false
+    private var lastRefetch = -Double.infinity
+    private var refetcher: (@Sendable (IssuerKeyStore) -> Void)?
+    private var refetchCount = 0
+
+    /// - Parameters:
+    ///   - keys: the first set (for `jwks_url`, the one fetched at startup).
+    ///   - jwksURL: where the keys come from when remote.
+    public init(keys: KeySet, jwksURL: String? = nil) {
+        self.jwksURL = jwksURL
+        self.current = Snapshot(keys: keys, generation: KeySetGeneration.next())
+    }
+
+    /// The current keys and their generation.
+    public var snapshot: Snapshot { mutex.withLock { current } }
+
+    /// Installs a new set (a successful refresh): requests from now on verify with it, and
+    /// verifications cached under the previous generation are no longer used.
+    public func replace(_ keys: KeySet) {
+        let generation = KeySetGeneration.next()
+        mutex.withLock { current = Snapshot(keys: keys, generation: generation) }
+    }
+
+    /// Sets what starts an unknown-`kid` refetch. The closure must not block: it starts a
+    /// fetch and later calls `finishRefetch(_:)` exactly once.
+    public func setRefetcher(_ refetcher: (@Sendable (IssuerKeyStore) -> Void)?) {
+        mutex.withLock { self.refetcher = refetcher }
+    }
+
+    /// Unknown-`kid` refetches started so far (for tests and metrics).
+    public var refetchesStarted: Int { mutex.withLock { refetchCount } }
+
+    /// Asks for a refetch because a token named a `kid` not in the set.
+    ///
+    /// Joins a refetch already running; else starts one unless one started less than
+    /// `minimumRefetchInterval` seconds ago (or no refetcher is installed).
+    /// - Parameters:
+    ///   - now: a monotonic clock reading, seconds.
+    ///   - completion: called exactly once, on an arbitrary thread (possibly at once, on
+    ///     the caller's), with true when a new set was installed.
+    public func refetchForUnknownKey(now: Double, completion: @escaping @Sendable (Bool) -> Void) {
+        enum Step { case joined, refused, start(@Sendable (IssuerKeyStore) -> Void) }
+        let step: Step = mutex.withLock {
+            if refetchRunning {
+                waiters.append(completion)
+                return .joined
+            }
+            guard let r = refetcher, now - lastRefetch >= IssuerKeyStore.minimumRefetchInterval else { return .refused }
+            refetchRunning = true
+            lastRefetch = now
+            refetchCount += 1
+            waiters.append(completion)
+            return .start(r)
+        }
+        switch step {
+        case .joined: break
+        case .refused: completion(false)
+        case .start(let r): r(self)
+        }
+    }
+
+    /// Ends the refetch started through the refetcher: installs `keys` when the fetch
+    /// succeeded (nil: the last good set stays), then wakes every waiting request.
+    public func finishRefetch(_ keys: KeySet?) {
+        let generation = KeySetGeneration.next()
+        let woken: [@Sendable (Bool) -> Void] = mutex.withLock {
+            if let keys { current = Snapshot(keys: keys, generation: generation) }
+            refetchRunning = false
+            let w = waiters
+            waiters = []
+            return w
+        }
+        for w in woken { w(keys != nil) }
+    }
+}

@@ -1,0 +1,168 @@
+import GatewayJOSE
+
+/// Tokens whose signature was verified, so that a repeated token skips base64url
+/// decoding, JSON parsing and the signature check (SPEC §4, issue 3).
+///
+/// Keyed by the whole token text (a Swift `Dictionary`: seeded SipHash plus a full
+/// equality check, so a collision can never return another token's claims). An entry
+/// names the issuer and the key-set generation that verified it, and is used only while
+/// that issuer's `IssuerKeyStore` still holds that generation (a key rotation therefore
+/// invalidates it). It never outlives the token's `exp` (plus clock skew). Time-dependent
+/// claim checks are the caller's, on every hit.
+///
+/// Bounded by `maxEntries` and `maxBytes` (an estimate per entry: 3 × token length + 256
+/// bytes, covering the decoded header and claims). When full, the oldest entries go
+/// first (FIFO). Split into shards, each behind its own mutex, so the loops rarely
+/// contend.
+///
+/// `@unchecked Sendable`: each shard's state is guarded by its mutex.
+public final class VerifiedTokenCache: @unchecked Sendable {
+    /// One cached verification.
+    public struct Entry: Sendable {
+        public var token: VerifiedToken
+        /// `iss` of the token.
+        public var iss: String
+        /// Name of the issuer (`issuers[].name`) that verified it.
+        public var issuerName: String
+        /// `IssuerKeyStore.Snapshot.generation` of the keys that verified it.
+        public var generation: UInt64
+        /// Seconds since the epoch after which the entry is dropped (`exp` + skew; +∞ without exp).
+        public var expiresAt: Double
+        var cost = 0
+        public init(token: VerifiedToken, iss: String, issuerName: String, generation: UInt64, expiresAt: Double) {
+            self.token = token
+            self.iss = iss
+            self.issuerName = issuerName
+            self.generation = generation
+            self.expiresAt = expiresAt
+        }
+    }
+
+    /// Counters since creation.
+    public struct Statistics: Sendable, Equatable {
+        public var hits = 0
+        /// Lookups that found nothing usable (absent, expired or from older keys).
+        public var misses = 0
+        public var entries = 0
+        public var bytes = 0
+        /// Entries dropped to stay under the caps.
+        public var evictions = 0
+    }
+
+    final class Shard: @unchecked Sendable {
+        let mutex = Mutex()
+        var entries: [String: Entry] = [:]
+        /// Insertion order (may hold keys already removed; skipped when evicting).
+        var order: [String] = []
+        var orderStart = 0
+        var bytes = 0
+        var stats = Statistics()
+    }
+
+    public let maxEntries: Int
+    public let maxBytes: Int
+    private let shards: [Shard]
+
+    /// - Parameters:
+    ///   - maxEntries: most entries (≥ 1).
+    ///   - maxBytes: most estimated bytes (≥ 1).
+    ///   - shardCount: independent parts; the caps are split evenly among them.
+    public init(maxEntries: Int, maxBytes: Int, shardCount: Int = 8) {
+        let n = max(1, min(shardCount, maxEntries))
+        self.maxEntries = max(1, maxEntries)
+        self.maxBytes = max(1, maxBytes)
+        self.shards = (0..<n).map { _ in Shard() }
+    }
+
+    /// Estimated bytes an entry for this token costs.
+    public static func cost(ofToken token: Substring) -> Int { 3 * token.utf8.count + 256 }
+
+    private func shard(for key: String) -> Shard { shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))] }
+
+    /// The entry for `token` when it is present, not past `expiresAt` at `now`, and
+    /// `isCurrent` accepts it (its key set is still the issuer's); otherwise a miss, and a
+    /// stale entry is removed.
+    /// - Parameter now: seconds since the Unix epoch.
+    public func lookup(_ token: Substring, now: Double, isCurrent: (Entry) -> Bool) -> Entry? {
+        let key = String(token)
+        let s = shard(for: key)
+        return s.mutex.withLock { () -> Entry? in
+            guard let e = s.entries[key] else {
+                s.stats.misses += 1
+                return nil
+            }
+            if now >= e.expiresAt || !isCurrent(e) {
+                s.entries[key] = nil
+                s.bytes -= e.cost
+                s.stats.misses += 1
+                return nil
+            }
+            s.stats.hits += 1
+            return e
+        }
+    }
+
+    /// Remembers a verification. Oldest entries are evicted first to stay under the caps;
+    /// an entry larger than a whole shard's byte budget is not kept.
+    public func insert(_ token: Substring, entry: Entry) {
+        let key = String(token)
+        var e = entry
+        e.cost = VerifiedTokenCache.cost(ofToken: token)
+        let s = shard(for: key)
+        let entryCap = max(1, maxEntries / shards.count)
+        let byteCap = max(1, maxBytes / shards.count)
+        guard e.cost <= byteCap else { return }
+        s.mutex.withLock {
+            if let old = s.entries[key] { s.bytes -= old.cost }
+            s.entries[key] = e
+            s.bytes += e.cost
+            s.order.append(key)
+            while s.entries.count > entryCap || s.bytes > byteCap, s.orderStart < s.order.count {
+                let victim = s.order[s.orderStart]
+                s.orderStart += 1
+                if victim == key && s.entries.count == 1 { break }
+                if let v = s.entries.removeValue(forKey: victim) {
+                    s.bytes -= v.cost
+                    s.stats.evictions += 1
+                }
+            }
+            // Keep the order list bounded: drop consumed slots and keys no longer present.
+            if s.orderStart > 64 && s.orderStart * 2 > s.order.count {
+                s.order.removeFirst(s.orderStart)
+                s.orderStart = 0
+            }
+            if s.order.count > 4 * entryCap + 64 {
+                var seen = Set<String>()
+                s.order = s.order[s.orderStart...].reversed().filter { s.entries[$0] != nil && seen.insert($0).inserted }.reversed()
+                s.orderStart = 0
+            }
+        }
+    }
+
+    /// Drops every entry (counters stay).
+    public func removeAll() {
+        for s in shards {
+            s.mutex.withLock {
+                s.entries.removeAll()
+                s.order.removeAll()
+                s.orderStart = 0
+                s.bytes = 0
+            }
+        }
+    }
+
+    /// Hits, misses, evictions and current size, summed over the shards.
+    public var statistics: Statistics {
+        var total = Statistics()
+        for s in shards {
+            s.mutex.withLock {
+                total.hits += s.stats.hits
+                total.misses += s.stats.misses
+                total.evictions += s.stats.evictions
+                total.entries += s.entries.count
+                total.bytes += s.bytes
+            }
+        }
+        return total
+    }
+}
