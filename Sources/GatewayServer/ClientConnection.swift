@@ -140,10 +140,12 @@ final class ClientConnection: @unchecked Sendable {
                     return
                 }
                 ex.requestBody.append(contentsOf: inbound[(base + range.lowerBound)..<(base + range.upperBound)])
+                armBodyTimer()  // progress: the body timeout starts again
                 ex.wakeSender()
             case .end:
                 guard let ex = exchange else { continue }
                 ex.requestComplete = true
+                cancelTimer()
                 ex.wakeSender()
             }
         }
@@ -219,6 +221,7 @@ final class ClientConnection: @unchecked Sendable {
             ex.keepAlive = head.keepAlive
             ex.delegate = TransferDelegate(connection: self, exchange: ex)
             ex.transfer = loop.upstream.start(request, delegate: ex.delegate!)
+            if head.framing != .none { armBodyTimer() }
         }
     }
 
@@ -247,6 +250,24 @@ final class ClientConnection: @unchecked Sendable {
         finishExchange(keepAlive: false)
     }
 
+    /// No request body progress within `limits.body_timeout` while the gateway was ready to
+    /// read: 408 (or an abort once the response started) and the upstream exchange cancelled.
+    private func bodyTimedOut() {
+        guard !closed, let ex = exchange, !ex.requestComplete else { return }
+        if readSuspended || ex.requestBody.count >= ClientConnection.requestBodyHighWater {
+            // The gateway is the one not reading (upstream backpressure): not the client's fault.
+            armBodyTimer()
+            return
+        }
+        ex.transfer?.cancel()
+        ex.transfer = nil
+        if ex.responseStarted { abort(); return }
+        let body = Refusal.jsonBody(error: "request_timeout", description: "request body not received in time")
+        respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                version: ex.head.version)
+        finishExchange(keepAlive: false)
+    }
+
     private func headerTimedOut() {
         guard !closed, exchange == nil else { return }
         let body = Refusal.jsonBody(error: "request_timeout", description: "request head not received in time")
@@ -270,7 +291,7 @@ final class ClientConnection: @unchecked Sendable {
     fileprivate func finishExchange(keepAlive: Bool) {
         exchange?.delegate = nil
         exchange = nil
-        if !keepAlive || clientEOF {
+        if !keepAlive || clientEOF || loop.draining {
             closeAfterFlush = true
             flush()
             return
@@ -307,7 +328,7 @@ final class ClientConnection: @unchecked Sendable {
         } else {
             keepAlive = false  // close-delimited body for HTTP/1.0
         }
-        if !ex.requestComplete { keepAlive = false }
+        if !ex.requestComplete || loop.draining { keepAlive = false }  // draining: this is the last response
         ex.keepAlive = keepAlive
         if !keepAlive {
             fields.append(HTTPField(name: "Connection", value: "close"))
@@ -444,6 +465,10 @@ final class ClientConnection: @unchecked Sendable {
             guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
             self.close()
         })
+    }
+
+    private func armBodyTimer() {
+        armTimer(loop.runtime.config.limits.bodyTimeout, onFire: { [weak self] in self?.bodyTimedOut() })
     }
 
     private func armTimer(_ seconds: Double, onFire: @escaping () -> Void) {

@@ -108,6 +108,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
                 s.cancel()
                 self.acceptSource = nil
             }
+            for loop in self.loops { loop.queue.async { loop.draining = true } }
             let deadline = monotonicSeconds() + drainTimeout
             self.pollDrain(deadline: deadline, done: done)
         }
