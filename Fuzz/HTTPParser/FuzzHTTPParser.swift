@@ -37,7 +37,7 @@ private func run(_ input: [UInt8], cuts: [Int]) -> [Outcome] {
                     try parser.parse(UnsafeRawBufferPointer(rebasing: buf[start...]))
                 }
             } catch {
-                out.append(.error(error.status))
+                out.append(.error((error as? HTTPParseError)?.status ?? 0))
                 return out
             }
             precondition(result.consumed >= 0 && result.consumed <= available, "consumed out of range")

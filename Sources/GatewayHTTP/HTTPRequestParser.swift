@@ -16,7 +16,9 @@
 /// token field names, field values without CTLs (RFC 9110 §5.5), exactly one Host on
 /// HTTP/1.1 (RFC 9112 §3.2), Content-Length and Transfer-Encoding never together, at
 /// most one Content-Length field holding only digits, and `Transfer-Encoding` only as a
-/// single `chunked` on HTTP/1.1 (RFC 9112 §6.1, §6.3).
+/// single `chunked` on HTTP/1.1 (RFC 9112 §6.1, §6.3); request-target forms per §3.2
+/// (absolute-form only when its authority equals Host, `*` only for OPTIONS, no
+/// authority-form; CONNECT: 405) and no expectation but `100-continue` (417).
 public struct HTTPRequestParser: Sendable {
     private enum State: Sendable {
         /// Waiting for (the rest of) a request head.
