@@ -283,7 +283,8 @@ final class ClientConnection: @unchecked Sendable {
         all.append(HTTPField(name: "Content-Length", value: String(body.count)))
         if close { all.append(HTTPField(name: "Connection", value: "close")) }
         write(HTTPResponseHead(status: status, fields: all, version: .http11).serialized())
-        write(body)
+        // RFC 9110 §9.3.2: a response to HEAD has no body (Content-Length still says how long it would be).
+        if exchange?.head.method != "HEAD" { write(body) }
     }
 
     /// Ends the current exchange: keep the connection for the next request, or close once

@@ -141,6 +141,15 @@ final class HTTPStrictnessIntegrationTests: XCTestCase {
         XCTAssertEqual(g.upstream.requests.first?.method, "HEAD")
     }
 
+    func testARefusedHeadRequestGetsNoBody() throws {
+        let c = try g.client()
+        try c.send("HEAD /orders/1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        let head = readHeadBytes(c)
+        XCTAssertEqual(head?.hasPrefix("HTTP/1.1 401 "), true, head ?? "nothing")
+        XCTAssertEqual(bytesUntilEOF(c), 0, "a body was sent after the head of a HEAD response")
+        XCTAssertEqual(g.upstream.requests.count, 0)
+    }
+
     func testResponseFramingFollowsTheUpstreamAndDropsItsHopByHopHeaders() throws {
         g.stop()
         let hopByHop = [

@@ -59,6 +59,22 @@ func readHeadBytes(_ c: RawHTTPClient, seconds: Double = 5) -> String? {
     return nil
 }
 
+/// How many bytes arrive on `c` before EOF (nil when the connection stays open `seconds`).
+func bytesUntilEOF(_ c: RawHTTPClient, seconds: Double = 5) -> Int? {
+    var total = 0
+    let deadline = Date().addingTimeInterval(seconds)
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let remaining = deadline.timeIntervalSinceNow
+        if remaining <= 0 { return nil }
+        var p = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, Int32(remaining * 1000)) <= 0 { return nil }
+        let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { return total }
+        total += n
+    }
+}
+
 /// Whether nothing at all arrives on `c` within `seconds` (the connection stays open and silent).
 func isSilent(_ c: RawHTTPClient, seconds: Double) -> Bool {
     var p = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)
