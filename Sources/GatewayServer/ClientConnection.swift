@@ -299,6 +299,11 @@ final class ClientConnection: @unchecked Sendable {
         }
         armIdleTimer()
         process()
+        if !closed && exchange == nil && !headStarted && inboundStart < inbound.count {
+            // Part of a pipelined head is already here: it gets header_timeout, not idle_timeout.
+            headStarted = true
+            armTimer(loop.runtime.config.limits.headerTimeout, onFire: { [weak self] in self?.headerTimedOut() })
+        }
     }
 
     // MARK: Upstream events

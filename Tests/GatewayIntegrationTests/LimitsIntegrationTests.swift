@@ -31,6 +31,19 @@ final class LimitsIntegrationTests: XCTestCase {
         XCTAssertEqual(g.upstream.requests.count, 0)
     }
 
+    func testAPartialPipelinedHeadAlsoGets408() throws {
+        let g = try HardenedGateway(limits: "  header_timeout: 1s\n  idle_timeout: 30s")
+        defer { g.stop() }
+        let c = try g.client()
+        try c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\nGET /sta")
+        XCTAssertEqual(try c.readResponse().status, 200)
+        c.timeout = 4
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 408)
+        XCTAssertTrue(c.isClosedByPeer())
+        XCTAssertEqual(g.upstream.requests.count, 1)
+    }
+
     func testIdleKeepAliveConnectionIsClosedAfterIdleTimeout() throws {
         let g = try HardenedGateway(limits: "  idle_timeout: 1s")
         defer { g.stop() }
