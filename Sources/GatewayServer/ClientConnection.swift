@@ -233,9 +233,22 @@ final class ClientConnection: @unchecked Sendable {
             if ex.responseStarted { abort(); return }
         }
         cancelTimer()
-        let body = Refusal.jsonBody(error: "bad_request", description: error.reason)
-        respond(status: error.status, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
-                version: .http11)
+        let code: String
+        var fields = [HTTPField(name: "Content-Type", value: "application/json")]
+        switch error {
+        case .badRequest: code = "bad_request"
+        case .headerTooLarge: code = "request_header_fields_too_large"
+        case .uriTooLong: code = "uri_too_long"
+        case .versionNotSupported: code = "http_version_not_supported"
+        case .notImplemented: code = "not_implemented"
+        case .expectationFailed: code = "expectation_failed"
+        case .methodNotAllowed:
+            code = "method_not_allowed"
+            // RFC 9110 §15.5.6: a 405 lists what is allowed; everything but CONNECT may be routed.
+            fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
+        }
+        let body = Refusal.jsonBody(error: code, description: error.reason)
+        respond(status: error.status, fields: fields, body: body, version: .http11)
         finishExchange(keepAlive: false)
     }
 

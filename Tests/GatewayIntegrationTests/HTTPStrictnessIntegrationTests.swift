@@ -59,6 +59,24 @@ final class HTTPStrictnessIntegrationTests: XCTestCase {
         XCTAssertEqual(g.upstream.requests.count, 0, "a refused request reached the upstream")
     }
 
+    func testRefusalsCarryAMatchingJSONErrorCode() throws {
+        let cases = [
+            ("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405, "method_not_allowed"),
+            ("POST /status HTTP/1.1\r\nHost: a\r\nExpect: x\r\nContent-Length: 1\r\n\r\nx", 417, "expectation_failed"),
+            ("GET /status HTTP/3.0\r\nHost: a\r\n\r\n", 505, "http_version_not_supported"),
+            ("GET /status HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400, "bad_request"),
+        ]
+        for (raw, status, code) in cases {
+            let c = try g.client()
+            try c.send(raw)
+            let r = try c.readResponse()
+            XCTAssertEqual(r.status, status, raw)
+            XCTAssertEqual(r.header("Content-Type"), "application/json", raw)
+            XCTAssertTrue(r.bodyText.contains("\"error\":\"\(code)\""), r.bodyText)
+            if status == 405 { XCTAssertEqual(r.header("Allow")?.contains("CONNECT"), false) }
+        }
+    }
+
     func testPipelinedRequestsAreAnsweredInOrder() throws {
         let c = try g.client()
         var batch = ""
