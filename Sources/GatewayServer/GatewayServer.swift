@@ -27,6 +27,8 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private var nextLoop = 0
     private var openConnections = 0
     private var maxConnections: Int
+    /// `limits.drain_timeout` of the current runtime, seconds (follows reloads).
+    private var drainTimeout: Double
     private var draining = false
     private let logger: Logger
     /// The port actually bound (useful with port 0).
@@ -39,6 +41,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime) }
         self.maxConnections = runtime.config.limits.maxConnections
+        self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger
     }
 
@@ -59,7 +62,10 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     /// Makes new requests use `runtime`; requests in flight finish on the one they started with.
     public func replaceRuntime(_ runtime: GatewayRuntime) {
         for loop in loops { loop.queue.async { loop.runtime = runtime } }
-        acceptQueue.async { self.maxConnections = runtime.config.limits.maxConnections }
+        acceptQueue.async {
+            self.maxConnections = runtime.config.limits.maxConnections
+            self.drainTimeout = runtime.config.limits.drainTimeout
+        }
     }
 
     private func acceptPending() {
@@ -99,9 +105,11 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     }
 
     /// Graceful shutdown (SPEC §5): stop accepting, close idle connections, let in-flight
-    /// requests finish for up to `drainTimeout` seconds, then call `done` (on a global queue).
-    public func shutdown(drainTimeout: Double, done: @escaping @Sendable () -> Void) {
+    /// requests finish for up to `drainTimeout` seconds (default: the current config's
+    /// `limits.drain_timeout`), then call `done` (on a global queue).
+    public func shutdown(drainTimeout: Double? = nil, done: @escaping @Sendable () -> Void) {
         acceptQueue.async {
+            let drainTimeout = drainTimeout ?? self.drainTimeout
             self.draining = true
             if let s = self.acceptSource {
                 if self.acceptSuspended { s.resume() }

@@ -64,8 +64,7 @@ enum SignalHandling {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler {
                 logger.info("shutting down", metadata: ["signal": "\(sig)"])
-                let drain = initial.config.limits.drainTimeout
-                server.shutdown(drainTimeout: drain) {
+                server.shutdown {  // the current config's drain_timeout (reloads included)
                     logger.info("stopped")
                     exit(0)
                 }
