@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo clean fuzz-jose bench-jose
+.PHONY: all deps build release test demo clean fuzz-jose bench-jose bench-stream fuzz-http
 
 all: build
 
@@ -60,6 +60,20 @@ bench-jose: deps
 	.build/bench/jose-bench $(BENCH_SECONDS)
 	openssl speed -seconds $(BENCH_SECONDS) rsa2048 rsa3072 ecdsap256 ecdsap384 ecdsap521 ed25519 2>/dev/null | grep -E "sign/s|rsa [0-9]+ bits|bits ecdsa|bits EdDSA" || true
 	openssl speed -seconds $(BENCH_SECONDS) -bytes 256 -hmac sha256 2>/dev/null | tail -2 || true
+
+# Streaming backpressure benchmark: 1 GiB through the gateway to a client reading at
+# 10 MiB/s; fails if the gateway's RSS goes over 64 MiB. About 2 minutes.
+bench-stream: release
+	bash scripts/bench-stream-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# libFuzzer on the HTTP request parser for FUZZ_SECONDS (default 60); not part of `make test`.
+# Builds Sources/GatewayHTTP + Fuzz/HTTPParser with -sanitize=fuzzer,address into .build/fuzz.
+fuzz-http:
+	mkdir -p .build/fuzz/corpus-http
+	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -module-name GatewayHTTP \
+	  Sources/GatewayHTTP/*.swift Fuzz/HTTPParser/FuzzHTTPParser.swift -o .build/fuzz/fuzz-http
+	.build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -detect_leaks=1 \
+	  -artifact_prefix=.build/fuzz/ .build/fuzz/corpus-http Fuzz/HTTPParser/corpus
 
 clean:
 	rm -rf .build

@@ -63,12 +63,27 @@ public enum RequestPipeline {
             .refuse(Refusal(r), routeName: route, requestID: requestID)
         }
 
+        // RFC 9112 §3.2: the parser already refused CONNECT, a `*` without OPTIONS and an
+        // absolute-form whose authority differs from Host; here it reduces to origin-form.
+        var originTarget = head.target
+        var targetAuthority: String?
+        switch try? HTTPRequestTarget.form(head.target) {
+        case .origin?: break
+        case .absolute(_, let authority, let origin)?:
+            originTarget = origin
+            targetAuthority = authority
+        case .asterisk?:
+            // `OPTIONS *` asks about the server as a whole: no route can match it.
+            return refuse(.noRoute)
+        case .authority?, nil:
+            return refuse(.badPath("request target is not origin-form"))
+        }
         let target: NormalizedTarget
-        do { target = try PathNormalizer.normalize(head.target) } catch {
+        do { target = try PathNormalizer.normalize(originTarget) } catch {
             if case .invalid(let why) = error { return refuse(.badPath(why)) }
             return refuse(.badPath("invalid request target"))
         }
-        let host = head.values("host").first
+        let host = head.values("host").first ?? targetAuthority
         guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
             return refuse(.noRoute)
         }

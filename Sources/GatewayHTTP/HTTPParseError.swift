@@ -8,6 +8,10 @@ public enum HTTPParseError: Error, Sendable, Equatable {
     case uriTooLong
     /// 505 HTTP Version Not Supported.
     case versionNotSupported
+    /// 405 Method Not Allowed: CONNECT (the gateway never opens tunnels, RFC 9110 §9.3.6).
+    case methodNotAllowed
+    /// 417 Expectation Failed: an `Expect` other than `100-continue` (RFC 9110 §10.1.1).
+    case expectationFailed
     /// 501 Not Implemented (e.g. a transfer coding other than chunked, when not 400).
     case notImplemented(String)
 
@@ -19,6 +23,8 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .uriTooLong: 414
         case .versionNotSupported: 505
         case .notImplemented: 501
+        case .methodNotAllowed: 405
+        case .expectationFailed: 417
         }
     }
 
@@ -30,6 +36,8 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .uriTooLong: "request line too long"
         case .versionNotSupported: "HTTP version not supported"
         case .notImplemented(let r): r
+        case .methodNotAllowed: "method not allowed"
+        case .expectationFailed: "expectation not supported"
         }
     }
 }

@@ -16,7 +16,9 @@
 /// token field names, field values without CTLs (RFC 9110 §5.5), exactly one Host on
 /// HTTP/1.1 (RFC 9112 §3.2), Content-Length and Transfer-Encoding never together, at
 /// most one Content-Length field holding only digits, and `Transfer-Encoding` only as a
-/// single `chunked` on HTTP/1.1 (RFC 9112 §6.1, §6.3).
+/// single `chunked` on HTTP/1.1 (RFC 9112 §6.1, §6.3); request-target forms per §3.2
+/// (absolute-form only when its authority equals Host, `*` only for OPTIONS, no
+/// authority-form; CONNECT: 405) and no expectation but `100-continue` (417).
 public struct HTTPRequestParser: Sendable {
     private enum State: Sendable {
         /// Waiting for (the rest of) a request head.
@@ -396,7 +398,16 @@ public struct HTTPRequestParser: Sendable {
                     if Self.equalsLowercase(buf, element, "keep-alive") { connectionKeepAlive = true }
                 }
             case 6 where Self.equalsLowercase(buf, nameRange, "expect"):
-                if Self.equalsLowercase(buf, valueRange, "100-continue") { expectsContinue = true }
+                // RFC 9110 §10.1.1: 100-continue is the only expectation; any other: 417.
+                var unsupported = false
+                Self.forEachListElement(buf, valueRange) { element in
+                    if Self.equalsLowercase(buf, element, "100-continue") {
+                        expectsContinue = true
+                    } else {
+                        unsupported = true
+                    }
+                }
+                if unsupported { throw .expectationFailed }
             default:
                 break
             }
@@ -406,6 +417,7 @@ public struct HTTPRequestParser: Sendable {
 
         // RFC 9112 §3.2: a 1.1 request without Host, or any with several, gets 400.
         if version == .http11 && hostCount == 0 { throw .badRequest("missing Host field") }
+        try Self.checkTarget(buf, method: rlStart..<methodEnd, target: targetStart..<targetEnd, fields: fields)
         // RFC 9112 §6.1: Transfer-Encoding with Content-Length may be smuggling; refuse.
         if transferEncodingCount > 0 && contentLength != nil {
             throw .badRequest("both Content-Length and Transfer-Encoding")
@@ -437,6 +449,32 @@ public struct HTTPRequestParser: Sendable {
             keepAlive: keepAlive,
             // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 is ignored.
             expectsContinue: expectsContinue && version == .http11)
+    }
+
+    /// Request-target form rules (RFC 9112 §3.2): CONNECT is refused with 405 (no tunnels);
+    /// `*` only with OPTIONS; authority-form only with CONNECT, so never; absolute-form only
+    /// when its authority equals the Host field (ASCII case-insensitive), so the gateway and
+    /// the upstream cannot disagree about the target host (§3.2.2).
+    private static func checkTarget(_ buf: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>,
+                                    fields: [HTTPField]) throws(HTTPParseError) {
+        if method.count == 7 && string(buf, method) == "CONNECT" { throw .methodNotAllowed }
+        let form = try HTTPRequestTarget.form(string(buf, target))
+        switch form {
+        case .origin:
+            return
+        case .asterisk:
+            if !(method.count == 7 && string(buf, method) == "OPTIONS") {
+                throw .badRequest("asterisk-form request target without OPTIONS")
+            }
+        case .authority:
+            throw .badRequest("authority-form request target without CONNECT")
+        case .absolute(_, let authority, _):
+            for f in fields where HTTPSyntax.equalsIgnoringASCIICase(f.name, "host") {
+                if !HTTPSyntax.equalsIgnoringASCIICase(f.value, authority) {
+                    throw .badRequest("request target authority differs from Host")
+                }
+            }
+        }
     }
 
     /// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), occupying `buf[from..<to]`.

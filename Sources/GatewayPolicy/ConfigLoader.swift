@@ -182,6 +182,7 @@ final class ConfigBuilder {
         var limits = Limits()
         guard let o = reader.object(e.value, path: e.path, known: [
             "max_header_bytes", "max_body_bytes", "header_timeout", "idle_timeout", "max_connections", "drain_timeout",
+            "body_timeout",
         ]) else { return limits }
         for f in o.entries {
             switch f.key {
@@ -190,6 +191,7 @@ final class ConfigBuilder {
             case "header_timeout": if let v = reader.duration(f.value, path: f.path, positive: true) { limits.headerTimeout = v }
             case "idle_timeout": if let v = reader.duration(f.value, path: f.path, positive: true) { limits.idleTimeout = v }
             case "drain_timeout": if let v = reader.duration(f.value, path: f.path, positive: true) { limits.drainTimeout = v }
+            case "body_timeout": if let v = reader.duration(f.value, path: f.path, positive: true) { limits.bodyTimeout = v }
             case "max_connections": if let v = reader.positiveInt(f.value, path: f.path) { limits.maxConnections = v }
             default: break
             }

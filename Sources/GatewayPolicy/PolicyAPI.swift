@@ -50,6 +50,10 @@ public struct Limits: Sendable, Equatable {
     public var idleTimeout: Double = 60
     public var maxConnections: Int = 10_000
     public var drainTimeout: Double = 30
+    /// `body_timeout`: longest wait for request body progress (bytes arriving) while the
+    /// gateway is ready to take them; over it: 408 (or the connection closed once the
+    /// response started). Not part of SPEC §3's list; default 30 s.
+    public var bodyTimeout: Double = 30
     public init() {}
 }
 

@@ -140,10 +140,12 @@ final class ClientConnection: @unchecked Sendable {
                     return
                 }
                 ex.requestBody.append(contentsOf: inbound[(base + range.lowerBound)..<(base + range.upperBound)])
+                armBodyTimer()  // progress: the body timeout starts again
                 ex.wakeSender()
             case .end:
                 guard let ex = exchange else { continue }
                 ex.requestComplete = true
+                cancelTimer()
                 ex.wakeSender()
             }
         }
@@ -239,6 +241,7 @@ final class ClientConnection: @unchecked Sendable {
             ex.keepAlive = head.keepAlive
             ex.delegate = TransferDelegate(connection: self, exchange: ex)
             ex.transfer = loop.upstream.start(request, delegate: ex.delegate!)
+            if head.framing != .none { armBodyTimer() }
         }
     }
 
@@ -250,9 +253,22 @@ final class ClientConnection: @unchecked Sendable {
             if ex.responseStarted { abort(); return }
         }
         cancelTimer()
-        let body = Refusal.jsonBody(error: "bad_request", description: error.reason)
-        respond(status: error.status, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
-                version: .http11)
+        let code: String
+        var fields = [HTTPField(name: "Content-Type", value: "application/json")]
+        switch error {
+        case .badRequest: code = "bad_request"
+        case .headerTooLarge: code = "request_header_fields_too_large"
+        case .uriTooLong: code = "uri_too_long"
+        case .versionNotSupported: code = "http_version_not_supported"
+        case .notImplemented: code = "not_implemented"
+        case .expectationFailed: code = "expectation_failed"
+        case .methodNotAllowed:
+            code = "method_not_allowed"
+            // RFC 9110 §15.5.6: a 405 lists what is allowed; everything but CONNECT may be routed.
+            fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
+        }
+        let body = Refusal.jsonBody(error: code, description: error.reason)
+        respond(status: error.status, fields: fields, body: body, version: .http11)
         finishExchange(keepAlive: false)
     }
 
@@ -263,6 +279,24 @@ final class ClientConnection: @unchecked Sendable {
         if ex.responseStarted { abort(); return }
         let body = Refusal.jsonBody(error: "payload_too_large", description: "request body too large")
         respond(status: 413, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                version: ex.head.version)
+        finishExchange(keepAlive: false)
+    }
+
+    /// No request body progress within `limits.body_timeout` while the gateway was ready to
+    /// read: 408 (or an abort once the response started) and the upstream exchange cancelled.
+    private func bodyTimedOut() {
+        guard !closed, let ex = exchange, !ex.requestComplete else { return }
+        if readSuspended || ex.requestBody.count >= ClientConnection.requestBodyHighWater {
+            // The gateway is the one not reading (upstream backpressure): not the client's fault.
+            armBodyTimer()
+            return
+        }
+        ex.transfer?.cancel()
+        ex.transfer = nil
+        if ex.responseStarted { abort(); return }
+        let body = Refusal.jsonBody(error: "request_timeout", description: "request body not received in time")
+        respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: ex.head.version)
         finishExchange(keepAlive: false)
     }
@@ -282,7 +316,8 @@ final class ClientConnection: @unchecked Sendable {
         all.append(HTTPField(name: "Content-Length", value: String(body.count)))
         if close { all.append(HTTPField(name: "Connection", value: "close")) }
         write(HTTPResponseHead(status: status, fields: all, version: .http11).serialized())
-        write(body)
+        // RFC 9110 §9.3.2: a response to HEAD has no body (Content-Length still says how long it would be).
+        if exchange?.head.method != "HEAD" { write(body) }
     }
 
     /// Ends the current exchange: keep the connection for the next request, or close once
@@ -290,13 +325,18 @@ final class ClientConnection: @unchecked Sendable {
     fileprivate func finishExchange(keepAlive: Bool) {
         exchange?.delegate = nil
         exchange = nil
-        if !keepAlive || clientEOF {
+        if !keepAlive || clientEOF || loop.draining {
             closeAfterFlush = true
             flush()
             return
         }
         armIdleTimer()
         process()
+        if !closed && exchange == nil && !headStarted && inboundStart < inbound.count {
+            // Part of a pipelined head is already here: it gets header_timeout, not idle_timeout.
+            headStarted = true
+            armTimer(loop.runtime.config.limits.headerTimeout, onFire: { [weak self] in self?.headerTimedOut() })
+        }
     }
 
     // MARK: Upstream events
@@ -327,7 +367,7 @@ final class ClientConnection: @unchecked Sendable {
         } else {
             keepAlive = false  // close-delimited body for HTTP/1.0
         }
-        if !ex.requestComplete { keepAlive = false }
+        if !ex.requestComplete || loop.draining { keepAlive = false }  // draining: this is the last response
         ex.keepAlive = keepAlive
         if !keepAlive {
             fields.append(HTTPField(name: "Connection", value: "close"))
@@ -464,6 +504,10 @@ final class ClientConnection: @unchecked Sendable {
             guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
             self.close()
         })
+    }
+
+    private func armBodyTimer() {
+        armTimer(loop.runtime.config.limits.bodyTimeout, onFire: { [weak self] in self?.bodyTimedOut() })
     }
 
     private func armTimer(_ seconds: Double, onFire: @escaping () -> Void) {

@@ -27,6 +27,8 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private var nextLoop = 0
     private var openConnections = 0
     private var maxConnections: Int
+    /// `limits.drain_timeout` of the current runtime, seconds (follows reloads).
+    private var drainTimeout: Double
     private var draining = false
     private let logger: Logger
     let metrics: GatewayMetrics
@@ -41,6 +43,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime) }
         self.maxConnections = runtime.config.limits.maxConnections
+        self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger
     }
 
@@ -61,7 +64,10 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     /// Makes new requests use `runtime`; requests in flight finish on the one they started with.
     public func replaceRuntime(_ runtime: GatewayRuntime) {
         for loop in loops { loop.queue.async { loop.runtime = runtime } }
-        acceptQueue.async { self.maxConnections = runtime.config.limits.maxConnections }
+        acceptQueue.async {
+            self.maxConnections = runtime.config.limits.maxConnections
+            self.drainTimeout = runtime.config.limits.drainTimeout
+        }
     }
 
     private func acceptPending() {
@@ -101,15 +107,18 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     }
 
     /// Graceful shutdown (SPEC §5): stop accepting, close idle connections, let in-flight
-    /// requests finish for up to `drainTimeout` seconds, then call `done` (on a global queue).
-    public func shutdown(drainTimeout: Double, done: @escaping @Sendable () -> Void) {
+    /// requests finish for up to `drainTimeout` seconds (default: the current config's
+    /// `limits.drain_timeout`), then call `done` (on a global queue).
+    public func shutdown(drainTimeout: Double? = nil, done: @escaping @Sendable () -> Void) {
         acceptQueue.async {
+            let drainTimeout = drainTimeout ?? self.drainTimeout
             self.draining = true
             if let s = self.acceptSource {
                 if self.acceptSuspended { s.resume() }
                 s.cancel()
                 self.acceptSource = nil
             }
+            for loop in self.loops { loop.queue.async { loop.draining = true } }
             let deadline = monotonicSeconds() + drainTimeout
             self.pollDrain(deadline: deadline, done: done)
         }

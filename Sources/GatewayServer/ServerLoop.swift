@@ -13,6 +13,8 @@ final class ServerLoop: @unchecked Sendable {
     /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
     var runtime: GatewayRuntime
     var connections: [ObjectIdentifier: ClientConnection] = [:]
+    /// Set on shutdown: responses say `Connection: close` and no further request is read.
+    var draining = false
     private var requestCounter: UInt64 = 0
     /// Scratch space for read(2): one per loop, since a loop reads one socket at a time.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientConnection.readChunk, alignment: 16)

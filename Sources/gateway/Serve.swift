@@ -91,7 +91,7 @@ enum SignalHandling {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler {
                 logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(sig))])
-                server.shutdown(drainTimeout: reloader.current.config.limits.drainTimeout) {
+                server.shutdown {  // the current config's drain_timeout (reloads included)
                     logger.info("stopped")
                     exit(0)
                 }
