@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps build release test demo lint-deploy clean
 
 all: build
 
@@ -31,6 +31,12 @@ test: deps
 
 demo: build
 	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
+
+# Validates deploy/ (Dockerfile, Kubernetes manifests, systemd unit, the ConfigMap's
+# gateway.yml through `gateway check`); installs its own tools. See deploy/README.md.
+lint-deploy: deps
+	$(SWIFT) build -c $(CONFIG) --product gateway
+	bash deploy/lint/lint-deploy.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
 
 clean:
 	rm -rf .build
