@@ -4,6 +4,7 @@
 # kubernetes-validate from PyPI into .build-deploy/venv. Idempotent; safe to re-run.
 # Usage: deploy/lint/lint-deploy.sh PATH/TO/gateway   (a built binary, for `gateway check`)
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in deploy/lint
 cd "$(dirname "$0")/../.."
 gateway=${1:?usage: lint-deploy.sh PATH/TO/gateway}
 venv=.build-deploy/venv
