@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo clean fuzz-jose bench-jose bench-stream fuzz-http
+.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http
 
 all: build
 
@@ -74,6 +74,12 @@ fuzz-http:
 	  Sources/GatewayHTTP/*.swift Fuzz/HTTPParser/FuzzHTTPParser.swift -o .build/fuzz/fuzz-http
 	.build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -detect_leaks=1 \
 	  -artifact_prefix=.build/fuzz/ .build/fuzz/corpus-http Fuzz/HTTPParser/corpus
+
+# Validates deploy/ (Dockerfile, Kubernetes manifests, systemd unit, the ConfigMap's
+# gateway.yml through `gateway check`); installs its own tools. See deploy/README.md.
+lint-deploy: deps
+	$(SWIFT) build -c $(CONFIG) --product gateway
+	bash deploy/lint/lint-deploy.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
 
 clean:
 	rm -rf .build
