@@ -211,12 +211,23 @@ final class ClientConnection: @unchecked Sendable {
             } else {
                 resume(false)
             }
-        case .refuse(let refusal, _, _):
+        case .refuse(let refusal, let route, let requestID):
+            ex.requestID = requestID
+            ex.routeName = route
+            ex.outcome = .deny
+            ex.reason = refusal.reason.code
             respond(status: refusal.status, fields: refusal.fields, body: refusal.body, version: head.version)
             // A refused request may still have body bytes in flight: never try to resync.
             finishExchange(keepAlive: false)
         case .forward(let plan):
+            ex.requestID = plan.requestID
+            ex.routeName = plan.routeName
+            ex.subject = plan.subject
+            ex.outcome = .allow
+            ex.reason = "ok"
             if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
+                ex.outcome = .error
+                ex.reason = "body_too_large"
                 let r = Refusal.jsonBody(error: "payload_too_large", description: "request body too large")
                 respond(status: 413, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: r, version: head.version)
                 finishExchange(keepAlive: false)
@@ -240,13 +251,23 @@ final class ClientConnection: @unchecked Sendable {
                                           tls: tls)
             ex.keepAlive = head.keepAlive
             ex.delegate = TransferDelegate(connection: self, exchange: ex)
+            ex.upstreamStarted = monotonicSeconds()
             ex.transfer = loop.upstream.start(request, delegate: ex.delegate!)
             if head.framing != .none { armBodyTimer() }
         }
     }
 
     private func parseFailed(_ error: HTTPParseError) {
-        if let ex = exchange {
+        if exchange == nil {
+            // Refused before a head existed: a record of its own for the access log.
+            let ex = Exchange(head: HTTPRequestHead(method: "-", target: "-", version: .http11, fields: [], framing: .none,
+                                                   keepAlive: false, expectsContinue: false),
+                              maxBody: 0, started: monotonicSeconds())
+            ex.requestID = loop.nextRequestID()
+            exchange = ex
+        }
+        exchange?.outcome = .error
+        if let ex = exchange, ex.transfer != nil || ex.responseStarted {
             // Mid-body framing error: the upstream exchange cannot complete.
             ex.transfer?.cancel()
             ex.transfer = nil
@@ -267,6 +288,7 @@ final class ClientConnection: @unchecked Sendable {
             // RFC 9110 §15.5.6: a 405 lists what is allowed; everything but CONNECT may be routed.
             fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
         }
+        exchange?.reason = code
         let body = Refusal.jsonBody(error: code, description: error.reason)
         respond(status: error.status, fields: fields, body: body, version: .http11)
         finishExchange(keepAlive: false)
@@ -274,6 +296,8 @@ final class ClientConnection: @unchecked Sendable {
 
     private func bodyTooLarge() {
         guard let ex = exchange else { return }
+        ex.outcome = .error
+        ex.reason = "body_too_large"
         ex.transfer?.cancel()
         ex.transfer = nil
         if ex.responseStarted { abort(); return }
@@ -292,6 +316,8 @@ final class ClientConnection: @unchecked Sendable {
             armBodyTimer()
             return
         }
+        ex.outcome = .error
+        ex.reason = "body_timeout"
         ex.transfer?.cancel()
         ex.transfer = nil
         if ex.responseStarted { abort(); return }
@@ -312,6 +338,7 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Writes a complete response (head + fixed body) for a request the gateway answers itself.
     private func respond(status: Int, fields: [HTTPField], body: [UInt8], version: HTTPVersion, close: Bool = true) {
+        exchange?.status = status
         var all = fields
         all.append(HTTPField(name: "Content-Length", value: String(body.count)))
         if close { all.append(HTTPField(name: "Connection", value: "close")) }
@@ -323,6 +350,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Ends the current exchange: keep the connection for the next request, or close once
     /// everything is written.
     fileprivate func finishExchange(keepAlive: Bool) {
+        if let ex = exchange { record(ex) }
         exchange?.delegate = nil
         exchange = nil
         if !keepAlive || clientEOF || loop.draining {
@@ -375,6 +403,7 @@ final class ClientConnection: @unchecked Sendable {
             fields.append(HTTPField(name: "Connection", value: "keep-alive"))
         }
         ex.responseStarted = true
+        ex.status = status
         write(HTTPResponseHead(status: status, fields: fields, version: .http11).serialized())
     }
 
@@ -385,6 +414,7 @@ final class ClientConnection: @unchecked Sendable {
             return false
         }
         if bytes.isEmpty { return true }
+        ex.bytesOut += UInt64(bytes.count)
         if ex.responseChunked {
             outbound.append(contentsOf: String(bytes.count, radix: 16).utf8)
             outbound.append(0x0D); outbound.append(0x0A)
@@ -419,7 +449,10 @@ final class ClientConnection: @unchecked Sendable {
     fileprivate func upstreamComplete(_ ex: Exchange, _ error: UpstreamError?) {
         guard exchange === ex, !closed else { return }
         ex.transfer = nil
+        if let started = ex.upstreamStarted { ex.upstreamSeconds = monotonicSeconds() - started }
         if let error {
+            ex.outcome = .error
+            ex.reason = error.status == 504 ? "upstream_timeout" : (ex.responseStarted ? "upstream_aborted" : "upstream_error")
             if ex.responseStarted {
                 // Never let a truncated body look complete.
                 abort()
@@ -437,10 +470,21 @@ final class ClientConnection: @unchecked Sendable {
         finishExchange(keepAlive: ex.keepAlive && ex.requestComplete)
     }
 
+    /// One access-log line and the metrics for a finished (or cut short) exchange.
+    private func record(_ ex: Exchange) {
+        let now = monotonicSeconds()
+        loop.observe(RequestRecord(
+            requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            route: ex.routeName, decision: ex.outcome, reason: ex.reason, subject: ex.subject,
+            upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
+            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut))
+    }
+
     // MARK: Writing
 
     private func write(_ bytes: [UInt8]) {
         guard !closed else { return }
+        exchange?.bytesOut += UInt64(bytes.count)
         outbound.append(contentsOf: bytes)
         flush()
     }
@@ -541,6 +585,7 @@ final class ClientConnection: @unchecked Sendable {
         closed = true
         cancelTimer()
         if let ex = exchange {
+            record(ex)
             ex.transfer?.cancel()
             ex.transfer = nil
             ex.delegate = nil
@@ -575,6 +620,16 @@ final class Exchange: @unchecked Sendable {
     var responseStarted = false
     var responseChunked = false
     var keepAlive = false
+    // For the access log and metrics (one `RequestRecord` per exchange).
+    var requestID = ""
+    var routeName: String?
+    var outcome = RequestRecord.Decision.error
+    var reason = "aborted"
+    var subject: String?
+    var status = 0
+    var upstreamStarted: Double?
+    var upstreamSeconds: Double?
+    var bytesOut: UInt64 = 0
 
     init(head: HTTPRequestHead, maxBody: Int, started: Double) {
         self.head = head

@@ -41,7 +41,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     public init(runtime: GatewayRuntime, loopCount: Int? = nil, logger: Logger, metrics: GatewayMetrics = GatewayMetrics()) {
         self.metrics = metrics
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime) }
+        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, metrics: metrics, logger: logger) }
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger
@@ -84,6 +84,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
             guard let (fd, address) = Socket.accept(listenFD) else { return }
             accepted += 1
             openConnections += 1
+            metrics.openConnections.increment()
             let loop = loops[nextLoop]
             nextLoop = (nextLoop + 1) % loops.count
             loop.queue.async {
@@ -99,6 +100,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         loop.connections[ObjectIdentifier(connection)] = nil
         acceptQueue.async {
             self.openConnections -= 1
+            self.metrics.openConnections.decrement()
             if self.acceptSuspended && self.openConnections < self.maxConnections && !self.draining {
                 self.acceptSuspended = false
                 self.acceptSource?.resume()

@@ -1,4 +1,5 @@
 import Dispatch
+import Logging
 import GatewayCore
 import GatewayUpstream
 
@@ -22,7 +23,13 @@ final class ServerLoop: @unchecked Sendable {
     private var sweep: DispatchSourceTimer?
     private let requestIDPrefix: String
 
-    init(index: Int, runtime: GatewayRuntime) {
+    /// Access log and per-loop metric handles.
+    private let accessLog: AccessLog
+    private let metricsCache: MetricsCache
+
+    init(index: Int, runtime: GatewayRuntime, metrics: GatewayMetrics, logger: Logger) {
+        self.accessLog = AccessLog(logger: logger)
+        self.metricsCache = MetricsCache(metrics: metrics)
         self.index = index
         self.queue = DispatchQueue(label: "gateway.loop.\(index)")
         self.runtime = runtime
@@ -48,6 +55,12 @@ final class ServerLoop: @unchecked Sendable {
     private func sweepDeadlines() {
         let now = monotonicSeconds()
         for c in Array(connections.values) { c.checkDeadline(now) }
+    }
+
+    /// Records one finished request: metrics, then the access-log line.
+    func observe(_ record: RequestRecord) {
+        metricsCache.record(record)
+        accessLog.write(record)
     }
 
     /// A request id unique in this process: random per-loop prefix + counter.
