@@ -9,9 +9,10 @@ public final class AdminServer: Sendable {
     public var port: UInt16 { server.port }
 
     /// - Throws: `SocketError` when the address cannot be bound.
-    public init(host: String, port: UInt16, metrics: GatewayMetrics, reloader: ConfigReloader) throws(SocketError) {
+    public init(host: String, port: UInt16, metrics: GatewayMetrics, reloader: ConfigReloader,
+                jwks: JWKSService?) throws(SocketError) {
         server = try SimpleHTTPServer(host: host, port: port, label: "gateway.admin") { request, respond in
-            AdminServer.handle(request, metrics: metrics, reloader: reloader, respond: respond)
+            AdminServer.handle(request, metrics: metrics, reloader: reloader, jwks: jwks, respond: respond)
         }
     }
 
@@ -23,7 +24,7 @@ public final class AdminServer: Sendable {
     }
 
     static func handle(_ request: SimpleHTTPServer.Request, metrics: GatewayMetrics, reloader: ConfigReloader,
-                       respond: @escaping @Sendable (SimpleHTTPServer.Response) -> Void) {
+                       jwks: JWKSService?, respond: @escaping @Sendable (SimpleHTTPServer.Response) -> Void) {
         let path = request.head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
         let method = request.head.method
         func only(_ allowed: String, _ body: () -> Void) {
@@ -51,6 +52,7 @@ public final class AdminServer: Sendable {
             }
         case "/metrics":
             only("GET") {
+                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
                 respond(SimpleHTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                   body: metrics.exposition()))
             }

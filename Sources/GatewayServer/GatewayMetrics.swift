@@ -1,4 +1,9 @@
+import GatewayCore
 import Prometheus
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The gateway's Prometheus metrics (SPEC §5), kept in a swift-prometheus registry and
 /// served on the admin listener's `/metrics` in the text exposition format.
@@ -67,6 +72,34 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// Counters kept elsewhere (the verified-token cache, the JWK Set fetcher), copied in
+    /// at scrape time. Only the admin queue calls `exposition`, so this needs no lock.
+    private let snapshots = SnapshotCounters()
+
+    /// Brings the snapshot-based series up to date: token cache hits/misses/evictions
+    /// (a reload starts a new cache; the series keep counting across it) and JWK Set
+    /// refresh results per issuer.
+    public func sync(runtime: GatewayRuntime, jwksRefreshTotals: [String: [String: Int]]) {
+        if let cache = runtime.tokenCache {
+            let stats = cache.statistics
+            let source = ObjectIdentifier(cache)
+            snapshots.add("gateway_token_cache_hits_total", [], stats.hits, source: source, registry: registry,
+                          help: "Verified-token cache hits.")
+            snapshots.add("gateway_token_cache_misses_total", [], stats.misses, source: source, registry: registry,
+                          help: "Verified-token cache misses.")
+            snapshots.add("gateway_token_cache_evictions_total", [], stats.evictions, source: source, registry: registry,
+                          help: "Verified-token cache entries evicted to stay under the caps.")
+            registry.makeGauge(name: "gateway_token_cache_entries", help: "Entries in the verified-token cache.")
+                .set(Double(stats.entries))
+        }
+        for (issuer, results) in jwksRefreshTotals {
+            for (result, count) in results {
+                snapshots.add("gateway_jwks_refresh_total", [("issuer", issuer), ("result", result)], count, source: nil,
+                              registry: registry, help: "JWK Set fetches by issuer and result.")
+            }
+        }
+    }
+
     /// The exposition text (`text/plain; version=0.0.4`).
     public func exposition() -> [UInt8] {
         var out: [UInt8] = []
@@ -113,5 +146,31 @@ final class MetricsCache {
                 c.increment()
             }
         }
+    }
+}
+
+/// Monotonic counters mirrored from totals kept by other components: each `add` increments
+/// the Prometheus counter by how much the total grew since the last look. A new `source`
+/// (e.g. the token cache of a reloaded config) starts from zero again.
+final class SnapshotCounters: @unchecked Sendable {
+    private struct Seen { var source: ObjectIdentifier?; var value: Int }
+    private var seen: [String: Seen] = [:]
+    private var lock = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&lock, nil) }
+    deinit { pthread_mutex_destroy(&lock) }
+
+    func add(_ name: String, _ labels: [(String, String)], _ total: Int, source: ObjectIdentifier?,
+             registry: PrometheusCollectorRegistry, help: String) {
+        let key = name + labels.map { "\u{0}\($0.0)=\($0.1)" }.joined()
+        pthread_mutex_lock(&lock)
+        var entry = seen[key] ?? Seen(source: source, value: 0)
+        if entry.source != source { entry = Seen(source: source, value: 0) }
+        let delta = total - entry.value
+        if delta > 0 { entry.value = total }
+        seen[key] = entry
+        pthread_mutex_unlock(&lock)
+        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 }

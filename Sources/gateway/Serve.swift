@@ -66,7 +66,8 @@ struct Serve: ParsableCommand {
         let adminAddress = runtime.config.admin ?? ListenAddress(host: "127.0.0.1", port: 9090)
         let admin: AdminServer
         do {
-            admin = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader)
+            admin = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader,
+                                    jwks: jwks)
         } catch {
             printError("gateway: cannot listen on admin address \(adminAddress.host):\(adminAddress.port): \(error)")
             throw ExitCode(1)

@@ -109,4 +109,61 @@ final class OperationsIntegrationTests: XCTestCase {
         XCTAssertFalse(errors.isEmpty)
         XCTAssertTrue(refused.bodyText.contains("gateway.yml:3:1"), refused.bodyText)
     }
+
+    func testAccessLogAndMetricsNeverHoldTheToken() throws {
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let g = try GatewayProcess(config: config(upstreamPort: up.port, scope: "read:orders"))
+        defer { g.stop() }
+        let good = try TestTokens.rs256(["scope": .string("read:orders"), "sub": .string("alice")])
+        let tokens = [good, good, Fixtures.token("expired"), Fixtures.token("payload-tampered"), Fixtures.token("alg-none")]
+        var statuses: [Int] = []
+        for t in tokens {
+            let c = try RawHTTPClient(port: g.port)
+            try c.send("GET /orders/1?access_token=\(t)&x=1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(t)\r\n"
+                       + "Cookie: session=secret-cookie-value\r\n\r\n")
+            statuses.append(try c.readResponse().status)
+        }
+        XCTAssertEqual(statuses, [200, 200, 401, 401, 401])
+        let metrics = try adminGet(g, "/metrics").bodyText
+        // One access-log line per request; poll briefly since logging is asynchronous to the response.
+        var lines: [String] = []
+        for _ in 0..<100 {
+            lines = g.stdout.split(separator: "\n").map(String.init).filter { $0.contains("\"message\":\"request\"") }
+            if lines.count >= tokens.count { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(lines.count, tokens.count, g.stdout)
+        let logs = g.stdout + g.stderr + metrics
+        for t in tokens {
+            for part in t.split(separator: ".") where part.count >= 8 {
+                XCTAssertFalse(logs.contains(part), "a token part appears in the logs or metrics")
+            }
+        }
+        XCTAssertFalse(logs.contains("secret-cookie-value"))
+        guard let first = lines.first, let allowed = try? JSONReader.parse(Array(first.utf8)) else {
+            return XCTFail("access log line is not JSON")
+        }
+        XCTAssertEqual(allowed[member: "status"], .number(200))
+        XCTAssertEqual(allowed[member: "route"], .string("orders"))
+        XCTAssertEqual(allowed[member: "decision"], .string("allow"))
+        XCTAssertEqual(allowed[member: "subject"], .string("alice"))
+        XCTAssertEqual(allowed[member: "method"], .string("GET"))
+        XCTAssertEqual(allowed[member: "path"], .string("/orders/1?access_token=REDACTED&x=1"))
+        for key in ["time", "request_id", "client", "upstream_ms", "total_ms", "bytes_in", "bytes_out", "level"] {
+            XCTAssertNotNil(allowed[member: key], key)
+        }
+        let refused = try JSONReader.parse(Array(lines[2].utf8))
+        XCTAssertEqual(refused[member: "decision"], .string("deny"))
+        XCTAssertEqual(refused[member: "reason"], .string("expired"))
+        XCTAssertEqual(refused[member: "status"], .number(401))
+
+        XCTAssertTrue(metrics.contains("gateway_requests_total{route=\"orders\",status=\"200\"} 2"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_requests_total{route=\"orders\",status=\"401\"} 3"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_auth_decisions_total{route=\"orders\",decision=\"deny\",reason=\"expired\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_request_duration_seconds_bucket{route=\"orders\",le=\"0.001\"}"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_upstream_duration_seconds_count{route=\"orders\"} 2"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_token_cache_hits_total 1"), metrics)
+        XCTAssertTrue(metrics.contains("gateway_open_connections"), metrics)
+    }
 }
