@@ -131,7 +131,7 @@ final class ConfigBuilder {
     func build(_ root: Node) -> GatewayConfig? {
         guard let top = reader.object(root, path: "",
                                       known: ["listen", "admin", "limits", "issuers", "upstreams", "identity", "routes",
-                                               "token_cache"])
+                                               "token_cache", "log"])
         else { return nil }
         let listen = reader.require(top, "listen").flatMap(parseListen)
         var admin: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
@@ -148,6 +148,7 @@ final class ConfigBuilder {
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
                                    upstreams: upstreams, identity: identity, routes: routes)
         if let e = top["token_cache"] { config.tokenCache = parseTokenCache(e) }
+        if let e = top["log"] { config.logLevel = parseLog(e) }
         config.warnings = warnings(config)
         return config
     }
@@ -197,6 +198,20 @@ final class ConfigBuilder {
             }
         }
         return limits
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// `log: {level: info}` (the swift-log level names).
+    func parseLog(_ e: Entry) -> String? {
+        guard let o = reader.object(e.value, path: e.path, known: ["level"]), let l = o["level"],
+              let s = reader.string(l.value, path: l.path)
+        else { return nil }
+        guard ConfigBuilder.logLevels.contains(s.value) else {
+            reader.fail(s.location, "unknown log level `\(s.shown)` for `\(l.path)`; one of: \(ConfigBuilder.logLevels.joined(separator: ", "))")
+            return nil
+        }
+        return s.value
     }
 
     func parseTokenCache(_ e: Entry) -> TokenCacheConfig {

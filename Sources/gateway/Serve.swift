@@ -32,16 +32,18 @@ struct Serve: ParsableCommand {
     @Option(help: "Serial queues (event loops) to spread connections over; default one per core.")
     var loops: Int?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: log.level from the config, else info).")
+    var logLevel: String?
 
     func validate() throws {
         if let loops, loops < 1 || loops > 256 { throw ValidationError("--loops must be 1...256") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        // The level comes from --log-level, else from the config's log.level (read once at start).
+        let configured = logLevel ?? (try? ConfigLoader.load(path: options.config, environment: ProcessEnvironment.current()))?.logLevel
+        let level = configured.flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "gateway")
         let metrics = GatewayMetrics()
