@@ -60,7 +60,7 @@ public enum DecisionExplainer {
             step("issuer", false, error.description)
             return (steps, decision)
         }
-        guard let issuer = req.issuers.compactMap({ runtime.issuers[$0] }).first(where: { $0.config.issuer == claimed }) else {
+        guard let issuer = req.issuers.compactMap({ runtime.issuers[$0] }).first(where: { claimed.map($0.config.issuer.exactlyEquals) == true }) else {
             step("issuer", false, "iss \(claimed.map { "\"\($0)\"" } ?? "(absent)") is none of: \(req.issuers.joined(separator: ", "))")
             return (steps, decision)
         }
@@ -75,8 +75,8 @@ public enum DecisionExplainer {
         }
         let granted = RequestPipeline.scopes(of: verified, issuer: issuer.config)
         if !req.scopes.isEmpty || !req.anyScopes.isEmpty {
-            let missing = req.scopes.filter { !granted.contains($0) }
-            let anyOK = req.anyScopes.isEmpty || req.anyScopes.contains(where: granted.contains)
+            let missing = req.scopes.filter { !granted.containsExactly($0) }
+            let anyOK = req.anyScopes.isEmpty || req.anyScopes.contains(where: granted.containsExactly)
             step("scopes", missing.isEmpty && anyOK,
                  "granted [\(granted.joined(separator: " "))]; required all of [\(req.scopes.joined(separator: " "))]"
                  + (req.anyScopes.isEmpty ? "" : ", any of [\(req.anyScopes.joined(separator: " "))]"))

@@ -177,7 +177,7 @@ public enum RequestPipeline {
     /// The first of the route's issuers whose configured `iss` equals `iss`.
     static func issuer(for iss: String?, among names: [String], runtime: GatewayRuntime) -> LoadedIssuer? {
         for name in names {
-            if let candidate = runtime.issuers[name], candidate.config.issuer == iss { return candidate }
+            if let candidate = runtime.issuers[name], iss.map(candidate.config.issuer.exactlyEquals) == true { return candidate }
         }
         return nil
     }
@@ -250,8 +250,10 @@ public enum RequestPipeline {
         }
         add(token.claims[member: issuer.scopeClaim])
         if issuer.scopeClaim != "scp" { add(token.claims[member: "scp"]) }
-        var seen = Set<String>()
-        return out.filter { seen.insert($0).inserted }
+        // Exact (byte) de-duplication: Set<String> would merge canonically equivalent scopes.
+        var unique: [String] = []
+        for s in out where !unique.containsExactly(s) { unique.append(s) }
+        return unique
     }
 
     static func claim(_ claims: JSONValue, path: [String]) -> JSONValue? {
@@ -263,17 +265,17 @@ public enum RequestPipeline {
     static func authorize(_ token: VerifiedToken, issuer: LoadedIssuer, requirements: AuthRequirements) -> DenialReason? {
         let required = requirements.scopes.isEmpty ? requirements.anyScopes : requirements.scopes
         func deny(_ detail: String) -> DenialReason { .insufficientScope(requiredScopes: required, detail: detail) }
-        let granted = Set(scopes(of: token, issuer: issuer.config))
-        for s in requirements.scopes where !granted.contains(s) { return deny("required scope missing") }
-        if !requirements.anyScopes.isEmpty && !requirements.anyScopes.contains(where: granted.contains) {
+        let granted = scopes(of: token, issuer: issuer.config)
+        for s in requirements.scopes where !granted.containsExactly(s) { return deny("required scope missing") }
+        if !requirements.anyScopes.isEmpty && !requirements.anyScopes.contains(where: granted.containsExactly) {
             return deny("none of the accepted scopes granted")
         }
         if !requirements.roles.isEmpty {
-            var roles = Set<String>()
+            var roles: [String] = []
             if let path = issuer.config.rolesClaim, case .array(let items)? = claim(token.claims, path: path) {
-                for item in items { if case .string(let s) = item { roles.insert(s) } }
+                for item in items { if case .string(let s) = item { roles.append(s) } }
             }
-            for r in requirements.roles where !roles.contains(r) { return deny("required role missing") }
+            for r in requirements.roles where !roles.containsExactly(r) { return deny("required role missing") }
         }
         for (name, expected) in requirements.claims {
             let actual = token.claims[member: name]
@@ -286,7 +288,7 @@ public enum RequestPipeline {
     static func claimSatisfies(_ actual: JSONValue?, _ expected: ClaimValue) -> Bool {
         func scalarEquals(_ v: JSONValue) -> Bool {
             switch (v, expected) {
-            case let (.string(a), .string(b)): a == b
+            case let (.string(a), .string(b)): a.exactlyEquals(b)
             case let (.number(a), .number(b)): a == b
             case let (.bool(a), .bool(b)): a == b
             default: false

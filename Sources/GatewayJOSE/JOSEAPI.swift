@@ -36,7 +36,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Member `name` of an object, else nil.
     public subscript(member name: String) -> JSONValue? {
-        if case .object(let members) = self { return members.first { $0.0 == name }?.1 }
+        if case .object(let members) = self { return members.first { $0.0.exactlyEquals(name) }?.1 }
         return nil
     }
 }

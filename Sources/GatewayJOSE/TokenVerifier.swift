@@ -70,7 +70,8 @@ public enum TokenVerifier {
 
         // 2. Header (RFC 8725 §3.1, RFC 7515 §4.1.11, RFC 8725 §3.11).
         guard let algValue = header[member: "alg"] else { throw TokenError.malformed("header has no alg") }
-        guard case .string(let algName) = algValue, let alg = JWSAlgorithm(rawValue: algName),
+        guard case .string(let algName) = algValue,
+              let alg = JWSAlgorithm.allCases.first(where: { $0.rawValue.exactlyEquals(algName) }),
               requirements.algorithms.contains(alg) else {
             throw TokenError.algorithm("alg not allowed")
         }
@@ -85,7 +86,7 @@ public enum TokenVerifier {
         var candidates: [VerificationKey] = []
         if let kidValue = header[member: "kid"] {
             guard case .string(let kid) = kidValue else { throw TokenError.malformed("kid is not a string") }
-            let named = keys.keys.filter { $0.keyID == kid || ($0.keyID == nil && $0.matchesAnyKeyID) }
+            let named = keys.keys.filter { $0.keyID.map { $0.exactlyEquals(kid) } ?? $0.matchesAnyKeyID }
             if named.isEmpty { throw TokenError.unknownKey }
             candidates = named.filter { $0.fits(alg) }
             if candidates.isEmpty { throw TokenError.algorithm("key does not fit alg") }
@@ -139,20 +140,20 @@ public enum TokenVerifier {
         if let nbf, nbf > now + skew { throw TokenError.notYetValid }
         if let iat, iat > now + skew { throw TokenError.iatInFuture }
 
-        guard case .string(let iss)? = claims[member: "iss"], iss == r.issuer else { throw TokenError.issuer }
+        guard case .string(let iss)? = claims[member: "iss"], iss.exactlyEquals(r.issuer) else { throw TokenError.issuer }
 
         if !r.audiences.isEmpty {
             // RFC 7519 §4.1.3: a string or an array of strings.
             switch claims[member: "aud"] {
             case .string(let aud)?:
-                guard r.audiences.contains(aud) else { throw TokenError.audience }
+                guard r.audiences.containsExactly(aud) else { throw TokenError.audience }
             case .array(let items)?:
                 var names: [String] = []
                 for item in items {
                     guard case .string(let s) = item else { throw TokenError.malformedClaim("aud") }
                     names.append(s)
                 }
-                guard names.contains(where: { r.audiences.contains($0) }) else { throw TokenError.audience }
+                guard names.contains(where: { r.audiences.containsExactly($0) }) else { throw TokenError.audience }
             case nil:
                 throw TokenError.audience
             default:

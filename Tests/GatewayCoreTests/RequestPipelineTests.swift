@@ -34,6 +34,10 @@ final class RequestPipelineTests: XCTestCase {
             match: {path_prefix: /tenant}
             upstream: orders
             auth: {issuers: [test], claims: {tenant: acme}}
+          - name: kelvin
+            match: {path_prefix: /kelvin}
+            upstream: orders
+            auth: {issuers: [test], scopes: [Kelvin:read], claims: {team: Kelvin}}
           - name: stripped
             match: {path_prefix: /api/v1}
             strip_prefix: true
@@ -254,5 +258,16 @@ final class RequestPipelineTests: XCTestCase {
         let after = 4_102_444_800.0 + 3600
         XCTAssertEqual(refusal(decide(head("GET", "/orders/1", [("Authorization", "Bearer " + token)]), now: after))?.reason,
                        .invalidToken(.expired))
+    }
+
+    func testScopesAndClaimsCompareExactly() throws {
+        // "\u{212A}" (KELVIN SIGN) is canonically equivalent to "K" (Swift's == says equal),
+        // but it is not the same bytes, and the upstream would receive different bytes.
+        let ok = try TestTokens.rs256(["scope": .string("Kelvin:read"), "team": .string("Kelvin")])
+        XCTAssertNotNil(plan(decide(head("GET", "/kelvin/1", [("Authorization", "Bearer " + ok)]))))
+        let scope = try TestTokens.rs256(["scope": .string("\u{212A}elvin:read"), "team": .string("Kelvin")])
+        XCTAssertEqual(refusal(decide(head("GET", "/kelvin/1", [("Authorization", "Bearer " + scope)])))?.status, 403)
+        let claim = try TestTokens.rs256(["scope": .string("Kelvin:read"), "team": .string("\u{212A}elvin")])
+        XCTAssertEqual(refusal(decide(head("GET", "/kelvin/1", [("Authorization", "Bearer " + claim)])))?.status, 403)
     }
 }
