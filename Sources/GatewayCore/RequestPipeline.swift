@@ -310,16 +310,25 @@ public enum RequestPipeline {
     {
         let id = runtime.config.identity
         var out: [HTTPField] = []
-        func add(_ header: String, _ claimName: String, _ value: String?) -> DenialReason? {
-            guard let value else { return nil }
-            if !isSafeHeaderValue(value) { return .invalidToken(.unsafeClaim(claimName)) }
-            out.append(HTTPField(name: header, value: value))
-            return nil
+        func add(_ header: String, _ claimName: String, _ text: HeaderText) -> DenialReason? {
+            switch text {
+            case .absent: return nil
+            case .ambiguous: return .invalidToken(.unsafeClaim(claimName))
+            case .value(let value):
+                if !isSafeHeaderValue(value) { return .invalidToken(.unsafeClaim(claimName)) }
+                out.append(HTTPField(name: header, value: value))
+                return nil
+            }
         }
         if let d = add(id.subjectHeader, "sub", headerText(token.claims[member: "sub"])) { return .failure(d) }
         if let d = add(id.issuerHeader, "iss", headerText(token.claims[member: "iss"])) { return .failure(d) }
         let scopes = scopes(of: token, issuer: issuer.config)
-        if !scopes.isEmpty, let d = add(id.scopesHeader, issuer.config.scopeClaim, scopes.joined(separator: " ")) {
+        // The scopes header is space-separated: a scope (from an `scp` array) holding
+        // whitespace would read upstream as several scopes.
+        if scopes.contains(where: { $0.isEmpty || $0.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 }) }) {
+            return .failure(.invalidToken(.unsafeClaim("scp")))
+        }
+        if !scopes.isEmpty, let d = add(id.scopesHeader, issuer.config.scopeClaim, .value(scopes.joined(separator: " "))) {
             return .failure(d)
         }
         for (claimName, header) in id.claims {
@@ -328,20 +337,35 @@ public enum RequestPipeline {
         return .success(out)
     }
 
+    /// A claim as header text.
+    enum HeaderText: Equatable {
+        /// Absent, null or an object: no header.
+        case absent
+        case value(String)
+        /// An array item holds "," (the list separator): the upstream could not tell items apart.
+        case ambiguous
+    }
+
     /// Claim value as header text: strings as is, numbers without a needless ".0", booleans,
     /// arrays of those joined by ","; objects and null give no header.
-    static func headerText(_ v: JSONValue?) -> String? {
+    static func headerText(_ v: JSONValue?) -> HeaderText {
         switch v {
-        case .string(let s)?: return s
-        case .number(let d)?: return numberText(d)
-        case .bool(let b)?: return b ? "true" : "false"
+        case .string(let s)?: return .value(s)
+        case .number(let d)?: return .value(numberText(d))
+        case .bool(let b)?: return .value(b ? "true" : "false")
         case .array(let items)?:
-            let parts = items.compactMap { item -> String? in
-                if case .array = item { return nil }
-                return headerText(item)
+            var parts: [String] = []
+            for item in items {
+                switch item {
+                case .array, .object, .null: continue
+                default:
+                    guard case .value(let text) = headerText(item) else { continue }
+                    if text.utf8.contains(0x2C) { return .ambiguous }
+                    parts.append(text)
+                }
             }
-            return parts.isEmpty ? nil : parts.joined(separator: ",")
-        default: return nil
+            return parts.isEmpty ? .absent : .value(parts.joined(separator: ","))
+        default: return .absent
         }
     }
 
@@ -350,9 +374,14 @@ public enum RequestPipeline {
         return String(d)
     }
 
-    /// RFC 9110 §5.5 field-value without CTLs (HTAB excepted? no: identity values get none).
+    /// RFC 9110 §5.5 field-value that reaches the upstream unchanged: no control characters
+    /// (HTAB included), and no leading or trailing whitespace (which every HTTP server trims,
+    /// so `"admin "` would arrive as `admin`).
     static func isSafeHeaderValue(_ s: String) -> Bool {
-        for b in s.utf8 where b < 0x20 || b == 0x7F { return false }
+        let bytes = s.utf8
+        for b in bytes where b < 0x20 || b == 0x7F { return false }
+        if let first = bytes.first, first == 0x20 { return false }
+        if let last = bytes.last, last == 0x20 { return false }
         return true
     }
 

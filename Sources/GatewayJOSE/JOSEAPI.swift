@@ -63,7 +63,8 @@ public enum TokenError: Error, Sendable, Equatable {
     case type
     /// exp - iat (or exp - now) over `max_token_lifetime`.
     case lifetime
-    /// A claim destined for a header holds a control character. Names the claim.
+    /// A claim destined for a header cannot be written there unchanged (a control
+    /// character, leading/trailing whitespace, or a separator inside a list item). Names the claim.
     case unsafeClaim(String)
 
     /// The `error_description` sent to the client: fixed text, never token bytes.
@@ -83,7 +84,7 @@ public enum TokenError: Error, Sendable, Equatable {
         case .crit: "critical header not supported"
         case .type: "token type not accepted"
         case .lifetime: "token lifetime too long"
-        case .unsafeClaim(let c): "claim \(c) holds a control character"
+        case .unsafeClaim(let c): "claim \(c) cannot be forwarded as a header value"
         }
     }
 

@@ -270,4 +270,22 @@ final class RequestPipelineTests: XCTestCase {
         let claim = try TestTokens.rs256(["scope": .string("Kelvin:read"), "team": .string("\u{212A}elvin")])
         XCTAssertEqual(refusal(decide(head("GET", "/kelvin/1", [("Authorization", "Bearer " + claim)])))?.status, 403)
     }
+
+    func testIdentityValuesThatWouldChangeUpstreamAreRefused() throws {
+        func status(_ overrides: [String: JSONValue?]) throws -> Int? {
+            var claims = overrides
+            if claims["scope"] == nil { claims["scope"] = .string("read:orders") }
+            let t = try TestTokens.rs256(claims)
+            let d = decide(head("GET", "/orders/1", [("Authorization", "Bearer " + t)]))
+            if case .refuse(let r, _, _) = d { return r.status }
+            return 200
+        }
+        XCTAssertEqual(try status(["sub": .string("admin ")]), 401, "trailing space would be trimmed upstream")
+        XCTAssertEqual(try status(["sub": .string(" admin")]), 401)
+        XCTAssertEqual(try status(["sub": .string("ad\tmin")]), 401)
+        XCTAssertEqual(try status(["scp": .array([.string("x admin")])]), 401, "one scp item would read as two scopes")
+        XCTAssertEqual(try status(["email": .array([.string("a@x"), .string("b@x")])]), 200)
+        XCTAssertEqual(try status(["email": .array([.string("a@x,b@x")])]), 401, "an item holding the list separator")
+        XCTAssertEqual(try status(["sub": .string("user 42")]), 200, "inner spaces are kept as they are")
+    }
 }
