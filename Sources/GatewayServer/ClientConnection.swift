@@ -91,7 +91,10 @@ final class ClientConnection: @unchecked Sendable {
         process()
         if clientEOF && !closed {
             readSource.cancel()  // no more events; finish what is in flight then close
-            if exchange == nil { close() }
+            if exchange == nil {
+                closeAfterFlush = true
+                flush()
+            }
         }
     }
 
@@ -106,7 +109,9 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Parses as far as the current state allows.
     private func process() {
-        while !closed {
+        // Once a response is the last one (a refusal, an error), nothing more is parsed:
+        // requests pipelined behind it are never forwarded.
+        while !closed && !closeAfterFlush {
             if let ex = exchange {
                 if ex.requestComplete { break }  // pipelined bytes wait for the response
                 if ex.requestBody.count >= ClientConnection.requestBodyHighWater { break }
@@ -168,7 +173,7 @@ final class ClientConnection: @unchecked Sendable {
     private func updateReadInterest() {
         guard !closed, !clientEOF else { return }
         let pending = inbound.count - inboundStart
-        var full = pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
+        var full = closeAfterFlush || pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
         if let ex = exchange, ex.requestBody.count >= ClientConnection.requestBodyHighWater { full = true }
         if full && !readSuspended {
             readSource.suspend()
@@ -353,13 +358,23 @@ final class ClientConnection: @unchecked Sendable {
         if let ex = exchange { record(ex) }
         exchange?.delegate = nil
         exchange = nil
-        if !keepAlive || clientEOF || loop.draining {
+        if !keepAlive || loop.draining || (clientEOF && inboundStart == inbound.count) {
             closeAfterFlush = true
+            updateReadInterest()
+            // A client that never reads its last response must not hold the connection.
+            armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in self?.abort() })
             flush()
             return
         }
         armIdleTimer()
         process()
+        if clientEOF && exchange == nil && !closed {
+            // Half-closed: the pipelined requests that were complete are answered; a
+            // partial one can never complete.
+            closeAfterFlush = true
+            flush()
+            return
+        }
         if !closed && exchange == nil && !headStarted && inboundStart < inbound.count {
             // Part of a pipelined head is already here: it gets header_timeout, not idle_timeout.
             headStarted = true

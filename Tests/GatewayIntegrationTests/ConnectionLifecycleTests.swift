@@ -1,0 +1,49 @@
+import Foundation
+import GatewayHTTP
+import GatewayTestSupport
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What happens to requests pipelined behind a refusal, and to half-closed clients.
+final class ConnectionLifecycleTests: XCTestCase {
+    func testNothingPipelinedBehindARefusalIsForwardedEvenWhenTheClientDoesNotRead() throws {
+        // The client reads nothing through a tiny receive buffer, so the gateway cannot write
+        // out the refusal's response while the request pipelined behind it is already here.
+        let h = try GatewayHarness(handler: { _ in .ok(body: [UInt8](repeating: 65, count: 50_000)) })
+        defer { h.stop() }
+        let c = try h.client()
+        var small: Int32 = 2048
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var text = ""
+        for i in 0..<48 { text += "GET /status?n=\(i) HTTP/1.1\r\nHost: a\r\n\r\n" }
+        text += "GET /orders/refused HTTP/1.1\r\nHost: a\r\n\r\n"           // no token: 401
+        text += "GET /status?n=AFTER-REFUSAL HTTP/1.1\r\nHost: a\r\n\r\n"
+        try c.send(text)
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline && h.upstream.requests.count < 48 { usleep(50_000) }
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(h.upstream.requests.count, 48, "the 48 requests before the refusal are forwarded")
+        XCTAssertFalse(h.upstream.requests.contains { $0.target.contains("AFTER-REFUSAL") },
+                       "a request pipelined behind a refusal reached the upstream")
+    }
+
+    func testHalfClosedClientGetsEveryCompletePipelinedRequestAnswered() throws {
+        let h = try GatewayHarness()
+        defer { h.stop() }
+        let c = try h.client()
+        try c.send("GET /status?n=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /status?n=2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                   + "GET /status?n=3 HTTP/1.1\r\nHost: a\r\n\r\n")
+        c.shutdownWrite()
+        var answered = 0
+        while answered < 3, let r = try? c.readResponse() {
+            XCTAssertEqual(r.status, 200)
+            answered += 1
+        }
+        XCTAssertEqual(answered, 3)
+        XCTAssertTrue(c.isClosedByPeer())
+        XCTAssertEqual(h.upstream.requests.map(\.target), ["/status?n=1", "/status?n=2", "/status?n=3"])
+    }
+}
