@@ -9,6 +9,10 @@ public enum DenialReason: Error, Sendable, Equatable {
     case badPath(String)
     /// No route matches: 404.
     case noRoute
+    /// A method the gateway refuses to route (lowercase letters): 400.
+    case badMethod(String)
+    /// TRACE / CONNECT: 405.
+    case methodNotAllowed
     /// Protected route, no Bearer credentials (RFC 6750 §3.1: no error code): 401.
     case missingToken
     /// Several Authorization fields or bad Bearer syntax (RFC 6750 §3.1 invalid_request): 400.
@@ -22,8 +26,9 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// HTTP status code sent to the client.
     public var status: Int {
         switch self {
-        case .badPath, .invalidRequest: 400
+        case .badPath, .invalidRequest, .badMethod: 400
         case .noRoute: 404
+        case .methodNotAllowed: 405
         case .missingToken, .invalidToken: 401
         case .insufficientScope: 403
         }
@@ -34,6 +39,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         switch self {
         case .badPath: "bad_path"
         case .noRoute: "no_route"
+        case .badMethod: "bad_method"
+        case .methodNotAllowed: "method_not_allowed"
         case .missingToken: "missing_token"
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
@@ -46,6 +53,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         switch self {
         case .badPath: "bad_request"
         case .noRoute: "not_found"
+        case .badMethod: "bad_request"
+        case .methodNotAllowed: "method_not_allowed"
         case .missingToken: "unauthorized"
         case .invalidRequest: "invalid_request"
         case .invalidToken: "invalid_token"
@@ -58,6 +67,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         switch self {
         case .badPath(let why): why
         case .noRoute: "no route matches the request"
+        case .badMethod(let why): why
+        case .methodNotAllowed: "method not allowed"
         case .missingToken: "bearer token required"
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
@@ -80,6 +91,10 @@ public struct Refusal: Sendable, Equatable {
         self.reason = reason
         self.body = Refusal.jsonBody(error: reason.errorCode, description: reason.errorDescription)
         var fields = [HTTPField(name: "Content-Type", value: "application/json")]
+        if reason == .methodNotAllowed {
+            // RFC 9110 §15.5.6: a 405 says what is allowed.
+            fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
+        }
         if let challenge = Refusal.challenge(for: reason, realm: realm) {
             fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
         }
@@ -101,7 +116,7 @@ public struct Refusal: Sendable, Equatable {
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute:
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed:
             return nil
         }
     }

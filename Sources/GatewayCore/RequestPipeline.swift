@@ -78,6 +78,13 @@ public enum RequestPipeline {
         case .authority?, nil:
             return refuse(.badPath("request target is not origin-form"))
         }
+        // Methods are case-sensitive (RFC 9110 §9.1), but many upstream frameworks uppercase
+        // them: `get` must not slip past a route restricted to GET. TRACE would echo the
+        // request (identity headers included) back to the client.
+        if head.method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) {
+            return refuse(.badMethod("method must be uppercase"))
+        }
+        if head.method == "TRACE" || head.method == "CONNECT" { return refuse(.methodNotAllowed) }
         let target: NormalizedTarget
         do { target = try PathNormalizer.normalize(originTarget) } catch {
             if case .invalid(let why) = error { return refuse(.badPath(why)) }
@@ -146,6 +153,7 @@ public enum RequestPipeline {
             return .none
         }
         if bytes.count == 6 { return .invalid("bearer token missing") }
+        if bytes[6] == 0x09 { return .invalid("malformed bearer credentials") }  // RFC 6750 §2.1: one or more SP
         guard bytes[6] == 0x20 else {
             // "Bearerx..." is a different scheme name.
             return .none
@@ -399,7 +407,7 @@ public enum RequestPipeline {
             let n = HeaderName.normalized(f.name)
             switch n {
             case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
+            case "host", "content-length", "expect", "proxy-authorization", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
                  "x-forwarded-for", "forwarded":
                 continue
             default: break

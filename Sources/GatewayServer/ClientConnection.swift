@@ -394,6 +394,24 @@ final class ClientConnection: @unchecked Sendable {
         }
         var fields = HopByHop.removing(from: upstreamFields)
         let noBody = ex.head.method == "HEAD" || status == 204 || status == 304 || (100..<200).contains(status)
+        if status == 204 || (100..<200).contains(status) {
+            // RFC 9110 §8.6: no Content-Length in a 1xx or 204 response.
+            fields.removeAll { HeaderName.equals($0.name, "content-length") }
+            hadLength = false
+        }
+        if hadLength, !fields.contains(where: { HeaderName.equals($0.name, "content-length")
+            && !$0.value.isEmpty && $0.value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) {
+            // "2, 2" and the like: framing the client could read differently. 502.
+            ex.transfer?.cancel()
+            ex.transfer = nil
+            ex.outcome = .error
+            ex.reason = "upstream_invalid"
+            let body = Refusal.jsonBody(error: "bad_gateway", description: "upstream unavailable or invalid response")
+            respond(status: 502, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
+                    version: ex.head.version)
+            finishExchange(keepAlive: false)
+            return
+        }
         if hadTransferEncoding {
             // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
             fields.removeAll { HeaderName.equals($0.name, "content-length") }

@@ -51,6 +51,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     /// - Throws: `SocketError` when the address cannot be bound.
     public func start(host: String, port: UInt16) throws(SocketError) {
         signal(SIGPIPE, SIG_IGN)
+        raiseOpenFilesLimit()
         let (fd, bound) = try Socket.listen(host: host, port: port)
         listenFD = fd
         self.port = bound
@@ -81,7 +82,14 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
                 }
                 return
             }
-            guard let (fd, address) = Socket.accept(listenFD) else { return }
+            guard let (fd, address) = Socket.accept(listenFD) else {
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of descriptors: the pending connection stays in the backlog, and
+                    // the readable listener would make this handler spin. Pause accepting.
+                    pauseAcceptingForDescriptors()
+                }
+                return
+            }
             accepted += 1
             openConnections += 1
             metrics.openConnections.increment()
@@ -92,6 +100,26 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
                 loop.connections[ObjectIdentifier(c)] = c
                 c.start()
             }
+        }
+    }
+
+    private var descriptorPauseLogged = 0.0
+
+    private func pauseAcceptingForDescriptors() {
+        guard !acceptSuspended, let s = acceptSource else { return }
+        s.suspend()
+        acceptSuspended = true
+        let now = monotonicSeconds()
+        if now - descriptorPauseLogged > 10 {
+            descriptorPauseLogged = now
+            logger.warning("out of file descriptors: accepting paused; raise the open-files limit or lower limits.max_connections",
+                           metadata: ["open_connections": .stringConvertible(openConnections)])
+        }
+        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) {
+            guard self.acceptSuspended, !self.draining, self.openConnections < self.maxConnections,
+                  let s = self.acceptSource else { return }
+            self.acceptSuspended = false
+            s.resume()
         }
     }
 
@@ -165,5 +193,26 @@ final class Counter: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         return total
+    }
+}
+
+extension GatewayServer {
+    /// Raises the soft open-files limit to the hard limit (each connection needs one
+    /// descriptor, plus one per upstream connection), and warns when `max_connections`
+    /// cannot fit in it.
+    func raiseOpenFilesLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        let needed = UInt64(max(0, maxConnections)) * 2 + 64
+        if UInt64(limit.rlim_cur) < needed {
+            logger.warning("open-files limit is below what limits.max_connections needs (2 per connection)",
+                           metadata: ["limit": .stringConvertible(Int(clamping: limit.rlim_cur)),
+                                      "max_connections": .stringConvertible(maxConnections)])
+        }
     }
 }

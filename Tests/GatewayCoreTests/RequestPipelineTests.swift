@@ -288,4 +288,19 @@ final class RequestPipelineTests: XCTestCase {
         XCTAssertEqual(try status(["email": .array([.string("a@x,b@x")])]), 401, "an item holding the list separator")
         XCTAssertEqual(try status(["sub": .string("user 42")]), 200, "inner spaces are kept as they are")
     }
+
+    func testMethodsThatCouldSlipPastMethodRoutesAreRefused() throws {
+        XCTAssertEqual(refusal(decide(head("get", "/status")))?.status, 400)
+        let trace = refusal(decide(head("TRACE", "/status")))
+        XCTAssertEqual(trace?.status, 405)
+        XCTAssertNotNil(trace?.fields.first { $0.name == "Allow" })
+        XCTAssertNotNil(plan(decide(head("PURGE", "/status"))), "other uppercase extension methods are routed")
+    }
+
+    func testTabAfterBearerIsInvalidRequestAndProxyAuthorizationIsNotForwarded() throws {
+        let token = Fixtures.token("valid-RS256")
+        XCTAssertEqual(refusal(decide(head("GET", "/orders/1", [("Authorization", "Bearer\t" + token)])))?.status, 400)
+        guard let p = plan(decide(head("GET", "/status", [("Proxy-Authorization", "Basic eDp5")]))) else { return }
+        XCTAssertEqual(field(p, "Proxy-Authorization"), [])
+    }
 }

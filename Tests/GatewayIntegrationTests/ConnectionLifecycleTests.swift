@@ -47,3 +47,20 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertEqual(h.upstream.requests.map(\.target), ["/status?n=1", "/status?n=2", "/status?n=3"])
     }
 }
+
+/// Response framing the gateway normalises or refuses.
+final class UpstreamFramingTests: XCTestCase {
+    func testNoContentLengthOn204AndAmbiguousContentLengthIs502() throws {
+        let h = try GatewayHarness(handler: { req in
+            if req.target.hasPrefix("/status?204") {
+                return .raw(Array("HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n".utf8))
+            }
+            return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok".utf8))
+        })
+        defer { h.stop() }
+        let noContent = try h.request("GET", "/status?204")
+        XCTAssertEqual(noContent.status, 204)
+        XCTAssertNil(noContent.header("Content-Length"))
+        XCTAssertEqual(try h.request("GET", "/status?list").status, 502)
+    }
+}
