@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http
+.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro
 
 all: build
 
@@ -65,6 +65,25 @@ bench-jose: deps
 # 10 MiB/s; fails if the gateway's RSS goes over 64 MiB. About 2 minutes.
 bench-stream: release
 	bash scripts/bench-stream-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# Load benchmark (issue 6): Benchmarks/harness (a copy of shared/bench, loopback only) runs the
+# gateway targets (Benchmarks/harness/targets/gateway-*.sh) beside the anchors (direct upstream,
+# HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
+# Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~7 minutes with the defaults.
+BENCH_ROUNDS ?= 3
+BENCH_DURATION ?= 5
+BENCH_WARMUP ?= 1
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
+bench-deps: deps
+	bash Benchmarks/harness/setup.sh
+
+bench: bench-deps release
+	cd Benchmarks/harness && GATEWAY_BIN="$$($(SWIFT) build -c release --show-bin-path)/gateway" \
+	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TARGETS)
+
+# RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
+bench-idle: release
+	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
 # libFuzzer on the HTTP request parser for FUZZ_SECONDS (default 60); not part of `make test`.
 # Builds Sources/GatewayHTTP + Fuzz/HTTPParser with -sanitize=fuzzer,address into .build/fuzz.

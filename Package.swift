@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "gateway", targets: ["gateway"]),
+        // For Benchmarks/ (a separate package with the micro-benchmarks).
+        .library(name: "GatewayKit", targets: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy", "GatewayCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

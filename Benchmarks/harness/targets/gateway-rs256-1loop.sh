@@ -1,0 +1,10 @@
+# shellcheck shell=bash disable=SC2034
+# The Swift gateway: gateway RS256, --loops 1.
+PORT=18091
+TOKEN=rs256
+AUTH=rs256
+DESC="gateway RS256, --loops 1"
+GATEWAY_CONF=gateway-rs256.yml
+GATEWAY_LOOPS=1
+FRESH_TOKENS=
+source "$BENCH_DIR/targets/gateway.inc"

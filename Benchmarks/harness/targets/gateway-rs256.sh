@@ -1,0 +1,10 @@
+# shellcheck shell=bash disable=SC2034
+# The Swift gateway: gateway RS256, default loops (1 per core).
+PORT=18090
+TOKEN=rs256
+AUTH=rs256
+DESC="gateway RS256, default loops (1 per core)"
+GATEWAY_CONF=gateway-rs256.yml
+GATEWAY_LOOPS=
+FRESH_TOKENS=
+source "$BENCH_DIR/targets/gateway.inc"
