@@ -1,14 +1,35 @@
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes one access-log line per request (SPEC §5) through swift-log: message "request"
 /// with the fields time, request_id, client, method, path (query values of
 /// `access_token`/`token` redacted), status, route, decision, reason, subject,
 /// upstream_ms, total_ms, bytes_in, bytes_out. Never the token, Authorization or Cookie.
+///
+/// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
+/// of its own), the line is built directly as bytes: the same JSON object, keys in the same
+/// (sorted) order, values formatted the same way, one write(2), without the
+/// `Logger.Metadata` dictionary, the key sort and the String building of the generic path
+/// (about a tenth of the gateway's CPU per request in the issue 6 profile).
 struct AccessLog {
     let logger: Logger
+    /// The handler for the direct path; nil = through swift-log.
+    private let direct: JSONLogHandler?
+
+    init(logger: Logger) {
+        self.logger = logger
+        if let h = logger.handler as? JSONLogHandler, h.metadata.isEmpty { direct = h } else { direct = nil }
+    }
 
     func write(_ r: RequestRecord) {
         guard logger.logLevel <= .info else { return }
+        if let direct {
+            Self.writeLine(r, fd: direct.fd)
+            return
+        }
         var m: Logger.Metadata = [
             "request_id": .string(r.requestID),
             "client": .string(r.client),
@@ -30,5 +51,88 @@ struct AccessLog {
     /// Milliseconds with microsecond resolution.
     static func milliseconds(_ seconds: Double) -> Double {
         (seconds * 1_000_000).rounded() / 1000
+    }
+
+    /// The line `JSONLogHandler` writes for `logger.info("request", metadata:)` above, built
+    /// as bytes: keys in sorted order, strings escaped as `JSONText.appendString` does,
+    /// integers as decimal, milliseconds as `String(Double)`.
+    static func line(_ r: RequestRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(384 + r.target.utf8.count)
+        out.append(contentsOf: #"{"time":""#.utf8)
+        RFC3339.appendNow(to: &out)
+        out.append(contentsOf: #"","level":"info","message":"request","bytes_in":"#.utf8)
+        appendDecimal(r.bytesIn, to: &out)
+        out.append(contentsOf: #","bytes_out":"#.utf8)
+        appendDecimal(r.bytesOut, to: &out)
+        out.append(contentsOf: #","client":"#.utf8)
+        appendString(r.client, to: &out)
+        out.append(contentsOf: #","decision":"#.utf8)
+        appendString(r.decision.rawValue, to: &out)
+        out.append(contentsOf: #","method":"#.utf8)
+        appendString(r.method, to: &out)
+        out.append(contentsOf: #","path":"#.utf8)
+        appendString(LogRedaction.redactQuery(r.target), to: &out)
+        out.append(contentsOf: #","reason":"#.utf8)
+        appendString(r.reason, to: &out)
+        out.append(contentsOf: #","request_id":"#.utf8)
+        appendString(r.requestID, to: &out)
+        out.append(contentsOf: #","route":"#.utf8)
+        appendString(r.route ?? "-", to: &out)
+        out.append(contentsOf: #","status":"#.utf8)
+        if r.status < 0 { out.append(UInt8(ascii: "-")) }
+        appendDecimal(UInt64(r.status.magnitude), to: &out)
+        if let s = r.subject {
+            out.append(contentsOf: #","subject":"#.utf8)
+            appendString(s, to: &out)
+        }
+        out.append(contentsOf: #","total_ms":"#.utf8)
+        appendDouble(milliseconds(r.totalSeconds), to: &out)
+        if let u = r.upstreamSeconds {
+            out.append(contentsOf: #","upstream_ms":"#.utf8)
+            appendDouble(milliseconds(u), to: &out)
+        }
+        out.append(contentsOf: "}\n".utf8)
+        return out
+    }
+
+    private static func writeLine(_ r: RequestRecord, fd: Int32) {
+        let bytes = line(r)
+        bytes.withUnsafeBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+                offset += n
+            }
+        }
+    }
+
+    static func appendDecimal(_ v: UInt64, to out: inout [UInt8]) {
+        out.append(contentsOf: String(v).utf8)  // small string: no allocation
+    }
+
+    static func appendDouble(_ d: Double, to out: inout [UInt8]) {
+        if d.isFinite { out.append(contentsOf: String(d).utf8) } else { out.append(contentsOf: "null".utf8) }
+    }
+
+    /// `JSONText.appendString` on bytes: `"` `\` and \n \r \t escaped, other controls and
+    /// DEL as `\u00xx`, everything else (UTF-8 included) as is.
+    static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0..<0x20, 0x7F:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
     }
 }
