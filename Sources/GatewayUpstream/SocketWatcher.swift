@@ -24,8 +24,12 @@ final class SocketWatcher: @unchecked Sendable {
     private let onEvent: (curl_socket_t, Int32) -> Void
     private let reader: DispatchSourceRead
     private let writer: DispatchSourceWrite
+    /// Whether each source is resumed.
     private var reading = false
     private var writing = false
+    /// What curl asked for last.
+    private var wantRead = false
+    private var wantWrite = false
     /// Sources whose cancel handler has not run yet.
     private var liveSources = 2
     private var stopped = false
@@ -51,15 +55,23 @@ final class SocketWatcher: @unchecked Sendable {
     }
 
     /// Makes the sources match curl's wish (CURL_POLL_IN / OUT / INOUT / NONE).
+    ///
+    /// A source is resumed at once but suspended lazily: only when an event curl did not
+    /// ask for actually arrives (see `fire`). curl switches a reused connection between
+    /// IN and NONE on every request, and each suspend/resume pair costs a wake-up of
+    /// Dispatch's manager thread; an idle keep-alive socket rarely becomes readable, so
+    /// most of those pairs are never needed. curl still never sees an event it did not ask for.
     func watch(read: Bool, write: Bool) {
         guard !stopped else { return }
-        if read != reading {
-            reading = read
-            if read { reader.resume() } else { reader.suspend() }
+        wantRead = read
+        wantWrite = write
+        if read && !reading {
+            reading = true
+            reader.resume()
         }
-        if write != writing {
-            writing = write
-            if write { writer.resume() } else { writer.suspend() }
+        if write && !writing {
+            writing = true
+            writer.resume()
         }
     }
 
@@ -77,6 +89,14 @@ final class SocketWatcher: @unchecked Sendable {
 
     private func fire(_ events: Int32) {
         guard !stopped else { return }
+        if events == CURL_CSELECT_IN && !wantRead {
+            if reading { reading = false; reader.suspend() }
+            return
+        }
+        if events == CURL_CSELECT_OUT && !wantWrite {
+            if writing { writing = false; writer.suspend() }
+            return
+        }
         onEvent(socket, events)
     }
 }
