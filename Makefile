@@ -85,6 +85,11 @@ bench: bench-deps release
 bench-idle: release
 	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
+# Micro-benchmarks (ordo-one/benchmark, separate package in Benchmarks/ so `make test` never
+# builds it): time and mallocs per operation of the per-request steps. Release build.
+bench-micro: deps
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
+
 # libFuzzer on the HTTP request parser for FUZZ_SECONDS (default 60); not part of `make test`.
 # Builds Sources/GatewayHTTP + Fuzz/HTTPParser with -sanitize=fuzzer,address into .build/fuzz.
 fuzz-http:

@@ -51,6 +51,8 @@ SECRET=0123456789abcdef0123456789abcdef
 cat > "$WORK/gateway.yml" <<YML
 listen:
   address: 127.0.0.1:0
+admin:
+  address: 127.0.0.1:0
 limits:
   idle_timeout: 300s
   max_connections: $((CONNS + 100))
@@ -70,11 +72,12 @@ routes:
     auth:
       issuers: [bench]
 YML
-BENCH_SECRET=$SECRET "$BIN" serve --config "$WORK/gateway.yml" 2> "$WORK/gateway.log" > /dev/null &
+BENCH_SECRET=$SECRET "$BIN" serve --config "$WORK/gateway.yml" > "$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 GW_PORT=""
 for _ in $(seq 100); do
-  GW_PORT=$(grep -o 'port=[0-9]*' "$WORK/gateway.log" | head -1 | cut -d= -f2 || true)
+  # The "listening" line (JSON, or key=value with another log handler).
+  GW_PORT=$(grep -oE '"port":[0-9]+|[^_]port=[0-9]+' "$WORK/gateway.log" | head -1 | grep -oE '[0-9]+$' || true)
   [ -n "$GW_PORT" ] && break; sleep 0.1
 done
 [ -n "$GW_PORT" ] || { cat "$WORK/gateway.log" >&2; exit 1; }

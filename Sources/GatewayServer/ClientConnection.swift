@@ -39,6 +39,7 @@ final class ClientConnection: @unchecked Sendable {
     private var outbound: [UInt8] = []
     private var outboundStart = 0
     private var closeAfterFlush = false
+    private var flushScheduled = false
     private(set) var closed = false
     private var clientEOF = false
     private var exchange: Exchange?
@@ -341,15 +342,18 @@ final class ClientConnection: @unchecked Sendable {
         flush()
     }
 
-    /// Writes a complete response (head + fixed body) for a request the gateway answers itself.
+    /// Queues a complete response (head + fixed body) for a request the gateway answers itself.
+    /// Not flushed here: every caller ends the exchange (`finishExchange`, which logs the
+    /// request first and then flushes) or flushes itself, so head and body leave in one
+    /// send(2) and the access-log line is written before the client can see the response.
     private func respond(status: Int, fields: [HTTPField], body: [UInt8], version: HTTPVersion, close: Bool = true) {
         exchange?.status = status
         var all = fields
         all.append(HTTPField(name: "Content-Length", value: String(body.count)))
         if close { all.append(HTTPField(name: "Connection", value: "close")) }
-        write(HTTPResponseHead(status: status, fields: all, version: .http11).serialized())
+        write(HTTPResponseHead(status: status, fields: all, version: .http11).serialized(), flush: false)
         // RFC 9110 §9.3.2: a response to HEAD has no body (Content-Length still says how long it would be).
-        if exchange?.head.method != "HEAD" { write(body) }
+        if exchange?.head.method != "HEAD" { write(body, flush: false) }
     }
 
     /// Ends the current exchange: keep the connection for the next request, or close once
@@ -366,6 +370,8 @@ final class ClientConnection: @unchecked Sendable {
             flush()
             return
         }
+        flush()  // what the exchange queued last (response head, chunked terminator)
+        guard !closed else { return }
         armIdleTimer()
         process()
         if clientEOF && exchange == nil && !closed {
@@ -437,7 +443,8 @@ final class ClientConnection: @unchecked Sendable {
         }
         ex.responseStarted = true
         ex.status = status
-        write(HTTPResponseHead(status: status, fields: fields, version: .http11).serialized())
+        write(HTTPResponseHead(status: status, fields: fields, version: .http11).serialized(), flush: false)
+        scheduleFlush()
     }
 
     fileprivate func upstreamBody(_ ex: Exchange, _ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -456,7 +463,7 @@ final class ClientConnection: @unchecked Sendable {
         } else {
             outbound.append(contentsOf: bytes)
         }
-        flush()
+        scheduleFlush()
         return true
     }
 
@@ -499,7 +506,7 @@ final class ClientConnection: @unchecked Sendable {
             finishExchange(keepAlive: false)
             return
         }
-        if ex.responseChunked { write(Array("0\r\n\r\n".utf8)) }
+        if ex.responseChunked { write(Array("0\r\n\r\n".utf8), flush: false) }  // flushed by finishExchange
         finishExchange(keepAlive: ex.keepAlive && ex.requestComplete)
     }
 
@@ -515,11 +522,28 @@ final class ClientConnection: @unchecked Sendable {
 
     // MARK: Writing
 
-    private func write(_ bytes: [UInt8]) {
+    /// Sends what is queued on the next queue turn, i.e. after the current libcurl call.
+    ///
+    /// Upstream head and body bytes wait for it: when the whole response arrives in one
+    /// libcurl call (the common case), the transfer completes in that same call, the
+    /// access-log line is written, and head and body leave in one send(2), after the log
+    /// line. Otherwise they leave a moment later, on the next turn.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.queue.async { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            self.flush()
+        }
+    }
+
+    /// Queues bytes for the client; sends them now unless `flushNow` is false.
+    private func write(_ bytes: [UInt8], flush flushNow: Bool = true) {
         guard !closed else { return }
         exchange?.bytesOut += UInt64(bytes.count)
         outbound.append(contentsOf: bytes)
-        flush()
+        if flushNow { flush() }
     }
 
     private func flush() {
