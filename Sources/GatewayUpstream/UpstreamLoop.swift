@@ -38,6 +38,11 @@ public final class UpstreamLoop: @unchecked Sendable {
     let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    /// Easy handles of finished transfers, already `curl_easy_reset`, for the next transfers
+    /// (saves a curl_easy_init + curl_easy_cleanup per request; a reset handle keeps only
+    /// libcurl's caches, none of our options). At most `maxIdleEasyHandles`.
+    private var idleEasyHandles: [UnsafeMutableRawPointer] = []
+    static let maxIdleEasyHandles = 32
     /// > 0 while inside a libcurl call that may run easy-handle callbacks; during it,
     /// adding or removing easy handles is forbidden by libcurl and gets deferred.
     private(set) var curlDepth = 0
@@ -76,6 +81,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         _ = gw_multi_setopt_timer_cb(multi, nil)
         socketContext.loop = nil
         curl_multi_cleanup(multi)
+        for easy in idleEasyHandles { curl_easy_cleanup(easy) }
         timer.cancel()
         let remaining = Array(watchers.values)
         if !remaining.isEmpty {
@@ -105,6 +111,25 @@ public final class UpstreamLoop: @unchecked Sendable {
     }
 
     // MARK: - Transfers
+
+    /// A reset easy handle from the pool, or a new one (nil: out of memory).
+    func takeEasyHandle() -> UnsafeMutableRawPointer? {
+        assertOnQueue()
+        return idleEasyHandles.popLast() ?? curl_easy_init()
+    }
+
+    /// Takes back the easy handle of a finished transfer (not in the multi handle): reset to
+    /// default options (so it no longer points at the transfer, its callbacks or its header
+    /// list) and kept for the next transfer, or freed when the pool is full.
+    func recycleEasyHandle(_ easy: UnsafeMutableRawPointer) {
+        assertOnQueue()
+        if idleEasyHandles.count < Self.maxIdleEasyHandles {
+            curl_easy_reset(easy)
+            idleEasyHandles.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
+    }
 
     private func add(_ transfer: UpstreamTransfer) {
         guard transfer.state == .pending, let easy = transfer.easy else { return }

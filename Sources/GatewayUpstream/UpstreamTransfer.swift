@@ -51,7 +51,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
     }
 
     deinit {
-        release()
+        release(recycle: false)  // maybe off the loop's queue: no pool access
         errorBuffer.deallocate()
     }
 
@@ -94,7 +94,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// Creates and configures the easy handle.
     /// - Returns: the error to complete with, or nil when ready to add to the multi handle.
     func configure() -> UpstreamError? {
-        guard let easy = curl_easy_init() else { return .connectFailed("curl_easy_init failed") }
+        guard let easy = loop.takeEasyHandle() else { return .connectFailed("curl_easy_init failed") }
         self.easy = easy
         guard ResponseHeadParser.isToken(request.method) else {
             return .connectFailed("request method is not a valid token")
@@ -250,10 +250,11 @@ public final class UpstreamTransfer: @unchecked Sendable {
         release()
     }
 
-    /// Frees the easy handle and its header list. The handle must not be in the multi handle.
-    private func release() {
+    /// Gives the easy handle back to the loop's pool (or frees it) and frees the header list.
+    /// The handle must not be in the multi handle.
+    private func release(recycle: Bool = true) {
         if let easy {
-            curl_easy_cleanup(easy)
+            if recycle { loop.recycleEasyHandle(easy) } else { curl_easy_cleanup(easy) }
             self.easy = nil
         }
         if let headerList {
