@@ -90,7 +90,7 @@ public enum RequestPipeline {
             if case .invalid(let why) = error { return refuse(.badPath(why)) }
             return refuse(.badPath("invalid request target"))
         }
-        let host = head.values("host").first ?? targetAuthority
+        let host = head.fields.first(where: { HTTPSyntax.equalsIgnoringASCIICase($0.name, "host") })?.value ?? targetAuthority
         guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
             return refuse(.noRoute)
         }
@@ -145,8 +145,15 @@ public enum RequestPipeline {
             if found != nil { return .invalid("several Authorization header fields") }
             found = f.value
         }
-        guard let value = found else { return .none }
-        let bytes = Array(value.utf8)
+        guard var value = found else { return .none }
+        value.makeContiguousUTF8()
+        // Read in place (a native string's UTF-8 is contiguous): no copy of the token.
+        return value.utf8.withContiguousStorageIfAvailable { bytes in bearer(value, bytes) } ?? bearer(value, Array(value.utf8))
+    }
+
+    private static func bearer<Bytes: RandomAccessCollection<UInt8>>(_ value: String, _ bytes: Bytes) -> Credentials
+        where Bytes.Index == Int
+    {
         // Scheme: "Bearer" (case-insensitive) then one or more spaces.
         guard bytes.count >= 6, HeaderName.equals(String(decoding: bytes[0..<6], as: UTF8.self), "bearer") else {
             // Another scheme (Basic...): no Bearer credentials at all (RFC 6750 §3.1).

@@ -60,7 +60,12 @@ public enum HTTPSyntax {
     /// ASCII lowercase of `s` (non-ASCII left as is), for case-insensitive keys.
     public static func asciiLowercased(_ s: String) -> String {
         if !s.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return s }
-        return String(decoding: s.utf8.map(lowercased), as: UTF8.self)
+        // Written in place: no heap allocation for names of up to 15 bytes (small strings).
+        let count = s.utf8.count
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            for (i, b) in s.utf8.enumerated() { buffer[i] = lowercased(b) }
+            return count
+        }
     }
 
     /// Splits a comma-separated list field value (RFC 9110 §5.6.1) into its non-empty
