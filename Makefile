@@ -69,7 +69,7 @@ bench-stream: release
 # Load benchmark (issue 6): Benchmarks/harness (a copy of shared/bench, loopback only) runs the
 # gateway targets (Benchmarks/harness/targets/gateway-*.sh) beside the anchors (direct upstream,
 # HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
-# Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~7 minutes with the defaults.
+# Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~6 minutes with the defaults.
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1

@@ -61,6 +61,8 @@ UP_PORT=$(head -1 "$WORK/upstream.port")
 cat > "$WORK/gateway.yml" <<YML
 listen:
   address: 127.0.0.1:0
+admin:
+  address: 127.0.0.1:0
 issuers:
   - name: none
     issuer: https://unused.example/
@@ -77,11 +79,12 @@ routes:
     auth: public
 YML
 BENCH_SECRET=0123456789abcdef0123456789abcdef "$BIN" serve --config "$WORK/gateway.yml" --loops 1 \
-  2> "$WORK/gateway.log" > /dev/null &
+  > "$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 GW_PORT=""
 for _ in $(seq 100); do
-  GW_PORT=$(grep -o 'port=[0-9]*' "$WORK/gateway.log" | head -1 | cut -d= -f2 || true)
+  # The "listening" line (JSON on stdout, or key=value with another log handler).
+  GW_PORT=$(grep -oE '"port":[0-9]+|[^_]port=[0-9]+' "$WORK/gateway.log" | head -1 | grep -oE '[0-9]+$' || true)
   [ -n "$GW_PORT" ] && break; sleep 0.1
 done
 [ -n "$GW_PORT" ] || { cat "$WORK/gateway.log" >&2; exit 1; }
