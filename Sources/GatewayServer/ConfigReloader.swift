@@ -71,6 +71,8 @@ public final class ConfigReloader: @unchecked Sendable {
         if next.config.admin != previous.config.admin {
             logger.warning("admin.address changed: it takes effect after a restart")
         }
+        // The old config's token cache goes away with it: fold its counts into the metrics first.
+        metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
         jwks?.retain(issuers: Set(next.issuers.keys))
         pthread_mutex_lock(&lock)
