@@ -64,3 +64,44 @@ final class UpstreamFramingTests: XCTestCase {
         XCTAssertEqual(try h.request("GET", "/status?list").status, 502)
     }
 }
+
+/// Running out of file descriptors must not make the listener spin or the gateway fail.
+final class DescriptorLimitTests: XCTestCase {
+    func testOutOfDescriptorsPausesAcceptingAndRecovers() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else {
+            throw XCTSkip("prlimit (util-linux) not installed")
+        }
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let config = """
+            listen: {address: 127.0.0.1:0}
+            upstreams:
+              main: {url: "http://127.0.0.1:\(up.port)"}
+            routes:
+              - {name: status, match: {path: /status}, upstream: main, auth: public}
+            """
+        let g = try GatewayProcess(config: config, launcher: ["/usr/bin/prlimit", "--nofile=96:96"])
+        defer { g.stop() }
+        var clients: [RawHTTPClient] = []
+        for _ in 0..<150 { if let c = try? RawHTTPClient(port: g.port) { clients.append(c) } }
+        Thread.sleep(forTimeInterval: 1)
+        // While the descriptors are exhausted the gateway must idle, not spin on accept.
+        let cpuBefore = g.cpuSeconds()
+        Thread.sleep(forTimeInterval: 1)
+        let cpuUsed = g.cpuSeconds() - cpuBefore
+        XCTAssertLessThan(cpuUsed, 0.5, "accept loop spinning while out of descriptors")
+        XCTAssertTrue(g.stdout.contains("out of file descriptors"), g.stdout)
+        clients.removeAll()  // closes them all
+        // Recovered: a new connection is accepted and served.
+        var status = 0
+        for _ in 0..<50 where status != 200 {
+            if let c = try? RawHTTPClient(port: g.port) {
+                c.timeout = 2
+                try? c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+                status = (try? c.readResponse().status) ?? 0
+            }
+            if status != 200 { usleep(100_000) }
+        }
+        XCTAssertEqual(status, 200)
+    }
+}
