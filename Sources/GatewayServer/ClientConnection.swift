@@ -32,6 +32,11 @@ final class ClientConnection: @unchecked Sendable {
     private var writeSource: DispatchSourceWrite?
     private var writeArmed = false
     private var readSuspended = false
+    /// Closes the descriptor once every source's cancel handler has run (a new connection
+    /// reusing the number must not meet a stale epoll registration).
+    private let descriptorCloser: DescriptorCloser
+    /// Monotonic time of the last send(2) that made progress (write-progress timeouts).
+    private var lastWriteProgress = 0.0
 
     private var inbound: [UInt8] = []
     private var inboundStart = 0
@@ -52,17 +57,22 @@ final class ClientConnection: @unchecked Sendable {
         let limits = loop.runtime.config.limits
         self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
         self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+        self.descriptorCloser = DescriptorCloser(fd: fd)
     }
 
     /// Starts reading. Call on `loop.queue`.
     func start() {
         readSource.setEventHandler { [weak self] in self?.onReadable() }
+        let closer = descriptorCloser
+        readSource.setCancelHandler { closer.sourceCancelled() }
         readSource.resume()
         armIdleTimer()
     }
 
     /// Whether the connection has no request in progress (for draining).
-    var isIdle: Bool { exchange == nil && inboundStart == inbound.count }
+    var isIdle: Bool {
+        exchange == nil && inboundStart == inbound.count && outboundStart == outbound.count && !closeAfterFlush
+    }
 
     // MARK: Reading
 
@@ -91,10 +101,7 @@ final class ClientConnection: @unchecked Sendable {
         process()
         if clientEOF && !closed {
             readSource.cancel()  // no more events; finish what is in flight then close
-            if exchange == nil {
-                closeAfterFlush = true
-                flush()
-            }
+            if exchange == nil { closeWhenFlushed() }
         }
     }
 
@@ -240,6 +247,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             if head.expectsContinue && head.version == .http11 && head.framing != .none {
                 write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                guard !closed else { return }  // the write failed: nothing to forward for
             }
             let body: UpstreamRequestBody
             switch head.framing {
@@ -337,8 +345,27 @@ final class ClientConnection: @unchecked Sendable {
         let body = Refusal.jsonBody(error: "request_timeout", description: "request head not received in time")
         respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: .http11)
+        closeWhenFlushed()
+    }
+
+    /// The response being written is the last: stop reading, close once it is out, and
+    /// abort if the client reads nothing of it for `idle_timeout` (it must not hold the
+    /// connection by not reading).
+    private func closeWhenFlushed() {
         closeAfterFlush = true
+        updateReadInterest()
+        lastWriteProgress = monotonicSeconds()
+        armLingerTimer()
         flush()
+    }
+
+    private func armLingerTimer() {
+        let limit = loop.runtime.config.limits.idleTimeout
+        armTimer(limit, onFire: { [weak self] in
+            guard let self, !self.closed else { return }
+            let stalled = monotonicSeconds() - self.lastWriteProgress
+            if stalled >= limit { self.abort() } else { self.armLingerTimer() }
+        })
     }
 
     /// Writes a complete response (head + fixed body) for a request the gateway answers itself.
@@ -359,11 +386,7 @@ final class ClientConnection: @unchecked Sendable {
         exchange?.delegate = nil
         exchange = nil
         if !keepAlive || loop.draining || (clientEOF && inboundStart == inbound.count) {
-            closeAfterFlush = true
-            updateReadInterest()
-            // A client that never reads its last response must not hold the connection.
-            armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in self?.abort() })
-            flush()
+            closeWhenFlushed()
             return
         }
         armIdleTimer()
@@ -371,8 +394,7 @@ final class ClientConnection: @unchecked Sendable {
         if clientEOF && exchange == nil && !closed {
             // Half-closed: the pipelined requests that were complete are answered; a
             // partial one can never complete.
-            closeAfterFlush = true
-            flush()
+            closeWhenFlushed()
             return
         }
         if !closed && exchange == nil && !headStarted && inboundStart < inbound.count {
@@ -461,7 +483,8 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     fileprivate func upstreamFill(_ ex: Exchange, _ buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        guard exchange === ex else { return .end }
+        // The client is gone: the upstream must see an incomplete request, never a complete one.
+        guard exchange === ex, !closed else { return .abort }
         if ex.requestBody.isEmpty {
             if ex.requestComplete { return .end }
             ex.sendPaused = true
@@ -472,8 +495,9 @@ final class ClientConnection: @unchecked Sendable {
             buffer.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: n)
         }
         ex.requestBody.removeFirst(n)
-        if readSuspended {
-            // Not from inside libcurl's read callback: parsing may resume the transfer.
+        if readSuspended || inboundStart < inbound.count {
+            // Body bytes may wait unparsed (high-water mark, or after a half-close):
+            // not from inside libcurl's read callback, parsing may resume the transfer.
             loop.queue.async { [weak self] in self?.process() }
         }
         return .data(n)
@@ -530,6 +554,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             if n > 0 {
                 outboundStart += n
+                lastWriteProgress = monotonicSeconds()
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -554,6 +579,9 @@ final class ClientConnection: @unchecked Sendable {
         if writeSource == nil {
             let s = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
             s.setEventHandler { [weak self] in self?.flush() }
+            descriptorCloser.sourceCreated()
+            let closer = descriptorCloser
+            s.setCancelHandler { closer.sourceCancelled() }
             writeSource = s
         }
         if !writeArmed {
@@ -577,9 +605,15 @@ final class ClientConnection: @unchecked Sendable {
     private var deadlineAction: (() -> Void)?
 
     private func armIdleTimer() {
-        armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in
-            guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
-            self.close()
+        let limit = loop.runtime.config.limits.idleTimeout
+        armTimer(limit, onFire: { [weak self] in
+            guard let self, !self.closed, self.exchange == nil else { return }
+            if self.outboundStart < self.outbound.count
+                && monotonicSeconds() - self.lastWriteProgress < limit {
+                self.armIdleTimer()  // still writing the last response: wait for it
+                return
+            }
+            if self.inboundStart == self.inbound.count { self.close() } else { self.abort() }
         })
     }
 
@@ -630,9 +664,9 @@ final class ClientConnection: @unchecked Sendable {
             if !writeArmed { w.resume() }
             w.cancel()
         }
-        let fd = self.fd
-        // Close the descriptor once the sources are cancelled (DispatchSource rule).
-        loop.queue.async { Glibc.close(fd) }
+        // The descriptor is closed once the sources' cancel handlers have run too
+        // (DispatchSource rule); the read source may have been cancelled earlier at EOF.
+        descriptorCloser.sourceCancelled()
         server.connectionClosed(self)
     }
 }
@@ -693,7 +727,7 @@ final class TransferDelegate: UpstreamTransferDelegate {
         connection?.upstreamBody(exchange, bytes) ?? true
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        connection?.upstreamFill(exchange, buffer) ?? .end
+        connection?.upstreamFill(exchange, buffer) ?? .abort
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
         connection?.upstreamComplete(exchange, error)
@@ -712,4 +746,21 @@ func wallClockSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Closes a connection's descriptor once the connection is closed and every one of its
+/// Dispatch sources is cancelled. Touched only on the connection's loop queue.
+final class DescriptorCloser: @unchecked Sendable {
+    let fd: Int32
+    /// The connection itself plus its read source; +1 for a write source once created.
+    private var live = 2
+
+    init(fd: Int32) { self.fd = fd }
+
+    func sourceCreated() { live += 1 }
+
+    func sourceCancelled() {
+        live -= 1
+        if live == 0 { Glibc.close(fd) }
+    }
 }

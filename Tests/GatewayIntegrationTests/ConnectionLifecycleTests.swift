@@ -105,3 +105,34 @@ final class DescriptorLimitTests: XCTestCase {
         XCTAssertEqual(status, 200)
     }
 }
+
+/// A client that stops reading cannot hold a connection open.
+final class StalledReaderTests: XCTestCase {
+    func testClientThatStopsReadingIsCutOff() throws {
+        let h = try GatewayHarness(extraLimits: "  idle_timeout: 1s\n  header_timeout: 1s",
+                                   handler: { _ in .generated(status: 200, fields: [], length: 8 * 1024 * 1024, chunked: false) })
+        defer { h.stop() }
+        let c = try h.client()
+        var small: Int32 = 4096
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        // A response far larger than the socket buffers, never read, then half a request head:
+        // the paused upstream exchange times out (5 s) and the connection is aborted.
+        try c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\nGET /status HTTP/1.1\r\n")
+        var open = 1.0
+        for _ in 0..<100 where open > 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            open = openConnections(h) ?? 1
+        }
+        XCTAssertEqual(open, 0, "the stalled connection is still open")
+    }
+
+    func openConnections(_ h: GatewayHarness) -> Double? {
+        guard let c = try? RawHTTPClient(port: h.gateway.adminPort) else { return nil }
+        try? c.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        guard let body = try? c.readResponse().bodyText else { return nil }
+        for line in body.split(separator: "\n") where line.hasPrefix("gateway_open_connections ") {
+            return Double(line.split(separator: " ")[1])
+        }
+        return nil
+    }
+}
