@@ -78,6 +78,7 @@ final class ClientConnection: @unchecked Sendable {
 
     private func onReadable() {
         guard !closed else { return }
+        if lingering { discardInput(); return }
         var total = 0
         while total < 4 * ClientConnection.readChunk {
             let n = appendRead()
@@ -137,6 +138,18 @@ final class ClientConnection: @unchecked Sendable {
             }
             let base = inboundStart
             inboundStart += result.consumed
+            if let ex = exchange, !ex.requestComplete {
+                // Chunk framing (sizes, extensions, trailers) counts too, with an allowance
+                // for normal overhead: 1-byte chunks with 4 KiB extensions must not turn
+                // max_body_bytes into gigabytes on the wire.
+                var payload = 0
+                if case .body(let range)? = result.event { payload = range.count }
+                ex.framing += UInt64(result.consumed - payload)
+                if ex.framing > UInt64(ex.maxBody / 8 + 64 * 1024) {
+                    bodyTooLarge()
+                    return
+                }
+            }
             guard let event = result.event else {
                 if result.consumed == 0 { break }
                 continue
@@ -178,7 +191,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Pauses reading while buffers are full: pipelined requests behind an in-flight one,
     /// or a request body the upstream has not taken yet.
     private func updateReadInterest() {
-        guard !closed, !clientEOF else { return }
+        guard !closed, !clientEOF, !lingering else { return }
         let pending = inbound.count - inboundStart
         var full = closeAfterFlush || pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
         if let ex = exchange, ex.requestBody.count >= ClientConnection.requestBodyHighWater { full = true }
@@ -188,6 +201,46 @@ final class ClientConnection: @unchecked Sendable {
         } else if !full && readSuspended {
             readSuspended = false
             readSource.resume()
+        }
+    }
+
+    // MARK: Lingering close
+
+    /// After the last response: FIN the sending side, then read and discard what the client
+    /// still sends (an upload refused with 413, say) for a short while before closing.
+    /// Closing with unread input would send a TCP reset that can destroy the response before
+    /// the client reads it (RFC 9112 §9.6; nginx's lingering_close).
+    private var lingering = false
+    private var lingerDiscarded = 0
+    static let lingerSeconds = 2.0
+    static let lingerMaxBytes = 1024 * 1024
+
+    private func lingeringClose() {
+        guard !closed, !lingering else { return }
+        if clientEOF { close(); return }  // nothing more will come: no reset to fear
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        armTimer(ClientConnection.lingerSeconds, onFire: { [weak self] in self?.close() })
+        if readSuspended {
+            readSuspended = false
+            readSource.resume()
+        }
+        discardInput()
+    }
+
+    private func discardInput() {
+        let scratch = loop.readBuffer
+        while !closed {
+            let n = read(fd, scratch.baseAddress, scratch.count)
+            if n > 0 {
+                lingerDiscarded += n
+                if lingerDiscarded > ClientConnection.lingerMaxBytes { close() }
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            close()  // EOF or error: the client is done
+            return
         }
     }
 
@@ -572,7 +625,7 @@ final class ClientConnection: @unchecked Sendable {
             ex.receivePaused = false
             ex.transfer?.resumeReceiving()
         }
-        if closeAfterFlush { close() }
+        if closeAfterFlush { lingeringClose() }
     }
 
     private func armWrite() {
@@ -681,6 +734,8 @@ final class Exchange: @unchecked Sendable {
     /// Request body bytes received from the client and not yet taken by libcurl.
     var requestBody: [UInt8] = []
     var received: UInt64 = 0
+    /// Request bytes that were chunk framing, not payload.
+    var framing: UInt64 = 0
     var requestComplete = false
     var sendPaused = false
     var receivePaused = false

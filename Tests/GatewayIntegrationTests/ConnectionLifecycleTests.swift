@@ -136,3 +136,19 @@ final class StalledReaderTests: XCTestCase {
         return nil
     }
 }
+
+/// Chunk framing counts against the body budget (with an allowance for normal overhead).
+final class ChunkFramingBudgetTests: XCTestCase {
+    func testTinyChunksWithHugeExtensionsAreRefused() throws {
+        let h = try GatewayHarness()  // max_body_bytes 64 MiB: framing allowance 8 MiB + 64 KiB
+        defer { h.stop() }
+        let c = try h.client()
+        try c.send("POST /status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = Array("1;x=\(String(repeating: "e", count: 4000))\r\nA\r\n".utf8)
+        for _ in 0..<3000 {
+            do { try c.send(chunk) } catch { break }  // the gateway stops reading once it refuses
+        }
+        let status = (try? c.readResponse().status) ?? 0
+        XCTAssertEqual(status, 413)
+    }
+}
