@@ -25,9 +25,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Every test is XCTest (no swift-testing suites): the closing line counts them.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@mkdir -p .build
+	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt
+	@awk '/Executed [0-9]+ tests?, with [0-9]+ failures?/ { n = $$2; f = $$5 } END { if (n == "") exit 1; printf "tests: %d passed, %d failed\n", n - f, f }' .build/test-output.txt
 
 demo: build
 	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"

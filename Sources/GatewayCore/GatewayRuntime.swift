@@ -93,12 +93,12 @@ public final class GatewayRuntime: Sendable {
         case .jwksURL:
             throw fail("issuer \(issuer.name): jwks_url keys are fetched, not loaded from a file")
         case .jwksFile(let path):
-            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read JWK Set file \(path)") }
+            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read JWK Set file \(path): \(FileProblem.describe(path))") }
             do { return try KeySet.jwkSet(json: bytes) } catch {
                 throw fail("issuer \(issuer.name): JWK Set file \(path): \(describe(error))")
             }
         case .publicKeyFile(let path):
-            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read public key file \(path)") }
+            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read public key file \(path): \(FileProblem.describe(path))") }
             do { return try KeySet.publicKeyPEM(bytes, keyID: issuer.keyID) } catch {
                 throw fail("issuer \(issuer.name): public key file \(path): \(describe(error))")
             }

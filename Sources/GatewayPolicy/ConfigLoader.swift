@@ -47,14 +47,16 @@ public enum ConfigLoader {
     public static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
         let start = ConfigLocation(path: path, line: 1, column: 1)
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ConfigErrors([ConfigError(location: start, message: "cannot read the configuration file")])
+            throw ConfigErrors([ConfigError(location: start,
+                                            message: "cannot read the configuration file: \(FileProblem.describe(path))")])
         }
         defer { try? handle.close() }
         let data: Data
         do {
             data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
         } catch {
-            throw ConfigErrors([ConfigError(location: start, message: "cannot read the configuration file")])
+            throw ConfigErrors([ConfigError(location: start,
+                                            message: "cannot read the configuration file: \(FileProblem.describe(path))")])
         }
         guard data.count <= maxFileBytes else {
             throw ConfigErrors([ConfigError(location: start, message: "the configuration file is larger than \(maxFileBytes) bytes")])

@@ -32,6 +32,11 @@ final class ClientConnection: @unchecked Sendable {
     private var writeSource: DispatchSourceWrite?
     private var writeArmed = false
     private var readSuspended = false
+    /// Closes the descriptor once every source's cancel handler has run (a new connection
+    /// reusing the number must not meet a stale epoll registration).
+    private let descriptorCloser: DescriptorCloser
+    /// Monotonic time of the last send(2) that made progress (write-progress timeouts).
+    private var lastWriteProgress = 0.0
 
     private var inbound: [UInt8] = []
     private var inboundStart = 0
@@ -53,22 +58,28 @@ final class ClientConnection: @unchecked Sendable {
         let limits = loop.runtime.config.limits
         self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
         self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+        self.descriptorCloser = DescriptorCloser(fd: fd)
     }
 
     /// Starts reading. Call on `loop.queue`.
     func start() {
         readSource.setEventHandler { [weak self] in self?.onReadable() }
+        let closer = descriptorCloser
+        readSource.setCancelHandler { closer.sourceCancelled() }
         readSource.resume()
         armIdleTimer()
     }
 
     /// Whether the connection has no request in progress (for draining).
-    var isIdle: Bool { exchange == nil && inboundStart == inbound.count }
+    var isIdle: Bool {
+        exchange == nil && inboundStart == inbound.count && outboundStart == outbound.count && !closeAfterFlush
+    }
 
     // MARK: Reading
 
     private func onReadable() {
         guard !closed else { return }
+        if lingering { discardInput(); return }
         var total = 0
         while total < 4 * ClientConnection.readChunk {
             let n = appendRead()
@@ -92,10 +103,7 @@ final class ClientConnection: @unchecked Sendable {
         process()
         if clientEOF && !closed {
             readSource.cancel()  // no more events; finish what is in flight then close
-            if exchange == nil {
-                closeAfterFlush = true
-                flush()
-            }
+            if exchange == nil { closeWhenFlushed() }
         }
     }
 
@@ -131,6 +139,18 @@ final class ClientConnection: @unchecked Sendable {
             }
             let base = inboundStart
             inboundStart += result.consumed
+            if let ex = exchange, !ex.requestComplete {
+                // Chunk framing (sizes, extensions, trailers) counts too, with an allowance
+                // for normal overhead: 1-byte chunks with 4 KiB extensions must not turn
+                // max_body_bytes into gigabytes on the wire.
+                var payload = 0
+                if case .body(let range)? = result.event { payload = range.count }
+                ex.framing += UInt64(result.consumed - payload)
+                if ex.framing > UInt64(ex.maxBody / 8 + 64 * 1024) {
+                    bodyTooLarge()
+                    return
+                }
+            }
             guard let event = result.event else {
                 if result.consumed == 0 { break }
                 continue
@@ -172,7 +192,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Pauses reading while buffers are full: pipelined requests behind an in-flight one,
     /// or a request body the upstream has not taken yet.
     private func updateReadInterest() {
-        guard !closed, !clientEOF else { return }
+        guard !closed, !clientEOF, !lingering else { return }
         let pending = inbound.count - inboundStart
         var full = closeAfterFlush || pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
         if let ex = exchange, ex.requestBody.count >= ClientConnection.requestBodyHighWater { full = true }
@@ -182,6 +202,46 @@ final class ClientConnection: @unchecked Sendable {
         } else if !full && readSuspended {
             readSuspended = false
             readSource.resume()
+        }
+    }
+
+    // MARK: Lingering close
+
+    /// After the last response: FIN the sending side, then read and discard what the client
+    /// still sends (an upload refused with 413, say) for a short while before closing.
+    /// Closing with unread input would send a TCP reset that can destroy the response before
+    /// the client reads it (RFC 9112 §9.6; nginx's lingering_close).
+    private var lingering = false
+    private var lingerDiscarded = 0
+    static let lingerSeconds = 2.0
+    static let lingerMaxBytes = 1024 * 1024
+
+    private func lingeringClose() {
+        guard !closed, !lingering else { return }
+        if clientEOF { close(); return }  // nothing more will come: no reset to fear
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        armTimer(ClientConnection.lingerSeconds, onFire: { [weak self] in self?.close() })
+        if readSuspended {
+            readSuspended = false
+            readSource.resume()
+        }
+        discardInput()
+    }
+
+    private func discardInput() {
+        let scratch = loop.readBuffer
+        while !closed {
+            let n = read(fd, scratch.baseAddress, scratch.count)
+            if n > 0 {
+                lingerDiscarded += n
+                if lingerDiscarded > ClientConnection.lingerMaxBytes { close() }
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            close()  // EOF or error: the client is done
+            return
         }
     }
 
@@ -241,6 +301,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             if head.expectsContinue && head.version == .http11 && head.framing != .none {
                 write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                guard !closed else { return }  // the write failed: nothing to forward for
             }
             let body: UpstreamRequestBody
             switch head.framing {
@@ -338,8 +399,27 @@ final class ClientConnection: @unchecked Sendable {
         let body = Refusal.jsonBody(error: "request_timeout", description: "request head not received in time")
         respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: .http11)
+        closeWhenFlushed()
+    }
+
+    /// The response being written is the last: stop reading, close once it is out, and
+    /// abort if the client reads nothing of it for `idle_timeout` (it must not hold the
+    /// connection by not reading).
+    private func closeWhenFlushed() {
         closeAfterFlush = true
+        updateReadInterest()
+        lastWriteProgress = monotonicSeconds()
+        armLingerTimer()
         flush()
+    }
+
+    private func armLingerTimer() {
+        let limit = loop.runtime.config.limits.idleTimeout
+        armTimer(limit, onFire: { [weak self] in
+            guard let self, !self.closed else { return }
+            let stalled = monotonicSeconds() - self.lastWriteProgress
+            if stalled >= limit { self.abort() } else { self.armLingerTimer() }
+        })
     }
 
     /// Queues a complete response (head + fixed body) for a request the gateway answers itself.
@@ -363,11 +443,7 @@ final class ClientConnection: @unchecked Sendable {
         exchange?.delegate = nil
         exchange = nil
         if !keepAlive || loop.draining || (clientEOF && inboundStart == inbound.count) {
-            closeAfterFlush = true
-            updateReadInterest()
-            // A client that never reads its last response must not hold the connection.
-            armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in self?.abort() })
-            flush()
+            closeWhenFlushed()
             return
         }
         flush()  // what the exchange queued last (response head, chunked terminator)
@@ -377,8 +453,7 @@ final class ClientConnection: @unchecked Sendable {
         if clientEOF && exchange == nil && !closed {
             // Half-closed: the pipelined requests that were complete are answered; a
             // partial one can never complete.
-            closeAfterFlush = true
-            flush()
+            closeWhenFlushed()
             return
         }
         if !closed && exchange == nil && !headStarted && inboundStart < inbound.count {
@@ -468,7 +543,8 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     fileprivate func upstreamFill(_ ex: Exchange, _ buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        guard exchange === ex else { return .end }
+        // The client is gone: the upstream must see an incomplete request, never a complete one.
+        guard exchange === ex, !closed else { return .abort }
         if ex.requestBody.isEmpty {
             if ex.requestComplete { return .end }
             ex.sendPaused = true
@@ -479,8 +555,9 @@ final class ClientConnection: @unchecked Sendable {
             buffer.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: n)
         }
         ex.requestBody.removeFirst(n)
-        if readSuspended {
-            // Not from inside libcurl's read callback: parsing may resume the transfer.
+        if readSuspended || inboundStart < inbound.count {
+            // Body bytes may wait unparsed (high-water mark, or after a half-close):
+            // not from inside libcurl's read callback, parsing may resume the transfer.
             loop.queue.async { [weak self] in self?.process() }
         }
         return .data(n)
@@ -554,6 +631,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             if n > 0 {
                 outboundStart += n
+                lastWriteProgress = monotonicSeconds()
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -571,13 +649,16 @@ final class ClientConnection: @unchecked Sendable {
             ex.receivePaused = false
             ex.transfer?.resumeReceiving()
         }
-        if closeAfterFlush { close() }
+        if closeAfterFlush { lingeringClose() }
     }
 
     private func armWrite() {
         if writeSource == nil {
             let s = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
             s.setEventHandler { [weak self] in self?.flush() }
+            descriptorCloser.sourceCreated()
+            let closer = descriptorCloser
+            s.setCancelHandler { closer.sourceCancelled() }
             writeSource = s
         }
         if !writeArmed {
@@ -601,9 +682,15 @@ final class ClientConnection: @unchecked Sendable {
     private var deadlineAction: (() -> Void)?
 
     private func armIdleTimer() {
-        armTimer(loop.runtime.config.limits.idleTimeout, onFire: { [weak self] in
-            guard let self, self.exchange == nil, self.inboundStart == self.inbound.count else { return }
-            self.close()
+        let limit = loop.runtime.config.limits.idleTimeout
+        armTimer(limit, onFire: { [weak self] in
+            guard let self, !self.closed, self.exchange == nil else { return }
+            if self.outboundStart < self.outbound.count
+                && monotonicSeconds() - self.lastWriteProgress < limit {
+                self.armIdleTimer()  // still writing the last response: wait for it
+                return
+            }
+            if self.inboundStart == self.inbound.count { self.close() } else { self.abort() }
         })
     }
 
@@ -654,9 +741,9 @@ final class ClientConnection: @unchecked Sendable {
             if !writeArmed { w.resume() }
             w.cancel()
         }
-        let fd = self.fd
-        // Close the descriptor once the sources are cancelled (DispatchSource rule).
-        loop.queue.async { Glibc.close(fd) }
+        // The descriptor is closed once the sources' cancel handlers have run too
+        // (DispatchSource rule); the read source may have been cancelled earlier at EOF.
+        descriptorCloser.sourceCancelled()
         server.connectionClosed(self)
     }
 }
@@ -671,6 +758,8 @@ final class Exchange: @unchecked Sendable {
     /// Request body bytes received from the client and not yet taken by libcurl.
     var requestBody: [UInt8] = []
     var received: UInt64 = 0
+    /// Request bytes that were chunk framing, not payload.
+    var framing: UInt64 = 0
     var requestComplete = false
     var sendPaused = false
     var receivePaused = false
@@ -717,7 +806,7 @@ final class TransferDelegate: UpstreamTransferDelegate {
         connection?.upstreamBody(exchange, bytes) ?? true
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        connection?.upstreamFill(exchange, buffer) ?? .end
+        connection?.upstreamFill(exchange, buffer) ?? .abort
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
         connection?.upstreamComplete(exchange, error)
@@ -736,4 +825,21 @@ func wallClockSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Closes a connection's descriptor once the connection is closed and every one of its
+/// Dispatch sources is cancelled. Touched only on the connection's loop queue.
+final class DescriptorCloser: @unchecked Sendable {
+    let fd: Int32
+    /// The connection itself plus its read source; +1 for a write source once created.
+    private var live = 2
+
+    init(fd: Int32) { self.fd = fd }
+
+    func sourceCreated() { live += 1 }
+
+    func sourceCancelled() {
+        live -= 1
+        if live == 0 { Glibc.close(fd) }
+    }
 }

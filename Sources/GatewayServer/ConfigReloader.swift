@@ -60,6 +60,8 @@ public final class ConfigReloader: @unchecked Sendable {
             next = try GatewayRuntime(config: config, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
+            // Sources fetched for the refused file are dropped; the running config's stay.
+            jwks?.retain(runtime: current)
             logger.error("config reload refused; keeping the running config",
                          metadata: ["errors": .array(error.errors.map { .string($0.description) })])
             return .failure(error)
@@ -71,8 +73,10 @@ public final class ConfigReloader: @unchecked Sendable {
         if next.config.admin != previous.config.admin {
             logger.warning("admin.address changed: it takes effect after a restart")
         }
+        // The old config's token cache goes away with it: fold its counts into the metrics first.
+        metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
-        jwks?.retain(issuers: Set(next.issuers.keys))
+        jwks?.retain(runtime: next)
         pthread_mutex_lock(&lock)
         runtime = next
         pthread_mutex_unlock(&lock)

@@ -197,9 +197,8 @@ final class Counter: @unchecked Sendable {
 }
 
 extension GatewayServer {
-    /// Raises the soft open-files limit to the hard limit (each connection needs one
-    /// descriptor, plus one per upstream connection), and warns when `max_connections`
-    /// cannot fit in it.
+    /// Raises the soft open-files limit to the hard limit, and warns when `max_connections`
+    /// cannot fit in it (then accepting pauses whenever descriptors run out).
     func raiseOpenFilesLimit() {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
@@ -208,9 +207,11 @@ extension GatewayServer {
             raised.rlim_cur = limit.rlim_max
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
         }
-        let needed = UInt64(max(0, maxConnections)) * 2 + 64
+        // One descriptor per client connection, plus upstream connections (pooled, a few
+        // hundred per loop at most) and the process's own.
+        let needed = UInt64(max(0, maxConnections)) + 1024
         if UInt64(limit.rlim_cur) < needed {
-            logger.warning("open-files limit is below what limits.max_connections needs (2 per connection)",
+            logger.warning("open-files limit is below what limits.max_connections needs (1 per connection + 1024)",
                            metadata: ["limit": .stringConvertible(Int(clamping: limit.rlim_cur)),
                                       "max_connections": .stringConvertible(maxConnections)])
         }

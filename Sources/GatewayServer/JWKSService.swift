@@ -67,6 +67,10 @@ public final class JWKSService: @unchecked Sendable {
         var results: [String: Int] = [:]
         /// Bumped to cancel the scheduled refresh.
         var timerToken: UInt64 = 0
+        /// Fetches are numbered when they start; a result is installed only when it is newer
+        /// than the installed one, so a slow periodic refresh cannot undo a later refetch.
+        var fetchSequence: UInt64 = 0
+        var installedSequence: UInt64 = 0
         init(issuerName: String, url: String, store: IssuerKeyStore, refresh: Double) {
             self.issuerName = issuerName
             self.url = url
@@ -131,10 +135,16 @@ public final class JWKSService: @unchecked Sendable {
         }
     }
 
-    /// Stops refreshing issuers not in `names` (after a reload dropped them).
-    public func retain(issuers names: Set<String>) {
+    /// Stops refreshing every source the config `runtime` does not use (an issuer dropped,
+    /// or its `jwks_url` changed), e.g. after a reload, or after a refused one.
+    public func retain(runtime: GatewayRuntime) {
+        var used = Set<String>()
+        for issuer in runtime.config.issuers {
+            if case .jwksURL(let url) = issuer.keySource { used.insert(issuer.name + "\n" + url) }
+        }
+        let keys = used
         queue.async {
-            for (key, s) in self.sources where !names.contains(s.issuerName) {
+            for (key, s) in self.sources where !keys.contains(key) {
                 s.timerToken += 1
                 s.store.setRefetcher(nil)
                 self.sources[key] = nil
@@ -154,12 +164,17 @@ public final class JWKSService: @unchecked Sendable {
     }
 
     private func refresh(_ source: Source) {
+        source.fetchSequence += 1
+        let sequence = source.fetchSequence
         fetch(source.url) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let f):
                 source.results["success", default: 0] += 1
-                source.store.replace(f.keys)
+                if sequence > source.installedSequence {
+                    source.installedSequence = sequence
+                    source.store.replace(f.keys)
+                }
                 source.failures = 0
                 self.logger.debug("JWK Set refreshed", metadata: ["issuer": "\(source.issuerName)",
                                                                   "keys": "\(f.keys.keys.count)"])
@@ -178,12 +193,19 @@ public final class JWKSService: @unchecked Sendable {
 
     /// An unknown-`kid` refetch, started by the store (at most one per 30 s).
     private func refetch(_ source: Source) {
+        source.fetchSequence += 1
+        let sequence = source.fetchSequence
         fetch(source.url) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let f):
                 source.results["success", default: 0] += 1
-                source.store.finishRefetch(f.keys)
+                if sequence > source.installedSequence {
+                    source.installedSequence = sequence
+                    source.store.finishRefetch(f.keys)
+                } else {
+                    source.store.finishRefetch(nil)  // a newer set is already installed
+                }
                 source.failures = 0
                 self.logger.info("JWK Set refetched for an unknown key ID",
                                  metadata: ["issuer": "\(source.issuerName)", "keys": "\(f.keys.keys.count)"])

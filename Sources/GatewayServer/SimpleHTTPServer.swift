@@ -85,7 +85,15 @@ public final class SimpleHTTPServer: @unchecked Sendable {
 /// One connection of a `SimpleHTTPServer`; requests are answered one at a time, in order.
 final class SimpleHTTPConnection: @unchecked Sendable {
     let fd: Int32
-    unowned let server: SimpleHTTPServer
+    weak var server: SimpleHTTPServer?
+    let queue: DispatchQueue
+    let maxBodyBytes: Int
+    /// Response bytes not yet written, and the write source waiting for room.
+    var pending: [UInt8] = []
+    var pendingKeepAlive = false
+    var writer: DispatchSourceWrite?
+    /// Live Dispatch sources plus the connection itself; the descriptor is closed at zero.
+    var live = 2
     let handler: SimpleHTTPServer.Handler
     let source: DispatchSourceRead
     var parser = HTTPRequestParser()
@@ -98,15 +106,22 @@ final class SimpleHTTPConnection: @unchecked Sendable {
     init(fd: Int32, server: SimpleHTTPServer, handler: @escaping SimpleHTTPServer.Handler) {
         self.fd = fd
         self.server = server
+        self.queue = server.queue
+        self.maxBodyBytes = server.maxBodyBytes
         self.handler = handler
         self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: server.queue)
     }
 
     func start() {
         source.setEventHandler { [weak self] in self?.readable() }
-        let fd = self.fd
-        source.setCancelHandler { Glibc.close(fd) }
+        source.setCancelHandler { [self] in released() }
         source.resume()
+    }
+
+    /// One holder (a source's cancel handler, or `close`) is done with the descriptor.
+    private func released() {
+        live -= 1
+        if live == 0 { Glibc.close(fd) }
     }
 
     private func readable() {
@@ -115,7 +130,7 @@ final class SimpleHTTPConnection: @unchecked Sendable {
         if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { close(); return }
         if n < 0 { return }
         buffer.append(contentsOf: chunk[0..<n])
-        if buffer.count > 64 * 1024 + server.maxBodyBytes { close(); return }
+        if buffer.count > 64 * 1024 + maxBodyBytes { close(); return }
         process()
     }
 
@@ -139,7 +154,7 @@ final class SimpleHTTPConnection: @unchecked Sendable {
                 body = []
             case .body(let range)?:
                 body.append(contentsOf: buffer[(base + range.lowerBound)..<(base + range.upperBound)])
-                if body.count > server.maxBodyBytes {
+                if body.count > maxBodyBytes {
                     buffer.removeFirst(r.consumed)
                     send(SimpleHTTPServer.Response(status: 413, contentType: "text/plain", body: Array("body too large\n".utf8)),
                          keepAlive: false)
@@ -152,7 +167,7 @@ final class SimpleHTTPConnection: @unchecked Sendable {
                     let keepAlive = h.keepAlive
                     handler(request) { [weak self] response in
                         guard let self else { return }
-                        self.server.queue.async { self.send(response, keepAlive: keepAlive) }
+                        self.queue.async { self.send(response, keepAlive: keepAlive) }
                     }
                 }
                 head = nil
@@ -168,18 +183,40 @@ final class SimpleHTTPConnection: @unchecked Sendable {
         var fields = response.fields
         fields.append(HTTPField(name: "Content-Length", value: String(response.body.count)))
         if !keepAlive { fields.append(HTTPField(name: "Connection", value: "close")) }
-        var out = HTTPResponseHead(status: response.status, fields: fields).serialized()
-        out.append(contentsOf: response.body)
-        // Small responses on loopback/admin networks: a bounded retry loop on EAGAIN.
-        var sent = 0
-        var attempts = 0
-        while sent < out.count && attempts < 2000 {
-            attempts += 1
-            let n = out.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, out.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { sent += n } else if n < 0 && (errno == EAGAIN || errno == EINTR) { usleep(1000) } else { break }
+        pending = HTTPResponseHead(status: response.status, fields: fields).serialized()
+        pending.append(contentsOf: response.body)
+        pendingKeepAlive = keepAlive
+        writePending()
+    }
+
+    /// Writes what the socket takes; waits on a write source for the rest, so a client that
+    /// does not read never blocks the queue (the admin endpoints share it).
+    private func writePending() {
+        guard !isClosed else { return }
+        while !pending.isEmpty {
+            let n = pending.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { pending.removeFirst(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if writer == nil {
+                    let w = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+                    w.setEventHandler { [weak self] in self?.writePending() }
+                    live += 1
+                    w.setCancelHandler { [self] in released() }
+                    writer = w
+                    w.resume()
+                }
+                return
+            }
+            close()
+            return
+        }
+        if let w = writer {
+            writer = nil
+            w.cancel()
         }
         busy = false
-        if !keepAlive || sent < out.count { close(); return }
+        if !pendingKeepAlive { close(); return }
         process()
     }
 
@@ -187,6 +224,9 @@ final class SimpleHTTPConnection: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         source.cancel()
-        server.closed(fd)
+        writer?.cancel()
+        writer = nil
+        server?.closed(fd)
+        released()
     }
 }

@@ -101,6 +101,9 @@ public enum UpstreamBodyChunk: Sendable, Equatable {
     case pause
     /// The body is complete.
     case end
+    /// The body will never complete (the client went away): abort the exchange so the
+    /// upstream sees an incomplete request.
+    case abort
 }
 
 /// Receives a transfer's events, always on the loop's queue, never from inside a

@@ -393,6 +393,9 @@ public final class UpstreamTransfer: @unchecked Sendable {
                 return gw_readfunc_abort()
             }
             return 0
+        case .abort:
+            failure = .aborted("request body abandoned by the client")
+            return gw_readfunc_abort()
         }
     }
 }

@@ -51,7 +51,7 @@ struct Token: ParsableCommand {
         func run() throws {
             let algorithm = JWSAlgorithm(rawValue: alg)!
             guard let bytes = GatewayRuntime.readFile(key) else {
-                printError("gateway: cannot read key file \(key)")
+                printError("gateway: cannot read key file \(key): \(FileProblem.describe(key))")
                 throw ExitCode(1)
             }
             let signingKey: SigningKey

@@ -95,6 +95,14 @@ final class CommandLineTests: XCTestCase {
                                 "--key-encoding", "hex", "--alg", "HS256"]).status, 2)
     }
 
+    func testEveryCommandHasHelpWithAnExample() throws {
+        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"]] {
+            let r = try run(command + ["--help"])
+            XCTAssertEqual(r.status, 0, command.joined(separator: " "))
+            XCTAssertTrue(r.out.contains("Example"), "\(command): \(r.out)")
+        }
+    }
+
     func testVersion() throws {
         let r = try run(["--version"])
         XCTAssertEqual(r.status, 0)

@@ -64,3 +64,91 @@ final class UpstreamFramingTests: XCTestCase {
         XCTAssertEqual(try h.request("GET", "/status?list").status, 502)
     }
 }
+
+/// Running out of file descriptors must not make the listener spin or the gateway fail.
+final class DescriptorLimitTests: XCTestCase {
+    func testOutOfDescriptorsPausesAcceptingAndRecovers() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else {
+            throw XCTSkip("prlimit (util-linux) not installed")
+        }
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let config = """
+            listen: {address: 127.0.0.1:0}
+            upstreams:
+              main: {url: "http://127.0.0.1:\(up.port)"}
+            routes:
+              - {name: status, match: {path: /status}, upstream: main, auth: public}
+            """
+        let g = try GatewayProcess(config: config, launcher: ["/usr/bin/prlimit", "--nofile=96:96"])
+        defer { g.stop() }
+        var clients: [RawHTTPClient] = []
+        for _ in 0..<150 { if let c = try? RawHTTPClient(port: g.port) { clients.append(c) } }
+        Thread.sleep(forTimeInterval: 1)
+        // While the descriptors are exhausted the gateway must idle, not spin on accept.
+        let cpuBefore = g.cpuSeconds()
+        Thread.sleep(forTimeInterval: 1)
+        let cpuUsed = g.cpuSeconds() - cpuBefore
+        XCTAssertLessThan(cpuUsed, 0.5, "accept loop spinning while out of descriptors")
+        XCTAssertTrue(g.stdout.contains("out of file descriptors"), g.stdout)
+        clients.removeAll()  // closes them all
+        // Recovered: a new connection is accepted and served.
+        var status = 0
+        for _ in 0..<50 where status != 200 {
+            if let c = try? RawHTTPClient(port: g.port) {
+                c.timeout = 2
+                try? c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+                status = (try? c.readResponse().status) ?? 0
+            }
+            if status != 200 { usleep(100_000) }
+        }
+        XCTAssertEqual(status, 200)
+    }
+}
+
+/// A client that stops reading cannot hold a connection open.
+final class StalledReaderTests: XCTestCase {
+    func testClientThatStopsReadingIsCutOff() throws {
+        let h = try GatewayHarness(extraLimits: "  idle_timeout: 1s\n  header_timeout: 1s",
+                                   handler: { _ in .generated(status: 200, fields: [], length: 8 * 1024 * 1024, chunked: false) })
+        defer { h.stop() }
+        let c = try h.client()
+        var small: Int32 = 4096
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        // A response far larger than the socket buffers, never read, then half a request head:
+        // the paused upstream exchange times out (5 s) and the connection is aborted.
+        try c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\nGET /status HTTP/1.1\r\n")
+        var open = 1.0
+        for _ in 0..<100 where open > 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            open = openConnections(h) ?? 1
+        }
+        XCTAssertEqual(open, 0, "the stalled connection is still open")
+    }
+
+    func openConnections(_ h: GatewayHarness) -> Double? {
+        guard let c = try? RawHTTPClient(port: h.gateway.adminPort) else { return nil }
+        try? c.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        guard let body = try? c.readResponse().bodyText else { return nil }
+        for line in body.split(separator: "\n") where line.hasPrefix("gateway_open_connections ") {
+            return Double(line.split(separator: " ")[1])
+        }
+        return nil
+    }
+}
+
+/// Chunk framing counts against the body budget (with an allowance for normal overhead).
+final class ChunkFramingBudgetTests: XCTestCase {
+    func testTinyChunksWithHugeExtensionsAreRefused() throws {
+        let h = try GatewayHarness()  // max_body_bytes 64 MiB: framing allowance 8 MiB + 64 KiB
+        defer { h.stop() }
+        let c = try h.client()
+        try c.send("POST /status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = Array("1;x=\(String(repeating: "e", count: 4000))\r\nA\r\n".utf8)
+        for _ in 0..<3000 {
+            do { try c.send(chunk) } catch { break }  // the gateway stops reading once it refuses
+        }
+        let status = (try? c.readResponse().status) ?? 0
+        XCTAssertEqual(status, 413)
+    }
+}

@@ -204,7 +204,7 @@ final class ConfigExampleTests: XCTestCase {
 
         let missing = dir.appendingPathComponent("nope.yml").path
         XCTAssertThrowsError(try ConfigLoader.load(path: missing, environment: [:])) { error in
-            XCTAssertEqual((error as? ConfigErrors)?.description, "\(missing):1:1: cannot read the configuration file")
+            XCTAssertEqual((error as? ConfigErrors)?.description, "\(missing):1:1: cannot read the configuration file: No such file or directory")
         }
     }
 }

@@ -29,8 +29,9 @@ public final class GatewayProcess: @unchecked Sendable {
 
     /// Writes `files` (name → contents) and `gateway.yml` into a fresh directory and runs
     /// `gateway serve`, waiting (≤ 20 s) for it to listen.
+    /// - Parameter launcher: a command that runs the gateway (e.g. `["/usr/bin/prlimit", "--nofile=64:64"]`).
     public init(config: String, files: [String: String] = [:], environment: [String: String] = [:],
-                arguments: [String] = []) throws {
+                arguments: [String] = [], launcher: [String] = []) throws {
         directory = NSTemporaryDirectory() + "gateway-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for (name, text) in files {
@@ -42,8 +43,10 @@ public final class GatewayProcess: @unchecked Sendable {
             config += "\nadmin:\n  address: 127.0.0.1:0\n"
         }
         try config.write(toFile: directory + "/gateway.yml", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
-        process.arguments = ["serve", "--config", directory + "/gateway.yml", "--loops", "2"] + arguments
+        let command = launcher + [GatewayProcess.binaryPath, "serve", "--config", directory + "/gateway.yml",
+                                  "--loops", "2"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -86,6 +89,16 @@ public final class GatewayProcess: @unchecked Sendable {
         guard let r = text.range(of: "\"\(key)\":") else { return nil }
         let digits = text[r.upperBound...].prefix { $0.isNumber }
         return UInt16(digits)
+    }
+
+    /// User + system CPU seconds the gateway has used (from /proc; the prlimit launcher
+    /// execs the gateway, so the PID is the gateway's).
+    public func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Sends a signal to the gateway.
