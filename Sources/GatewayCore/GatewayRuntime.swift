@@ -86,6 +86,37 @@ public final class GatewayRuntime: Sendable {
         self.stripPrefixes = id.stripPrefixes.map(HeaderName.normalized)
     }
 
+    /// Reads `path` (`ConfigLoader.load`) and loads every issuer's keys, reporting every
+    /// problem in one pass: when the file has errors, the keys of each issuer whose own entry
+    /// is valid are still loaded from files and the environment, and their errors join the
+    /// file's. Remote JWK Sets (`jwks_url`) are fetched only for a valid file, as by `init`.
+    /// - Throws: `ConfigErrors` in file order (line, then column).
+    public static func load(path: String, environment: [String: String],
+                            remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
+        let config: GatewayConfig
+        do {
+            config = try ConfigLoader.load(path: path, environment: environment)
+        } catch {
+            var errors = error.errors
+            for issuer in error.parsedIssuers {
+                if case .jwksURL = issuer.keySource { continue }
+                do {
+                    _ = try loadKeys(issuer, environment: environment)
+                } catch let e as ConfigError {
+                    errors.append(e)
+                } catch {
+                    errors.append(ConfigError(location: issuer.keySourceLocation, message: "\(error)"))
+                }
+            }
+            throw ConfigErrors(errors).sortedByLocation()
+        }
+        do {
+            return try GatewayRuntime(config: config, environment: environment, remoteKeys: remoteKeys)
+        } catch {
+            throw error.sortedByLocation()
+        }
+    }
+
     static func loadKeys(_ issuer: IssuerConfig, environment: [String: String]) throws -> KeySet {
         let at = issuer.keySourceLocation
         func fail(_ message: String) -> ConfigError { ConfigError(location: at, message: message) }

@@ -13,31 +13,35 @@ public enum ConfigLoader {
     ///   - yaml: file contents; `path` is used in error locations and to resolve relative key paths
     ///     (relative to the config file's directory).
     ///   - environment: for `${NAME}` interpolation.
-    /// - Throws: `ConfigErrors` with every problem found (YAML syntax, unknown keys, wrong types,
-    ///   bad values, missing references), in file order.
+    /// - Throws: `ConfigErrors` with every problem found (YAML syntax, duplicate keys, unknown keys,
+    ///   wrong types, bad values, unset variables, duplicate names, missing references), in file
+    ///   order, and the issuers whose own entries are valid (`parsedIssuers`).
     public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConfigErrors) -> GatewayConfig {
-        let root: Node?
+        let document: ComposedDocument
         do {
-            root = try Yams.compose(yaml: yaml)
+            document = try compose(yaml)
         } catch {
-            throw ConfigErrors([yamlError(error, yaml: yaml, path: path)])
+            throw ConfigErrors([yamlError(error.error, yaml: yaml, path: path, insertions: error.insertions)])
         }
-        guard let root else {
+        guard let root = document.root else {
             throw ConfigErrors([ConfigError(location: ConfigLocation(path: path, line: 1, column: 1),
                                             message: "the configuration is empty")])
         }
-        let builder = ConfigBuilder(reader: ConfigReader(file: path, environment: environment),
-                                    baseDirectory: directory(of: path))
+        let reader = ConfigReader(file: path, environment: environment, insertions: document.insertions)
+        for d in document.duplicates {
+            let first = reader.location(d.first)
+            reader.fail(d.node, "duplicate key `\(d.key)` (first at line \(first.line), column \(first.column))")
+        }
+        let builder = ConfigBuilder(reader: reader, baseDirectory: directory(of: path))
         let config = builder.build(root)
-        // File order (stable for several errors at one place).
-        let errors = builder.reader.errors.enumerated().sorted {
-            ($0.element.location.line, $0.element.location.column, $0.offset)
-                < ($1.element.location.line, $1.element.location.column, $1.offset)
-        }.map(\.element)
+        reader.checkInterpolation(root, path: "")
+        let errors = ConfigErrors(reader.errors).sortedByLocation().errors
         guard errors.isEmpty, let config else {
-            throw ConfigErrors(errors.isEmpty
+            var failure = ConfigErrors(errors.isEmpty
                 ? [ConfigError(location: ConfigLocation(path: path, line: 1, column: 1), message: "invalid configuration")]
                 : errors)
+            failure.parsedIssuers = builder.parsedIssuers
+            throw failure
         }
         return config
     }
@@ -73,10 +77,98 @@ public enum ConfigLoader {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    /// A Yams error as one ConfigError at the position Yams reports.
-    static func yamlError(_ error: any Error, yaml: String, path: String) -> ConfigError {
+    /// A YAML document composed by Yams, with duplicate mapping keys tolerated.
+    struct ComposedDocument {
+        var root: Node?
+        /// Text inserted to rename earlier occurrences of duplicate keys (in insertion order).
+        var insertions: [TextInsertion] = []
+        /// Each later occurrence of a duplicate key (`node`), with the first occurrence.
+        var duplicates: [(key: String, node: Node, first: Node)] = []
+    }
+
+    /// A Yams error, with the insertions made before it (its marks are in the edited text).
+    struct ComposeFailure: Error {
+        var error: any Error
+        var insertions: [TextInsertion]
+    }
+
+    /// Most duplicate keys renamed before giving up (each costs a full re-compose).
+    static let maxDuplicateKeys = 100
+
+    /// Composes `yaml`. Yams refuses a mapping with a key written twice and marks only the
+    /// first occurrence; so that the error points at the later one and the rest of the file is
+    /// still checked, the occurrence Yams marks is renamed in a working copy and the text
+    /// composed again, until it composes. The renamed (earlier) entries are then dropped from
+    /// the tree — the last occurrence stays — and each later occurrence is listed in
+    /// `duplicates`.
+    static func compose(_ yaml: String) throws(ComposeFailure) -> ComposedDocument {
+        var text = yaml
+        var document = ComposedDocument()
+        var renamed: [String: String] = [:]  // renamed key → key as written
+        while true {
+            do {
+                document.root = try Yams.compose(yaml: text)
+                break
+            } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
+                let marker = "__gateway_duplicate_\(renamed.count)__"
+                guard renamed.count < maxDuplicateKeys, let key = keys.first,
+                      let (edited, insertion) = TextInsertion.insert(marker, before: key, line: context.mark.line,
+                                                                     column: context.mark.column, in: text)
+                else {
+                    throw ComposeFailure(error: YamlError.duplicatedKeysInMapping(duplicates: keys, context: context),
+                                         insertions: document.insertions)
+                }
+                text = edited
+                renamed[marker + key] = key
+                document.insertions.append(insertion)
+            } catch {
+                throw ComposeFailure(error: error, insertions: document.insertions)
+            }
+        }
+        if !renamed.isEmpty, let root = document.root {
+            document.root = dropRenamed(root, renamed: renamed, duplicates: &document.duplicates)
+        }
+        return document
+    }
+
+    /// `node` without the mapping entries whose keys `compose` renamed; each later occurrence
+    /// of such a key is appended to `duplicates`.
+    static func dropRenamed(_ node: Node, renamed: [String: String],
+                            duplicates: inout [(key: String, node: Node, first: Node)]) -> Node {
+        switch node {
+        case .mapping(let mapping):
+            let entries = Array(mapping)
+            func written(_ key: Node) -> String? { key.string.map { renamed[$0] ?? $0 } }
+            var pairs: [(Node, Node)] = []
+            var first: [String: Node] = [:]
+            for (i, (key, value)) in entries.enumerated() {
+                if let k = written(key), first[k] == nil { first[k] = key }
+                if let s = key.string, let k = renamed[s] {
+                    if let later = entries[(i + 1)...].first(where: { written($0.key) == k }) {
+                        duplicates.append((k, later.key, first[k] ?? key))
+                    }
+                    continue
+                }
+                pairs.append((key, dropRenamed(value, renamed: renamed, duplicates: &duplicates)))
+            }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+        case .sequence(let seq):
+            return .sequence(Node.Sequence(seq.map { dropRenamed($0, renamed: renamed, duplicates: &duplicates) },
+                                           seq.tag, seq.style, seq.mark))
+        default:
+            return node
+        }
+    }
+
+    /// A Yams error as one ConfigError at the position Yams reports (mapped back through
+    /// `insertions` to the file as written).
+    static func yamlError(_ error: any Error, yaml: String, path: String, insertions: [TextInsertion] = []) -> ConfigError {
+        func place(_ mark: Mark) -> (line: Int, column: Int) {
+            TextInsertion.original(line: mark.line, column: mark.column, after: insertions)
+        }
         func at(_ mark: Mark, _ message: String) -> ConfigError {
-            ConfigError(location: ConfigLocation(path: path, line: mark.line, column: mark.column), message: message)
+            let p = place(mark)
+            return ConfigError(location: ConfigLocation(path: path, line: p.line, column: p.column), message: message)
         }
         guard let error = error as? YamlError else {
             return ConfigError(location: ConfigLocation(path: path, line: 1, column: 1), message: "invalid YAML")
@@ -84,7 +176,10 @@ public enum ConfigLoader {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
-            let ctx = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            let ctx = context.map { c in
+                let p = place(c.mark)
+                return " (\(c.text) at line \(p.line), column \(p.column))"
+            } ?? ""
             return at(mark, "invalid YAML: \(problem)\(ctx)")
         case let .reader(problem, offset, _, _):
             var line = 1, column = 1
@@ -103,6 +198,59 @@ public enum ConfigLoader {
     }
 }
 
+/// Text `ConfigLoader.compose` inserted into the YAML before composing it: `length` Unicode
+/// scalars at `line`:`column` (1-based, as Yams marks count) of the text at that step.
+struct TextInsertion {
+    var line: Int
+    var column: Int
+    var length: Int
+
+    /// A position in the edited text mapped back to the text before `insertions` (undone
+    /// last first). Insertions never add lines, so only columns after one on its line move.
+    static func original(line: Int, column: Int, after insertions: [TextInsertion]) -> (line: Int, column: Int) {
+        var column = column
+        for i in insertions.reversed() where i.line == line && column >= i.column + i.length {
+            column -= i.length
+        }
+        return (line, column)
+    }
+
+    /// `text` with `marker` inserted at the start of the key `key` that Yams marked at
+    /// `line`:`column` (inside its quotes when quoted); nil unless the text there is the key
+    /// as written, plainly or in quotes.
+    static func insert(_ marker: String, before key: String, line: Int, column: Int, in text: String)
+        -> (String, TextInsertion)? {
+        var scalars = Array(text.unicodeScalars)
+        var l = 1, c = 1, i = 0
+        while i < scalars.count, !(l == line && c == column) {
+            let s = scalars[i]
+            if s == "\n" || s == "\r" {
+                if s == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
+                l += 1
+                c = 1
+            } else {
+                c += 1
+            }
+            i += 1
+        }
+        guard l == line, c == column, i < scalars.count else { return nil }
+        var at = i, atColumn = column
+        if scalars[i] == "\"" || scalars[i] == "'" {
+            at += 1
+            atColumn += 1
+        }
+        let keyScalars = Array(key.unicodeScalars)
+        guard !keyScalars.isEmpty, at + keyScalars.count <= scalars.count,
+              Array(scalars[at..<(at + keyScalars.count)]) == keyScalars
+        else { return nil }
+        let markerScalars = Array(marker.unicodeScalars)
+        scalars.insert(contentsOf: markerScalars, at: at)
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return (String(view), TextInsertion(line: line, column: atColumn, length: markerScalars.count))
+    }
+}
+
 /// Header names an identity header may never take: hop-by-hop (RFC 9110 §7.6.1) and fields
 /// that frame or route the request.
 let forbiddenIdentityHeaders: Set<String> = [
@@ -116,8 +264,11 @@ final class ConfigBuilder {
     let baseDirectory: String
     /// Names declared in the file, valid or not (so a reference to an invalid entry is not
     /// reported a second time as unknown).
-    var declaredIssuers: Set<String> = []
-    var declaredUpstreams: Set<String> = []
+    var declaredIssuers: [String] = []
+    var declaredUpstreams: [String] = []
+    /// Issuers whose own entries are valid, in file order, duplicates included: their keys
+    /// can be loaded (and their errors reported) even when other parts of the file are wrong.
+    var parsedIssuers: [IssuerConfig] = []
 
     init(reader: ConfigReader, baseDirectory: String) {
         self.reader = reader
@@ -146,11 +297,13 @@ final class ConfigBuilder {
         if let e = reader.require(top, "routes") {
             routes = parseRoutes(e, issuers: issuers, upstreams: upstreams)
         }
+        let tokenCache = top["token_cache"].map(parseTokenCache)
+        let logLevel = top["log"].flatMap(parseLog)
         guard let listen else { return nil }
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
                                    upstreams: upstreams, identity: identity, routes: routes)
-        if let e = top["token_cache"] { config.tokenCache = parseTokenCache(e) }
-        if let e = top["log"] { config.logLevel = parseLog(e) }
+        if let tokenCache { config.tokenCache = tokenCache }
+        config.logLevel = logLevel
         config.warnings = warnings(config)
         return config
     }
@@ -210,7 +363,9 @@ final class ConfigBuilder {
               let s = reader.string(l.value, path: l.path)
         else { return nil }
         guard ConfigBuilder.logLevels.contains(s.value) else {
-            reader.fail(s.location, "unknown log level `\(s.shown)` for `\(l.path)`; one of: \(ConfigBuilder.logLevels.joined(separator: ", "))")
+            let hint = reader.didYouMean(s.value, among: ConfigBuilder.logLevels)
+            reader.fail(s.location, "unknown log level `\(s.shown)` for `\(l.path)`"
+                + (hint.isEmpty ? "; one of: \(ConfigBuilder.logLevels.joined(separator: ", "))" : hint))
             return nil
         }
         return s.value
@@ -253,27 +408,34 @@ final class ConfigBuilder {
     func parseIssuers(_ e: Entry) -> [IssuerConfig] {
         guard let items = reader.list(e.value, path: e.path) else { return [] }
         var out: [IssuerConfig] = []
-        var names: [String: Int] = [:]
+        var names: Set<String> = []
         var values: [String: String] = [:]
         for (node, path) in items {
-            if case .mapping(let m) = node, let n = m["name"]?.string { declaredIssuers.insert(n) }
-            guard let (issuer, nameLoc, issuerLoc) = parseIssuer(node, path: path) else { continue }
-            if names[issuer.name] != nil {
-                reader.fail(nameLoc, "duplicate issuer name `\(issuer.name)`")
-                continue
+            if case .mapping(let m) = node, let n = m["name"]?.string, !declaredIssuers.contains(n) { declaredIssuers.append(n) }
+            // Names and `issuer` values are compared even for entries with other errors.
+            guard let parsed = parseIssuer(node, path: path) else { continue }
+            if let issuer = parsed.issuer { parsedIssuers.append(issuer) }
+            if let name = parsed.name {
+                guard names.insert(name.value).inserted else {
+                    reader.fail(name.location, "duplicate issuer name `\(name.value)`")
+                    continue
+                }
             }
-            if let other = values[issuer.issuer] {
-                reader.fail(issuerLoc, "issuer `\(issuer.issuer)` is already used by issuer `\(other)`; each `issuer` value must pick one entry")
-                continue
+            if let iss = parsed.iss {
+                if let other = values[iss.value] {
+                    reader.fail(iss.location, "issuer `\(iss.value)` is already used by issuer `\(other)`; each `issuer` value must pick one entry")
+                    continue
+                }
+                if let name = parsed.name { values[iss.value] = name.value }
             }
-            names[issuer.name] = out.count
-            values[issuer.issuer] = issuer.name
-            out.append(issuer)
+            if let issuer = parsed.issuer { out.append(issuer) }
         }
         return out
     }
 
-    func parseIssuer(_ node: Node, path: String) -> (IssuerConfig, ConfigLocation, ConfigLocation)? {
+    /// One issuer entry: nil when it is not a mapping; else its name and `issuer` value when
+    /// they are valid strings, and the issuer when the whole entry is valid.
+    func parseIssuer(_ node: Node, path: String) -> (issuer: IssuerConfig?, name: ScalarValue?, iss: ScalarValue?)? {
         guard let o = reader.object(node, path: path, known: [
             "name", "issuer", "audiences", "algorithms", "jwks_url", "jwks_file", "public_key_file", "secret_env",
             "secret_encoding", "key_id", "jwks_refresh", "clock_skew", "max_token_lifetime", "require_exp",
@@ -313,16 +475,7 @@ final class ConfigBuilder {
                 case "public_key_file": keySource = .publicKeyFile(resolve(s.value))
                 default:
                     if reader.isVariableName(s.value) {
-                        var encoding = SecretEncoding.raw
-                        if let enc = o["secret_encoding"], let es = reader.string(enc.value, path: enc.path) {
-                            if let v = SecretEncoding(rawValue: es.value) {
-                                encoding = v
-                            } else {
-                                reader.fail(es.location, "`\(enc.path)` must be raw, base64 or base64url, not `\(es.shown)`")
-                                ok = false
-                            }
-                        }
-                        keySource = .secretEnv(s.value, encoding)
+                        keySource = .secretEnv(s.value, .raw)
                     } else {
                         reader.fail(s.location, "`\(src.path)` must be an environment variable name, not `\(s.shown)`")
                     }
@@ -332,9 +485,22 @@ final class ConfigBuilder {
         }
         let isSecret = sources.count == 1 && sources[0].key == "secret_env"
         let isSingleKey = sources.count == 1 && (sources[0].key == "secret_env" || sources[0].key == "public_key_file")
-        if let enc = o["secret_encoding"], sources.count == 1, !isSecret {
-            reader.fail(enc.keyNode, "`secret_encoding` is only allowed with `secret_env`")
-            ok = false
+        if let enc = o["secret_encoding"] {
+            if sources.count == 1, !isSecret {
+                reader.fail(enc.keyNode, "`secret_encoding` is only allowed with `secret_env`")
+                ok = false
+            } else if let es = reader.string(enc.value, path: enc.path) {
+                if let v = SecretEncoding(rawValue: es.value) {
+                    if case .secretEnv(let variable, _) = keySource { keySource = .secretEnv(variable, v) }
+                } else {
+                    let choices = ["raw", "base64", "base64url"]
+                    reader.fail(es.location, "`\(enc.path)` must be raw, base64 or base64url, not `\(es.shown)`"
+                        + reader.didYouMean(es.value, among: choices))
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
         }
         var keyID: String?
         if let k = o["key_id"] {
@@ -360,10 +526,9 @@ final class ConfigBuilder {
                         ok = false
                         if s.value.lowercased() == "none" {
                             reader.fail(s.location, "algorithm `none` is never accepted")
-                        } else if let hint = suggestion(for: s.value, among: JWSAlgorithm.allCases.map(\.rawValue)) {
-                            reader.fail(s.location, "unknown algorithm `\(s.shown)`; did you mean `\(hint)`?")
                         } else {
-                            reader.fail(s.location, "unknown algorithm `\(s.shown)`")
+                            reader.fail(s.location, "unknown algorithm `\(s.shown)`"
+                                + reader.didYouMean(s.value, among: JWSAlgorithm.allCases.map(\.rawValue)))
                         }
                         continue
                     }
@@ -428,7 +593,7 @@ final class ConfigBuilder {
                 ok = false
             }
         }
-        guard ok, let name, let iss, let keySource, !algorithms.isEmpty else { return nil }
+        guard ok, let name, let iss, let keySource, !algorithms.isEmpty else { return (nil, name, iss) }
         var issuer = IssuerConfig(name: name.value, issuer: iss.value, audiences: audiences, algorithms: algorithms,
                                   keySource: keySource, keySourceLocation: keySourceLocation)
         issuer.keyID = keyID
@@ -438,7 +603,7 @@ final class ConfigBuilder {
         issuer.requireExp = requireExp
         issuer.scopeClaim = scopeClaim
         issuer.rolesClaim = rolesClaim
-        return (issuer, name.location, iss.location)
+        return (issuer, name, iss)
     }
 
     // MARK: upstreams
@@ -447,7 +612,7 @@ final class ConfigBuilder {
         guard let pairs = reader.pairs(e.value, path: e.path) else { return [:] }
         var out: [String: UpstreamConfig] = [:]
         for (name, _, value) in pairs {
-            declaredUpstreams.insert(name)
+            if !declaredUpstreams.contains(name) { declaredUpstreams.append(name) }
             let path = "\(e.path).\(name)"
             guard let o = reader.object(value, path: path, known: ["url", "connect_timeout", "timeout", "tls"]) else { continue }
             var ok = true
@@ -566,19 +731,21 @@ final class ConfigBuilder {
         var out: [Route] = []
         var names: Set<String> = []
         for (node, path) in items {
-            guard let (route, nameLoc) = parseRoute(node, path: path, issuers: issuers, upstreams: upstreams)
-            else { continue }
-            guard names.insert(route.name).inserted else {
-                reader.fail(nameLoc, "duplicate route name `\(route.name)`")
+            // Names are compared even for routes with other errors.
+            guard let parsed = parseRoute(node, path: path, issuers: issuers, upstreams: upstreams) else { continue }
+            if let name = parsed.name, !names.insert(name.value).inserted {
+                reader.fail(name.location, "duplicate route name `\(name.value)`")
                 continue
             }
-            out.append(route)
+            if let route = parsed.route { out.append(route) }
         }
         return out
     }
 
+    /// One route entry: nil when it is not a mapping; else its name when that is a valid
+    /// string, and the route when the whole entry is valid.
     func parseRoute(_ node: Node, path: String, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig])
-        -> (Route, ConfigLocation)? {
+        -> (route: Route?, name: ScalarValue?)? {
         guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "auth"])
         else { return nil }
         var ok = true
@@ -592,10 +759,8 @@ final class ConfigBuilder {
                 upstream = s.value
             } else if declaredUpstreams.contains(s.value) {
                 ok = false  // declared but invalid: its own error says why
-            } else if let hint = suggestion(for: s.value, among: upstreams.keys.sorted()) {
-                reader.fail(s.location, "unknown upstream `\(s.shown)`; did you mean `\(hint)`?")
             } else {
-                reader.fail(s.location, "unknown upstream `\(s.shown)`")
+                reader.fail(s.location, "unknown upstream `\(s.shown)`" + reader.didYouMean(s.value, among: declaredUpstreams))
             }
         }
         if upstream == nil { ok = false }
@@ -618,12 +783,12 @@ final class ConfigBuilder {
         if let a = reader.require(o, "auth", hint: " (use `auth: public` for a route without a token)") {
             auth = parseAuth(a, issuers: issuers)
         }
-        guard ok, let name, let match, let upstream, let auth else { return nil }
+        guard ok, let name, let match, let upstream, let auth else { return (nil, name) }
         var route = Route(name: name.value, host: match.host, path: match.path, methods: match.methods,
                           upstream: upstream, auth: auth, location: reader.location(node))
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = stripPrefix
-        return (route, name.location)
+        return (route, name)
     }
 
     struct Match {
@@ -723,7 +888,8 @@ final class ConfigBuilder {
             guard let s = reader.scalar(e.value, path: e.path, expected: "`public` or a mapping") else { return nil }
             if s.value == "public" { return .publicAccess }
             let found = !s.quoted && s.tag == .null ? "empty" : "`\(s.shown)`"
-            reader.fail(s.location, "`\(e.path)` must be `public` or a mapping with `issuers`, not \(found)")
+            reader.fail(s.location, "`\(e.path)` must be `public` or a mapping with `issuers`, not \(found)"
+                + reader.didYouMean(s.value, among: ["public"]))
             return nil
         }
         guard let o = reader.object(e.value, path: e.path,
@@ -746,11 +912,8 @@ final class ConfigBuilder {
                         }
                     } else if declaredIssuers.contains(s.value) {
                         ok = false  // declared but invalid: its own error says why
-                    } else if let hint = suggestion(for: s.value, among: issuers.map(\.name)) {
-                        reader.fail(s.location, "unknown issuer `\(s.shown)`; did you mean `\(hint)`?")
-                        ok = false
                     } else {
-                        reader.fail(s.location, "unknown issuer `\(s.shown)`")
+                        reader.fail(s.location, "unknown issuer `\(s.shown)`" + reader.didYouMean(s.value, among: declaredIssuers))
                         ok = false
                     }
                 }

@@ -37,19 +37,38 @@ struct Object {
     func has(_ key: String) -> Bool { self[key] != nil }
 }
 
+/// A node's position as Yams marks it (for sets of nodes already seen).
+struct MarkKey: Hashable {
+    let line: Int
+    let column: Int
+    init(_ node: Node) {
+        line = node.mark?.line ?? 0
+        column = node.mark?.column ?? 0
+    }
+}
+
 final class ConfigReader {
     let file: String
     let environment: [String: String]
+    /// Text inserted into the YAML before it was composed (see `ConfigLoader.compose`);
+    /// `location` maps marks back to the file as written.
+    let insertions: [TextInsertion]
     private(set) var errors: [ConfigError] = []
+    /// Scalars whose `${NAME}`s were already replaced (so `checkInterpolation` skips them).
+    private var interpolated: Set<MarkKey> = []
+    /// Keys reported as unknown (their values are not looked at).
+    private var unknownKeys: Set<MarkKey> = []
 
-    init(file: String, environment: [String: String]) {
+    init(file: String, environment: [String: String], insertions: [TextInsertion] = []) {
         self.file = file
         self.environment = environment
+        self.insertions = insertions
     }
 
     func location(_ node: Node) -> ConfigLocation {
         let mark = node.mark
-        return ConfigLocation(path: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        let (line, column) = TextInsertion.original(line: mark?.line ?? 1, column: mark?.column ?? 1, after: insertions)
+        return ConfigLocation(path: file, line: line, column: column)
     }
 
     func fail(_ node: Node, _ message: String) { fail(location(node), message) }
@@ -79,7 +98,7 @@ final class ConfigReader {
     /// Checks `node` is a mapping, reports unknown keys (with a suggestion) and non-string keys.
     func object(_ node: Node, path: String, known: [String]) -> Object? {
         guard case .mapping(let mapping) = node else {
-            fail(node, "`\(path)` must be a mapping, not \(kind(node))")
+            fail(node, "\(path.isEmpty ? "the configuration" : "`\(path)`") must be a mapping, not \(kind(node))")
             return nil
         }
         var entries: [Entry] = []
@@ -92,12 +111,9 @@ final class ConfigReader {
             if known.contains(key) {
                 entries.append(Entry(key: key, keyNode: keyNode, value: value, path: Self.join(path, key)))
             } else {
+                unknownKeys.insert(MarkKey(keyNode))
                 let place = path.isEmpty ? "unknown top-level key `\(key)`" : "unknown key `\(key)` in `\(path)`"
-                if let hint = suggestion(for: key, among: known) {
-                    fail(keyNode, "\(place); did you mean `\(hint)`?")
-                } else {
-                    fail(keyNode, place)
-                }
+                fail(keyNode, place + didYouMean(key, among: known))
             }
         }
         return Object(node: node, path: path, entries: entries)
@@ -120,6 +136,7 @@ final class ConfigReader {
             return nil
         }
         let loc = location(node)
+        interpolated.insert(MarkKey(node))
         guard s.string.contains("${") else {
             return ScalarValue(value: s.string, raw: s.string, tag: Tag.Name(rawValue: node.tag.rawValue), quoted: s.style != .plain,
                                location: loc, interpolated: false)
@@ -154,6 +171,32 @@ final class ConfigReader {
                            location: loc, interpolated: true)
     }
 
+    /// Reports `${NAME}` problems in every scalar value under `node` that the schema walk did
+    /// not read (values it skipped because of other errors, alternatives not allowed together,
+    /// sections after a broken one), so one run lists every missing variable. Values of
+    /// unknown keys and mapping keys are not looked at.
+    func checkInterpolation(_ node: Node, path: String) {
+        switch node {
+        case .scalar(let s):
+            if s.string.contains("${"), !interpolated.contains(MarkKey(node)) {
+                _ = scalar(node, path: path, expected: "a string")
+            }
+        case .mapping(let mapping):
+            for (k, v) in mapping where !unknownKeys.contains(MarkKey(k)) {
+                checkInterpolation(v, path: Self.join(path, k.string ?? "?"))
+            }
+        case .sequence(let seq):
+            for (i, item) in seq.enumerated() { checkInterpolation(item, path: "\(path)[\(i)]") }
+        case .alias:
+            break
+        }
+    }
+
+    /// `; did you mean `X`?` when `word` is close to one of `candidates` (see `suggestion`), else "".
+    func didYouMean(_ word: String, among candidates: [String]) -> String {
+        suggestion(for: word, among: candidates).map { "; did you mean `\($0)`?" } ?? ""
+    }
+
     func isVariableName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(first >= 0x30 && first <= 0x39) else { return false }
         return name.utf8.allSatisfy { b in
@@ -182,7 +225,7 @@ final class ConfigReader {
         case "true", "True", "TRUE": return true
         case "false", "False", "FALSE": return false
         default:
-            fail(node, "`\(path)` must be true or false, not `\(s.shown)`")
+            fail(node, "`\(path)` must be true or false, not `\(s.shown)`" + didYouMean(s.value, among: ["true", "false"]))
             return nil
         }
     }

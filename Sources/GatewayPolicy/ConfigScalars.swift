@@ -208,7 +208,10 @@ public enum ConfigScalars {
         -> (scheme: String, host: String, port: UInt16, basePath: String) {
         guard let sep = text.range(of: "://") else { throw .invalid(reason: "expected http://HOST[:PORT][/PATH] or https://...") }
         let scheme = text[..<sep.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { throw .invalid(reason: "scheme must be http or https") }
+        guard scheme == "http" || scheme == "https" else {
+            let hint = suggestion(for: scheme, among: ["http", "https"]).map { "; did you mean `\($0)`?" } ?? ""
+            throw .invalid(reason: "scheme must be http or https" + hint)
+        }
         guard !text.contains("?") else { throw .invalid(reason: "a query is not allowed") }
         guard !text.contains("#") else { throw .invalid(reason: "a fragment is not allowed") }
         let rest = text[sep.upperBound...]
@@ -281,12 +284,19 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return prev[y.count]
 }
 
-/// The closest candidate within edit distance 2, if any (first wins on ties).
+/// The closest candidate within edit distance 2 (1 for words of up to 3 characters, where two
+/// edits turn most words into most others; never the whole word), the first on ties; else the
+/// first candidate the word (3 characters or more) begins, like `warn` for `warning`. Used for
+/// every "did you mean": unknown keys, unknown names (issuers, upstreams), enumerated values.
 func suggestion(for word: String, among candidates: [String]) -> String? {
+    let limit = min(word.count <= 3 ? 1 : 2, word.count - 1)
     var best: (String, Int)?
-    for c in candidates {
+    for c in candidates where c != word {
         let d = editDistance(word, c)
-        if d <= 2, best == nil || d < best!.1 { best = (c, d) }
+        if d <= limit, best == nil || d < best!.1 { best = (c, d) }
     }
-    return best?.0
+    if let best { return best.0 }
+    guard word.count >= 3 else { return nil }
+    let lower = word.lowercased()
+    return candidates.first { $0.count > word.count && $0.lowercased().hasPrefix(lower) }
 }

@@ -27,8 +27,21 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Every problem found in one config file.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var errors: [ConfigError]
+    /// From `ConfigLoader`: the issuers whose own entries are valid although the file as a
+    /// whole is not, so their keys can still be loaded and checked in the same run.
+    public var parsedIssuers: [IssuerConfig] = []
     public init(_ errors: [ConfigError]) { self.errors = errors }
     public var description: String { errors.map(\.description).joined(separator: "\n") }
+
+    /// The errors in file order: by line, then column; errors at one place keep their order.
+    public func sortedByLocation() -> ConfigErrors {
+        var sorted = self
+        sorted.errors = errors.enumerated().sorted {
+            ($0.element.location.line, $0.element.location.column, $0.offset)
+                < ($1.element.location.line, $1.element.location.column, $1.offset)
+        }.map(\.element)
+        return sorted
+    }
 }
 
 /// host:port for a listener.

@@ -8,7 +8,8 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate gateway.yml (and load its keys); print the route table.",
         discussion: """
-            Exit 0 when valid, 1 when invalid (each error as PATH:LINE:COLUMN: message).
+            Exit 0 when valid, 1 when invalid (each error as PATH:LINE:COLUMN: message, every
+            error in one run).
 
             Example:
               gateway check --config gateway.yml

@@ -51,6 +51,85 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.err.contains("address"), r.err)
     }
 
+    /// A temporary directory for one test's files (removed by the returned closure).
+    func temporaryDirectory() throws -> (String, () -> Void) {
+        let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return (dir, { try? FileManager.default.removeItem(atPath: dir) })
+    }
+
+    /// Every problem in one run: variables, schema, duplicate names, references, enumerated
+    /// values, duplicate keys, and the keys of every issuer whose own entry is valid — while a
+    /// `jwks_url` of an invalid file is not fetched.
+    func testCheckReportsEveryErrorInOneRun() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        try "{\"keys\": 5}".write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let path = dir + "/bad2.yml"
+        try """
+            listen: {address: 127.0.0.1:8080}
+            issuers:
+              - name: widgets
+                issuer: https://widgets.example/
+                algorithms: [HS256]
+                secret_env: GW_TEST_WIDGETS_SECRET_MISSING
+              - name: short
+                issuer: https://short.example/
+                algorithms: [HS256]
+                secret_env: GW_TEST_SHORT_SECRET
+              - name: pem
+                issuer: https://pem.example/
+                algorithms: [RS256]
+                public_key_file: nope.pem
+              - name: jwks
+                issuer: https://jwks.example/
+                algorithms: [RS256]
+                jwks_file: bad.json
+              - name: remote
+                issuer: https://remote.example/
+                algorithms: [RS256]
+                jwks_url: http://127.0.0.1:1/jwks.json
+            upstreams:
+              w: {url: "http://${GW_TEST_UPSTREAM_HOST}:8080"}
+            routes:
+              - name: w
+                match: {path_regex: "/w("}
+                upstream: w
+                auth: publc
+              - name: w
+                match: {path: /x}
+                upstream: ww
+                auth: {issuers: [widget, pem, jwks, remote, short]}
+            listen: {address: 127.0.0.1:8081}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try run(["check", "--config", path], env: ["GW_TEST_SHORT_SECRET": "too-short"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.out, "")
+        XCTAssertEqual(r.err.split(separator: "\n").map(String.init), [
+            "\(path):6:5: issuer widgets: environment variable GW_TEST_WIDGETS_SECRET_MISSING is not set",
+            "\(path):10:5: issuer short: secret from GW_TEST_SHORT_SECRET: HMAC secret of 9 bytes: 32 required for HS256 (RFC 7518 §3.2)",
+            "\(path):14:5: issuer pem: cannot read public key file \(dir)/nope.pem: No such file or directory",
+            "\(path):18:5: issuer jwks: JWK Set file \(dir)/bad.json: JWK Set has no \"keys\" array (RFC 7517 §5)",
+            "\(path):24:12: environment variable `GW_TEST_UPSTREAM_HOST` is not set (used in `upstreams.w.url`)",
+            "\(path):27:25: `routes[0].match.path_regex` is not a valid regular expression: expected ')'",
+            "\(path):29:11: `routes[0].auth` must be `public` or a mapping with `issuers`, not `publc`; did you mean `public`?",
+            "\(path):30:11: duplicate route name `w`",
+            "\(path):32:15: unknown upstream `ww`; did you mean `w`?",
+            "\(path):33:22: unknown issuer `widget`; did you mean `widgets`?",
+            "\(path):34:1: duplicate key `listen` (first at line 1, column 1)",
+        ])
+    }
+
+    func testCheckNamesTheConfigurationWhenTheTopLevelIsNotAMapping() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        let path = dir + "/b7.yml"
+        try "- listen: {address: 127.0.0.1:8080}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try run(["check", "--config", path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err, "\(path):1:1: the configuration must be a mapping, not a list\n")
+    }
+
     func testExplainShowsEachCheckTheDecisionAndRedactsTheToken() throws {
         let config = repoRoot + "/gateway.yml"
         let token = try TestTokens.rs256(["scope": .string("read:orders")])

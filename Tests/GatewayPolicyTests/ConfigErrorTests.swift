@@ -28,12 +28,32 @@ final class ConfigErrorTests: XCTestCase {
 
     func testEmptyAndNonMappingRoot() {
         XCTAssertEqual(errors(""), ["gw.yml:1:1: the configuration is empty"])
-        XCTAssertEqual(errors("- a\n"), ["gw.yml:1:1: `` must be a mapping, not a list"])
+        XCTAssertEqual(errors("- a\n"), ["gw.yml:1:1: the configuration must be a mapping, not a list"])
+        XCTAssertEqual(errors("just text\n"), ["gw.yml:1:1: the configuration must be a mapping, not a string"])
     }
 
-    func testDuplicateKey() {
-        XCTAssertEqual(errors("listen: {address: 0.0.0.0:1}\nlisten: {address: 0.0.0.0:2}\n"),
-                       ["gw.yml:1:1: duplicate key `listen` in a mapping"])
+    func testDuplicateKeyIsReportedAtTheLaterOccurrenceWithTheOtherErrors() {
+        // The later `listen` is the one reported (and the one checked); the rest of the file
+        // is still checked.
+        XCTAssertEqual(errors("listen: {address: 0.0.0.0:1}\nlimits: {max_connections: 0}\nlisten: {address: 0.0.0.0:2}\n"), [
+            "gw.yml:1:1: missing required top-level key `routes`",
+            "gw.yml:2:27: `limits.max_connections` must be greater than zero",
+            "gw.yml:3:1: duplicate key `listen` (first at line 1, column 1)",
+        ])
+        // Three times, nested, quoted, and twice on one line of a flow mapping.
+        XCTAssertEqual(errors("""
+            listen: {address: 0.0.0.0:1, address: 0.0.0.0:2, "address": bad}
+            upstreams:
+              u:
+                url: "http://u"
+                'url': "http://v"
+            routes: [{name: r, match: {path: /}, upstream: u, auth: public}]
+            """), [
+                "gw.yml:1:30: duplicate key `address` (first at line 1, column 10)",
+                "gw.yml:1:50: duplicate key `address` (first at line 1, column 10)",
+                "gw.yml:1:61: invalid address `bad` for `listen.address`: expected HOST:PORT",
+                "gw.yml:5:5: duplicate key `url` (first at line 4, column 5)",
+            ])
     }
 
     func testUnknownKeysWithDidYouMeanAtEveryLevel() {

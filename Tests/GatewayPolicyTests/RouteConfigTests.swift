@@ -53,6 +53,8 @@ final class RouteConfigTests: XCTestCase {
                 "gw.yml:8:33: `routes[0].match.host` must be a host name without port (e.g. `api.example.com`) or a wildcard like `*.example.com`, not `api.example.com:8080`",
                 "gw.yml:9:15: unknown upstream `order`; did you mean `orders`?",
                 "gw.yml:10:22: unknown issuer `corpp`; did you mean `corp`?",
+                // Both routes named `a` have other errors: the name is compared all the same.
+                "gw.yml:11:11: duplicate route name `a`",
                 "gw.yml:12:30: `routes[1].match` has both `path_prefix` and `path_regex`; exactly one of `path`, `path_prefix` or `path_regex` is allowed",
                 "gw.yml:14:11: `routes[1].auth` must be `public` or a mapping with `issuers`, not `private`",
                 "gw.yml:16:54: `routes[2].match.methods[1]`: `BAD METHOD` is not a valid method",
