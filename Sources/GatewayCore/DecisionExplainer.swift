@@ -23,6 +23,15 @@ public enum DecisionExplainer {
         func step(_ check: String, _ passed: Bool, _ detail: String) {
             steps.append(ExplainStep(check: check, passed: passed, detail: detail))
         }
+        // The method checks come first in `decide` too.
+        if head.method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) {
+            step("method", false, "\(head.method): methods must be uppercase (a lowercase one could slip past a route's methods)")
+            return (steps, decision)
+        }
+        if head.method == "TRACE" || head.method == "CONNECT" {
+            step("method", false, "\(head.method) is never forwarded")
+            return (steps, decision)
+        }
         let target: NormalizedTarget
         do {
             target = try PathNormalizer.normalize(head.target)

@@ -198,15 +198,7 @@ extension String {
 public enum HeaderName {
     /// ASCII-lowercased with `_` mapped to `-`, so `X_Auth_Subject` equals `x-auth-subject`.
     public static func normalized(_ name: String) -> String {
-        if !name.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x5F }) { return name }
-        // Written in place: no heap allocation for names of up to 15 bytes (small strings).
-        let count = name.utf8.count
-        return String(unsafeUninitializedCapacity: count) { buffer in
-            for (i, b) in name.utf8.enumerated() {
-                buffer[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : (b == 0x5F ? 0x2D : b)
-            }
-            return count
-        }
+        HTTPSyntax.comparableFieldName(name)
     }
 
     /// ASCII case-insensitive equality.

@@ -402,10 +402,20 @@ public enum RequestPipeline {
 
     // MARK: Forwarded request
 
+    /// Fields upstream frameworks read as the client's address, the request's URL or its
+    /// method, in place of the real ones: a client could otherwise turn a request a GET route
+    /// allowed into a DELETE, or `/status` into `/admin`, behind the gateway's back.
+    static let overrideFields: Set<String> = [
+        "x-real-ip", "x-client-ip", "true-client-ip", "x-original-url", "x-rewrite-url", "x-original-uri",
+        "x-http-method-override", "x-http-method", "x-method-override",
+    ]
+
     /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
     /// identity look-alikes, `Authorization` (unless forwarded), `Host` (libcurl sends the
     /// upstream's), framing (`Content-Length`: set from the body), `Expect` (answered here),
-    /// and the `X-Forwarded-*` / `X-Request-Id` the gateway sets itself.
+    /// every `X-Forwarded-*` (the gateway sets For, with the client's chain, Proto and
+    /// Host), `X-Request-Id` (set here) and `overrideFields`. Names compare
+    /// case-insensitively with `_` as `-`.
     static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool) -> [HTTPField] {
         let cleaned = HopByHop.removing(from: head.fields)
         var out: [HTTPField] = []
@@ -414,11 +424,11 @@ public enum RequestPipeline {
             let n = HeaderName.normalized(f.name)
             switch n {
             case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "proxy-authorization", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
-                 "x-forwarded-for", "forwarded":
+            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded":
                 continue
             default: break
             }
+            if n.hasPrefix("x-forwarded-") || overrideFields.contains(n) { continue }
             if runtime.isSpoofableIdentityHeader(f.name) { continue }
             out.append(f)
         }

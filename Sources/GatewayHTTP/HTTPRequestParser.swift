@@ -145,7 +145,7 @@ public struct HTTPRequestParser: Sendable {
                 // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF (RFC 9112 §7.1)
                 guard pos < n else { return (nil, pos) }
                 let b = input[pos]
-                if let digit = Self.hexValue(b) {
+                if let digit = HTTPSyntax.hexValue(b) {
                     chunkSizeDigits += 1
                     if chunkSizeDigits > Self.maxChunkSizeDigits {
                         throw .badRequest("chunk size too large")
@@ -381,6 +381,9 @@ public struct HTTPRequestParser: Sendable {
             case 4 where Self.equalsLowercase(buf, nameRange, "host"):
                 hostCount += 1
                 if hostCount > 1 { throw .badRequest("several Host fields") }
+                if !HTTPSyntax.isValidHostValue(UnsafeRawBufferPointer(rebasing: buf[valueRange])) {
+                    throw .badRequest("invalid Host field")
+                }
             case 14 where Self.equalsLowercase(buf, nameRange, "content-length"):
                 // RFC 9112 §6.3: several or invalid lengths are unrecoverable. Strict: one field, digits only.
                 if contentLength != nil { throw .badRequest("several Content-Length fields") }
@@ -469,6 +472,10 @@ public struct HTTPRequestParser: Sendable {
         case .authority:
             throw .badRequest("authority-form request target without CONNECT")
         case .absolute(_, let authority, _):
+            // HTTP/1.0 may omit Host: the authority is then the host everyone reads.
+            if !HTTPSyntax.isValidHostValue(authority.utf8) {
+                throw .badRequest("invalid request target authority")
+            }
             for f in fields where HTTPSyntax.equalsIgnoringASCIICase(f.name, "host") {
                 if !HTTPSyntax.equalsIgnoringASCIICase(f.value, authority) {
                     throw .badRequest("request target authority differs from Host")
@@ -583,12 +590,4 @@ public struct HTTPRequestParser: Sendable {
         b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")
     }
 
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }

@@ -43,6 +43,79 @@ public enum HTTPSyntax {
         return utf8.allSatisfy(isFieldValueByte)
     }
 
+    /// Whether `value` is a Host field value the gateway accepts (RFC 9112 §3.2: an invalid
+    /// one gets 400): `uri-host [ ":" port ]` (RFC 3986 §3.2.2–3.2.3), narrowed to what DNS
+    /// names and IP addresses use, so that every reader (the route's host match, an upstream
+    /// reading `X-Forwarded-Host`) sees the same host:
+    /// - a name or IPv4 address: `A-Z a-z 0-9 - . _ ~`, no empty label (`..`, a leading dot),
+    ///   one trailing dot allowed; no percent-encoding, commas, spaces or other sub-delims;
+    /// - an IPv6 literal in brackets: hex digits, `:` and `.` (for an embedded IPv4);
+    /// - an optional port of 1–5 digits up to 65535.
+    /// Empty is valid (RFC 9110 §7.2: a target without an authority).
+    public static func isValidHostValue<C: Collection>(_ value: C) -> Bool where C.Element == UInt8 {
+        var bytes = value[...]
+        guard !bytes.isEmpty else { return true }
+        if bytes.first == 0x5B {  // "["
+            guard let close = bytes.firstIndex(of: 0x5D) else { return false }
+            let inside = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard inside.count >= 2, inside.allSatisfy({ isHexDigit($0) || $0 == 0x3A || $0 == 0x2E }) else { return false }
+            bytes = bytes[bytes.index(after: close)...]
+        } else {
+            let end = bytes.firstIndex(of: 0x3A) ?? bytes.endIndex  // ":"
+            let name = bytes[..<end]
+            guard !name.isEmpty else { return false }
+            var previous: UInt8 = 0x2E  // as if after a dot: a leading dot is an empty label
+            var index = name.startIndex
+            while index != name.endIndex {
+                let b = name[index]
+                let isLast = name.index(after: index) == name.endIndex
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x5F, 0x7E: break
+                case 0x2E:
+                    if previous == 0x2E { return false }
+                    if isLast && name.count == 1 { return false }
+                default: return false
+                }
+                previous = b
+                index = name.index(after: index)
+            }
+            bytes = bytes[end...]
+        }
+        guard let colon = bytes.first else { return true }
+        guard colon == 0x3A else { return false }
+        let port = bytes.dropFirst()
+        guard (1...5).contains(port.count), port.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        var number = 0
+        for d in port { number = number * 10 + Int(d - 0x30) }
+        return number <= 65535
+    }
+
+    static func isHexDigit(_ b: UInt8) -> Bool { hexValue(b) != nil }
+
+    /// The value of one hex digit (either case), nil for other bytes.
+    public static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// A field name for comparisons: ASCII-lowercased with `_` as `-`, so `X_Auth_Subject`
+    /// equals `x-auth-subject` (CGI-style environments cannot tell them apart).
+    public static func comparableFieldName(_ name: String) -> String {
+        if !name.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x5F }) { return name }
+        // Written in place: no heap allocation for names of up to 15 bytes (small strings).
+        let count = name.utf8.count
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            for (i, b) in name.utf8.enumerated() {
+                buffer[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : (b == 0x5F ? 0x2D : b)
+            }
+            return count
+        }
+    }
+
     /// ASCII lowercase of one byte; other bytes unchanged.
     @inlinable
     public static func lowercased(_ byte: UInt8) -> UInt8 {

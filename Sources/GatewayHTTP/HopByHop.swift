@@ -7,16 +7,19 @@ public enum HopByHop {
     ]
 
     /// Removes `Connection`, every field it names, and `Keep-Alive`, `Proxy-Connection`,
-    /// `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade` (case-insensitive).
+    /// `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade` (case-insensitive, `_` the same as
+    /// `-`: an upstream behind a CGI-style environment reads `Transfer_Encoding` as
+    /// `Transfer-Encoding`, so it must not survive next to the gateway's own framing).
     /// - Parameter fields: the fields as received; order of the kept fields is preserved.
     /// - Returns: the end-to-end fields.
     public static func removing(from fields: [HTTPField]) -> [HTTPField] {
         var names = alwaysRemoved
-        for field in fields where HTTPSyntax.equalsIgnoringASCIICase(field.name, "connection") {
+        for field in fields where HTTPSyntax.comparableFieldName(field.name) == "connection" {
             for option in HTTPSyntax.listElements(field.value) {
-                names.insert(HTTPSyntax.asciiLowercased(String(option)))
+                names.insert(HTTPSyntax.comparableFieldName(String(option)))
             }
         }
-        return fields.filter { !names.contains(HTTPSyntax.asciiLowercased($0.name)) }
+        return fields.filter { !names.contains(HTTPSyntax.comparableFieldName($0.name)) }
     }
+
 }

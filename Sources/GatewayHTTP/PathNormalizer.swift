@@ -37,7 +37,7 @@ public enum PathNormalizer {
             let b = bytes[i]
             if b == UInt8(ascii: "%") {
                 guard i + 2 < pathEnd,
-                      let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2])
+                      let hi = HTTPSyntax.hexValue(bytes[i + 1]), let lo = HTTPSyntax.hexValue(bytes[i + 2])
                 else { throw .invalid("invalid percent-encoding in path") }
                 let v = hi << 4 | lo
                 switch v {
@@ -125,15 +125,6 @@ public enum PathNormalizer {
             return true
         default:
             return false
-        }
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 

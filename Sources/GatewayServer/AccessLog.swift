@@ -1,3 +1,4 @@
+import GatewayCore
 import Logging
 
 #if canImport(Glibc)
@@ -34,7 +35,7 @@ struct AccessLog {
             "request_id": .string(r.requestID),
             "client": .string(r.client),
             "method": .string(r.method),
-            "path": .string(LogRedaction.redactQuery(r.target)),
+            "path": .string(LogRedaction.redact(r.target)),
             "status": .stringConvertible(r.status),
             "route": .string(r.route ?? "-"),
             "decision": .string(r.decision.rawValue),
@@ -72,7 +73,7 @@ struct AccessLog {
         out.append(contentsOf: #","method":"#.utf8)
         appendString(r.method, to: &out)
         out.append(contentsOf: #","path":"#.utf8)
-        appendString(LogRedaction.redactQuery(r.target), to: &out)
+        appendString(LogRedaction.redact(r.target), to: &out)
         out.append(contentsOf: #","reason":"#.utf8)
         appendString(r.reason, to: &out)
         out.append(contentsOf: #","request_id":"#.utf8)

@@ -64,7 +64,15 @@ final class ClientConnection: @unchecked Sendable {
     func start() {
         io = loop.poller.register(fd: fd) { [weak self] ready in self?.onReady(ready) }
         updateIO()
-        armIdleTimer()
+        armFirstRequestTimer()
+    }
+
+    /// A new connection must start its first request within `header_timeout` (like nginx's
+    /// client_header_timeout): a client that connects and stays silent holds a connection
+    /// slot that long, not `idle_timeout`. Closed without a response (nothing was asked).
+    private func armFirstRequestTimer() {
+        let limits = loop.runtime.config.limits
+        armTimer(min(limits.headerTimeout, limits.idleTimeout), onFire: { [weak self] in self?.close() })
     }
 
     /// Whether the connection has no request in progress (for draining).

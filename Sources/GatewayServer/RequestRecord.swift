@@ -26,21 +26,3 @@ struct RequestRecord {
     var bytesIn: UInt64
     var bytesOut: UInt64
 }
-
-/// Query redaction for logs: values of `access_token` and `token` parameters are replaced.
-enum LogRedaction {
-    static let redactedNames: Set<String> = ["access_token", "token"]
-
-    /// `/p?token=abc&x=1` → `/p?token=REDACTED&x=1`.
-    static func redactQuery(_ target: String) -> String {
-        guard let q = target.firstIndex(of: "?") else { return target }
-        let path = target[..<q]
-        let query = target[target.index(after: q)...]
-        let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
-            let name = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            if redactedNames.contains(name.lowercased()) { return name + "=REDACTED" }
-            return String(part)
-        }
-        return path + "?" + parts.joined(separator: "&")
-    }
-}

@@ -18,10 +18,13 @@ struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign a token for local testing and print it.",
             discussion: """
-                --key is a PEM private key (PKCS#8) for RS*/PS*/ES*/EdDSA, or for HS* a file holding
-                the HMAC secret (raw bytes, or base64/base64url with --key-encoding, as the issuer's
-                secret_encoding). A --claim value is read as JSON when it parses (numbers, arrays,
-                booleans, quoted strings), else as a string. iat and exp come from now and --ttl unless given.
+                --key is a PEM private key (PKCS#8) for RS*/PS*/ES*/EdDSA, or for HS* a file holding \
+                the HMAC secret: raw bytes, or base64/base64url with --key-encoding (as the issuer's \
+                secret_encoding). Line breaks at the end of the file are dropped, as the shell's \
+                $(cat FILE) drops them, so CORP_SECRET="$(cat FILE)" gives the gateway the same secret.
+
+                A --claim value is read as JSON when it parses (numbers, arrays, booleans, quoted \
+                strings), else as a string. iat and exp come from now and --ttl unless given.
 
                 Example:
                   gateway token mint --key keys/rsa.pem --alg RS256 --kid rsa-1 \\
@@ -71,6 +74,8 @@ struct Token: ParsableCommand {
                         }
                         secret = decoded
                     }
+                    // The same minimum the gateway enforces when it loads the secret.
+                    _ = try KeySet.hmacSecret(secret, keyID: nil, algorithms: [algorithm])
                     signingKey = SigningKey.hmac(secret)
                 } else {
                     signingKey = try SigningKey.privateKeyPEM(bytes)
@@ -107,11 +112,12 @@ struct Token: ParsableCommand {
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a token's header and claims, unverified.",
-            discussion: "Example:\n  gateway token decode eyJhbGciOi...")
+            discussion: "Examples:\n  gateway token decode eyJhbGciOi...\n  echo \"$TOKEN\" | gateway token decode -")
 
-        @Argument(help: "The compact JWS.") var token: String
+        @Argument(help: "The compact JWS, or - to read it from standard input.") var token: String
 
         func run() throws {
+            let token = self.token == "-" ? (readLine(strippingNewline: true) ?? "") : self.token
             let parts = token.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 3,
                   let h = Base64URL.decode(parts[0]), let header = try? JSONReader.parse(h),

@@ -122,6 +122,17 @@ final class RequestPipelineTests: XCTestCase {
         XCTAssertEqual(field(p, "X-Forwarded-Proto"), ["http"])
     }
 
+    func testClientProxyAndOverrideFieldsNeverReachTheUpstream() throws {
+        let spoofed = ["X-Forwarded-Port", "X-Forwarded-Prefix", "X_Forwarded_Server", "X-Real-IP", "X-Client-IP",
+                       "True-Client-IP", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override",
+                       "x-http-method", "X-Method-Override"]
+        let h = head("GET", "/status", spoofed.map { ($0, "/admin") } + [("Accept", "*/*")])
+        guard let p = plan(decide(h)) else { return }
+        for name in spoofed { XCTAssertEqual(field(p, name), [], name) }
+        XCTAssertEqual(field(p, "Accept"), ["*/*"])
+        XCTAssertEqual(field(p, "X-Forwarded-For"), ["192.0.2.7"])
+    }
+
     func testPublicRouteStripsIdentityHeadersAndKeepsClientRequestID() throws {
         let h = head("GET", "/status", [("X-Auth-Subject", "admin"), ("X-Request-Id", "abc-123"),
                                         ("X-Forwarded-For", "10.1.1.1"), ("Accept", "text/plain")])

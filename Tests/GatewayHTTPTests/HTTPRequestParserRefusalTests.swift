@@ -143,6 +143,22 @@ final class HTTPRequestParserRefusalTests: XCTestCase {
         XCTAssertNotNil(head("GET / HTTP/1.0\r\n\r\n"), "Host is optional on HTTP/1.0")
     }
 
+    /// RFC 9112 §3.2: an invalid Host value gets 400, so a route's host match and an
+    /// upstream reading X-Forwarded-Host cannot see different hosts.
+    func testInvalidHostValues() {
+        for bad in ["admin.example.com, x", "x, admin.example.com", "admin.example.com:1:2", "admin.example.com..",
+                    "admin.example.com/", "admin.example.com%2e", "a b", "<script>", "x@evil.com", "x:abc",
+                    ".admin.example.com", ".", "[::1", "[]", "[zz]", "a:", "a:123456", "a:65536", "a;b", "a\\b"] {
+            assertRefused("Host: \(bad)", "GET / HTTP/1.1\r\nHost: \(bad)\r\n\r\n", status: 400)
+        }
+        for good in ["admin.example.com", "ADMIN.example.com.", "127.0.0.1:8080", "[::1]:443", "[2001:db8::1]",
+                     "my_host-1.internal:1", "a:65535", ""] {
+            XCTAssertNotNil(head("GET / HTTP/1.1\r\nHost: \(good)\r\n\r\n"), "Host: \(good)")
+        }
+        assertRefused("absolute-form authority on 1.0 without Host", "GET http://a,b/x HTTP/1.0\r\n\r\n", status: 400)
+        XCTAssertNotNil(head("GET http://api.test:8080/x HTTP/1.0\r\n\r\n"))
+    }
+
     // MARK: Request line
 
     func testRequestLine() {

@@ -36,6 +36,19 @@ final class HopByHopTests: XCTestCase {
         ])
     }
 
+    /// An upstream in a CGI-style environment reads `Transfer_Encoding` as `Transfer-Encoding`:
+    /// beside the gateway's own Content-Length it would re-frame the body.
+    func testUnderscoreSpellingsAreHopByHopToo() {
+        let fields = [
+            HTTPField(name: "Transfer_Encoding", value: "chunked"),
+            HTTPField(name: "keep_alive", value: "timeout=5"),
+            HTTPField(name: "Connection", value: "X_Secret"),
+            HTTPField(name: "X-Secret", value: "1"),
+            HTTPField(name: "X-Kept", value: "2"),
+        ]
+        XCTAssertEqual(HopByHop.removing(from: fields), [HTTPField(name: "X-Kept", value: "2")])
+    }
+
     func testNoHopByHopFieldsIsUnchanged() {
         let fields = [HTTPField(name: "A", value: "1"), HTTPField(name: "B", value: "2"), HTTPField(name: "A", value: "3")]
         XCTAssertEqual(HopByHop.removing(from: fields), fields)

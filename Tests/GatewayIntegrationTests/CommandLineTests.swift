@@ -5,7 +5,7 @@ import XCTest
 
 /// The `gateway` binary's commands as a user runs them.
 final class CommandLineTests: XCTestCase {
-    func run(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
         p.arguments = args
@@ -15,7 +15,13 @@ final class CommandLineTests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let input = Pipe()
+        if stdin != nil { p.standardInput = input }
         try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let r = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -62,6 +68,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(noRoute.out.contains("decision: refuse 404"), noRoute.out)
     }
 
+    func testExplainNamesTheMethodCheckThatRefusesALowercaseMethod() throws {
+        let r = try run(["explain", "--config", repoRoot + "/gateway.yml", "get", "http://api.test/orders/7"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("[FAIL] method: get: methods must be uppercase"), r.out)
+        XCTAssertFalse(r.out.contains("[pass] route"), r.out)
+        XCTAssertTrue(r.out.contains("decision: refuse 400"), r.out)
+    }
+
     func testUsageErrorExitsTwo() throws {
         XCTAssertEqual(try run(["serve", "--no-such-flag"]).status, 2)
     }
@@ -93,6 +107,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(verified.algorithm, .HS256)
         XCTAssertEqual(try run(["token", "mint", "--key", Fixtures.directory + "/vectors/hmac.secret",
                                 "--key-encoding", "hex", "--alg", "HS256"]).status, 2)
+    }
+
+    func testMintRefusesAnHMACSecretTheGatewayWouldRefuse() throws {
+        let path = NSTemporaryDirectory() + "gw-short-" + UUID().uuidString
+        try "short\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run(["token", "mint", "--key", path, "--alg", "HS256"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("HMAC secret of 5 bytes: 32 required for HS256 (RFC 7518 §3.2)"), r.err)
+        XCTAssertTrue(r.out.isEmpty, r.out)
+    }
+
+    func testDecodeReadsTheTokenFromStandardInput() throws {
+        let m = try run(["token", "mint", "--key", Fixtures.directory + "/vectors/keys/ec-256.pem", "--alg", "ES256",
+                         "--claim", "sub=bob"])
+        XCTAssertEqual(m.status, 0, m.err)
+        let d = try run(["token", "decode", "-"], stdin: m.out)
+        XCTAssertEqual(d.status, 0, d.err)
+        XCTAssertTrue(d.out.contains("\"sub\":\"bob\""), d.out)
     }
 
     func testEveryCommandHasHelpWithAnExample() throws {

@@ -55,6 +55,21 @@ final class LimitsIntegrationTests: XCTestCase {
         XCTAssertTrue(neverUsed.isClosedByPeer(within: 4), "silent connection left open")
     }
 
+    func testASilentNewConnectionIsClosedAfterHeaderTimeoutNotIdleTimeout() throws {
+        let g = try HardenedGateway(limits: "  header_timeout: 1s\n  idle_timeout: 30s")
+        defer { g.stop() }
+        let used = try g.client()
+        try used.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(try used.readResponse().status, 200)
+        let started = monotonicNow()
+        let silent = try g.client()
+        XCTAssertTrue(silent.isClosedByPeer(within: 4), "a connection that never sent a byte kept its slot")
+        XCTAssertGreaterThan(monotonicNow() - started, 0.8, "closed before header_timeout")
+        // Between requests, idle_timeout (30 s) applies, not header_timeout.
+        try used.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(try used.readResponse().status, 200)
+    }
+
     func testStalledRequestBodyGets408AndTheUpstreamExchangeIsAbandoned() throws {
         let g = try HardenedGateway(limits: "  body_timeout: 1s")
         defer { g.stop() }
