@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // Linux epoll(7) declarations (part of libc; no library to link).
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // Pure Swift: HTTP/1.1 request parsing, framing, path normalisation.
         .target(name: "GatewayHTTP"),
@@ -35,13 +37,15 @@ let package = Package(
             dependencies: ["GatewayHTTP", "GatewayJOSE", .product(name: "Yams", package: "Yams")]),
         // The decision for one request: pure, no I/O.
         .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy"]),
+        // Readiness of many descriptors through one Dispatch read source per serial queue.
+        .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
         // libcurl multi-socket driven by Dispatch.
-        .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP"]),
+        .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
         // Listener, connections, proxy loop.
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE",
+                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,5 +1,6 @@
 import Dispatch
 import GatewayCore
+import GatewayEvents
 import GatewayHTTP
 import GatewayPolicy
 import GatewayUpstream
@@ -8,8 +9,8 @@ import GatewayUpstream
 import Glibc
 #endif
 
-/// One client connection, driven by a `DispatchSourceRead`/`DispatchSourceWrite` pair on its
-/// loop's serial queue. Requests on it are handled one at a time, in order (pipelined bytes
+/// One client connection, driven by its registration in the loop's `ReadinessPoller` (one
+/// Dispatch read source per loop, on the loop's serial queue). Requests on it are handled one at a time, in order (pipelined bytes
 /// wait in `inbound` until the current exchange finishes).
 ///
 /// Buffers are bounded: `inbound` holds at most one request head plus `inboundSlack`;
@@ -28,13 +29,13 @@ final class ClientConnection: @unchecked Sendable {
     let peer: String
     unowned let loop: ServerLoop
     let server: ServerHooks
-    private let readSource: DispatchSourceRead
-    private var writeSource: DispatchSourceWrite?
+    /// Readiness of `fd`; interest follows `readSuspended`, `readStopped` and `writeArmed`.
+    private var io: PollRegistration?
     private var writeArmed = false
+    /// Reading paused while buffers are full.
     private var readSuspended = false
-    /// Closes the descriptor once every source's cancel handler has run (a new connection
-    /// reusing the number must not meet a stale epoll registration).
-    private let descriptorCloser: DescriptorCloser
+    /// Reading over for good (end of input).
+    private var readStopped = false
     /// Monotonic time of the last send(2) that made progress (write-progress timeouts).
     private var lastWriteProgress = 0.0
 
@@ -57,16 +58,12 @@ final class ClientConnection: @unchecked Sendable {
         self.server = server
         let limits = loop.runtime.config.limits
         self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
-        self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        self.descriptorCloser = DescriptorCloser(fd: fd)
     }
 
     /// Starts reading. Call on `loop.queue`.
     func start() {
-        readSource.setEventHandler { [weak self] in self?.onReadable() }
-        let closer = descriptorCloser
-        readSource.setCancelHandler { closer.sourceCancelled() }
-        readSource.resume()
+        io = loop.poller.register(fd: fd) { [weak self] ready in self?.onReady(ready) }
+        updateIO()
         armFirstRequestTimer()
     }
 
@@ -81,6 +78,20 @@ final class ClientConnection: @unchecked Sendable {
     /// Whether the connection has no request in progress (for draining).
     var isIdle: Bool {
         exchange == nil && inboundStart == inbound.count && outboundStart == outbound.count && !closeAfterFlush
+    }
+
+    /// Makes the poller's interest match what the connection waits for.
+    private func updateIO() {
+        guard !closed, let io else { return }
+        var interest: Readiness = []
+        if !readSuspended && !readStopped { interest.insert(.readable) }
+        if writeArmed { interest.insert(.writable) }
+        io.setInterest(interest)
+    }
+
+    private func onReady(_ ready: Readiness) {
+        if ready.contains(.readable) { onReadable() }
+        if ready.contains(.writable) && writeArmed && !closed { flush() }
     }
 
     // MARK: Reading
@@ -110,7 +121,8 @@ final class ClientConnection: @unchecked Sendable {
         }
         process()
         if clientEOF && !closed {
-            readSource.cancel()  // no more events; finish what is in flight then close
+            readStopped = true  // no more read events; finish what is in flight then close
+            updateIO()
             if exchange == nil { closeWhenFlushed() }
         }
     }
@@ -204,12 +216,9 @@ final class ClientConnection: @unchecked Sendable {
         let pending = inbound.count - inboundStart
         var full = closeAfterFlush || pending > ClientConnection.inboundSlack + loop.runtime.config.limits.maxHeaderBytes
         if let ex = exchange, ex.requestBody.count >= ClientConnection.requestBodyHighWater { full = true }
-        if full && !readSuspended {
-            readSource.suspend()
-            readSuspended = true
-        } else if !full && readSuspended {
-            readSuspended = false
-            readSource.resume()
+        if full != readSuspended {
+            readSuspended = full
+            updateIO()
         }
     }
 
@@ -232,7 +241,7 @@ final class ClientConnection: @unchecked Sendable {
         armTimer(ClientConnection.lingerSeconds, onFire: { [weak self] in self?.close() })
         if readSuspended {
             readSuspended = false
-            readSource.resume()
+            updateIO()
         }
         discardInput()
     }
@@ -661,24 +670,16 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     private func armWrite() {
-        if writeSource == nil {
-            let s = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-            s.setEventHandler { [weak self] in self?.flush() }
-            descriptorCloser.sourceCreated()
-            let closer = descriptorCloser
-            s.setCancelHandler { closer.sourceCancelled() }
-            writeSource = s
-        }
         if !writeArmed {
             writeArmed = true
-            writeSource!.resume()
+            updateIO()
         }
     }
 
     private func disarmWrite() {
         if writeArmed {
             writeArmed = false
-            writeSource!.suspend()
+            updateIO()
         }
     }
 
@@ -743,15 +744,11 @@ final class ClientConnection: @unchecked Sendable {
             ex.delegate = nil
             exchange = nil
         }
-        if readSuspended { readSuspended = false; readSource.resume() }
-        readSource.cancel()
-        if let w = writeSource {
-            if !writeArmed { w.resume() }
-            w.cancel()
-        }
-        // The descriptor is closed once the sources' cancel handlers have run too
-        // (DispatchSource rule); the read source may have been cancelled earlier at EOF.
-        descriptorCloser.sourceCancelled()
+        // Out of the epoll set first (at once, unlike a Dispatch source's cancel), so the
+        // number can be closed now and reused by the next accepted connection.
+        io?.cancel()
+        io = nil
+        Glibc.close(fd)
         server.connectionClosed(self)
     }
 }
@@ -833,21 +830,4 @@ func wallClockSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// Closes a connection's descriptor once the connection is closed and every one of its
-/// Dispatch sources is cancelled. Touched only on the connection's loop queue.
-final class DescriptorCloser: @unchecked Sendable {
-    let fd: Int32
-    /// The connection itself plus its read source; +1 for a write source once created.
-    private var live = 2
-
-    init(fd: Int32) { self.fd = fd }
-
-    func sourceCreated() { live += 1 }
-
-    func sourceCancelled() {
-        live -= 1
-        if live == 0 { Glibc.close(fd) }
-    }
 }

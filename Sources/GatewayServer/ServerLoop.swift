@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import GatewayCore
+import GatewayEvents
 import GatewayUpstream
 
 /// One serial queue with its libcurl multi handle: every connection assigned to it, and
@@ -11,6 +12,8 @@ final class ServerLoop: @unchecked Sendable {
     let index: Int
     let queue: DispatchQueue
     let upstream: UpstreamLoop
+    /// Readiness of every client connection and upstream socket of this loop.
+    var poller: ReadinessPoller { upstream.poller }
     /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
     var runtime: GatewayRuntime
     var connections: [ObjectIdentifier: ClientConnection] = [:]

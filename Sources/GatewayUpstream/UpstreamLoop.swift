@@ -1,5 +1,6 @@
 internal import CCurl
 import Dispatch
+public import GatewayEvents
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,8 @@ private let curlGlobalInit: CURLcode = gw_global_init()
 /// captured by the Dispatch handlers that run on that same queue.
 public final class UpstreamLoop: @unchecked Sendable {
     public let queue: DispatchQueue
+    /// Readiness of curl's sockets (shared with the listener's connections on the same queue).
+    public let poller: ReadinessPoller
     /// The CURLM handle; owned, freed in deinit.
     let multi: UnsafeMutableRawPointer
     /// Drives curl's single timeout (CURLMOPT_TIMERFUNCTION); one-shot, re-armed by curl.
@@ -48,11 +51,18 @@ public final class UpstreamLoop: @unchecked Sendable {
     private(set) var curlDepth = 0
 
     /// Creates the multi handle. Safe to call from any thread; use it only on `queue`.
-    public init(queue: DispatchQueue) {
+    /// - Parameter poller: the queue's readiness poller (one is created when nil; it must
+    ///   deliver on `queue`).
+    public init(queue: DispatchQueue, poller: ReadinessPoller? = nil) {
         precondition(curlGlobalInit == CURLE_OK, "curl_global_init failed")
         guard let multi = curl_multi_init() else {
             fatalError("curl_multi_init failed (out of memory)")
         }
+        guard let poller = poller ?? ReadinessPoller(queue: queue) else {
+            fatalError("epoll_create1 failed (descriptor limit)")
+        }
+        precondition(poller.queue === queue, "the poller must deliver on the loop's queue")
+        self.poller = poller
         self.queue = queue
         self.multi = multi
         self.timer = DispatchSource.makeTimerSource(queue: queue)
@@ -203,7 +213,7 @@ public final class UpstreamLoop: @unchecked Sendable {
             watcher = existing
             _ = curl_multi_assign(multi, socket, Unmanaged.passUnretained(existing).toOpaque())
         } else {
-            guard let created = SocketWatcher(socket: socket, queue: queue, onEvent: { [weak self] socket, events in
+            guard let created = SocketWatcher(socket: socket, poller: poller, onEvent: { [weak self] socket, events in
                 self?.socketAction(socket, events: events)
             }) else {
                 // Could not watch the socket (descriptor limit): tell curl to fail.
