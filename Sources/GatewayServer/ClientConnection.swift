@@ -104,6 +104,9 @@ final class ClientConnection: @unchecked Sendable {
             let n = appendRead()
             if n > 0 {
                 total += n
+                // A short read drained the socket: no second read(2) just to see EAGAIN
+                // (readiness is level-triggered, so more data or the EOF is reported again).
+                if n < ClientConnection.readChunk { break }
                 continue
             }
             if n == 0 {
