@@ -142,6 +142,7 @@ public final class PollRegistration: @unchecked Sendable {
             // owner's read or write meets the problem instead of waiting forever.
             inSet = poller.control(EPOLL_CTL_ADD, self, mask)
             if !inSet {
+                interest = []  // so that the next setInterest tries the ADD again
                 poller.queue.async { [weak self] in
                     guard let self, !self.cancelled else { return }
                     self.handler?(wanted)

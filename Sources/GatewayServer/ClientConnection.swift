@@ -538,6 +538,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         ex.responseStarted = true
         ex.status = status
+        ex.unsentResponseAt = outbound.count
         write(HTTPResponseHead(status: status, fields: fields, version: .http11).serialized(), flush: false)
         scheduleFlush()
     }
@@ -590,6 +591,14 @@ final class ClientConnection: @unchecked Sendable {
         if let error {
             ex.outcome = .error
             ex.reason = error.status == 504 ? "upstream_timeout" : (ex.responseStarted ? "upstream_aborted" : "upstream_error")
+            if ex.responseStarted, let at = ex.unsentResponseAt {
+                // Nothing of the upstream's response reached the client yet: take it back
+                // and answer with a clean 502/504 instead of a bare connection close.
+                outbound.removeSubrange(at...)
+                ex.unsentResponseAt = nil
+                ex.responseStarted = false
+                ex.bytesOut = 0
+            }
             if ex.responseStarted {
                 // Never let a truncated body look complete.
                 abort()
@@ -652,6 +661,7 @@ final class ClientConnection: @unchecked Sendable {
             if n > 0 {
                 outboundStart += n
                 lastWriteProgress = monotonicSeconds()
+                if let ex = exchange, let at = ex.unsentResponseAt, outboundStart > at { ex.unsentResponseAt = nil }
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -772,6 +782,9 @@ final class Exchange: @unchecked Sendable {
     var sendPaused = false
     var receivePaused = false
     var responseStarted = false
+    /// Where the response head starts in `outbound` while none of it has been sent; nil
+    /// once a byte of it left (or before it was queued).
+    var unsentResponseAt: Int?
     var responseChunked = false
     var keepAlive = false
     // For the access log and metrics (one `RequestRecord` per exchange).

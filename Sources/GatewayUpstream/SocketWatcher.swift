@@ -53,6 +53,15 @@ final class SocketWatcher: @unchecked Sendable {
         registration.setInterest(interest)
     }
 
+    /// Whether curl's descriptor number still names the socket the duplicate watches
+    /// (same device and inode); false once curl closed it, even if the number was reused.
+    func stillWatchesSocket() -> Bool {
+        var theirs = stat()
+        var ours = stat()
+        guard fstat(socket, &theirs) == 0, fstat(watched, &ours) == 0 else { return false }
+        return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino
+    }
+
     /// The socket is gone (closed by curl, or not ours to keep): leave the epoll set and
     /// close the duplicate.
     func stop() {

@@ -36,6 +36,12 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// CURLOPT_CLOSESOCKETFUNCTION, so their watchers may outlive CURL_POLL_REMOVE
     /// (an idle pooled connection) and are only stopped when the socket is closed.
     private var ownedSockets: Set<curl_socket_t> = []
+    /// Owned sockets curl removed from its wishes (idle in the pool, or closed by curl
+    /// itself: libcurl 7.88 closes the socket of an abandoned connect with close(2), not
+    /// through CLOSESOCKETFUNCTION). Checked every second by `sweepIdleSockets`.
+    private var idleOwnedSockets: Set<curl_socket_t> = []
+    /// Runs `sweepIdleSockets` once a second.
+    private let socketSweep: DispatchSourceTimer
     /// Handed to libcurl as OPENSOCKETDATA/CLOSESOCKETDATA; detached in deinit so that
     /// sockets closed by curl_multi_cleanup do not call into a loop being destroyed.
     let socketContext = UpstreamSocketContext()
@@ -66,6 +72,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         self.queue = queue
         self.multi = multi
         self.timer = DispatchSource.makeTimerSource(queue: queue)
+        self.socketSweep = DispatchSource.makeTimerSource(queue: queue)
 
         let me = Unmanaged.passUnretained(self).toOpaque()
         socketContext.loop = self
@@ -81,6 +88,9 @@ public final class UpstreamLoop: @unchecked Sendable {
         timer.setEventHandler { [weak self] in self?.timerFired() }
         timer.schedule(deadline: .distantFuture, leeway: .milliseconds(1))
         timer.activate()
+        socketSweep.setEventHandler { [weak self] in self?.sweepIdleSockets() }
+        socketSweep.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(200))
+        socketSweep.activate()
     }
 
     deinit {
@@ -93,6 +103,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         curl_multi_cleanup(multi)
         for easy in idleEasyHandles { curl_easy_cleanup(easy) }
         timer.cancel()
+        socketSweep.cancel()
         let remaining = Array(watchers.values)
         if !remaining.isEmpty {
             queue.async { for watcher in remaining { watcher.stop() } }
@@ -198,14 +209,17 @@ public final class UpstreamLoop: @unchecked Sendable {
         assertOnQueue()
         if what == CURL_POLL_REMOVE {
             if ownedSockets.contains(socket) {
-                // Idle in the pool (or about to be closed through our close callback).
+                // Idle in the pool, about to be closed through our close callback, or about
+                // to be closed by curl directly (see `idleOwnedSockets`).
                 watchers[socket]?.watch(read: false, write: false)
+                idleOwnedSockets.insert(socket)
             } else if let watcher = watchers.removeValue(forKey: socket) {
                 watcher.stop()
             }
             _ = curl_multi_assign(multi, socket, nil)
             return 0
         }
+        if !idleOwnedSockets.isEmpty { idleOwnedSockets.remove(socket) }
         let watcher: SocketWatcher
         if let assigned {
             watcher = Unmanaged<SocketWatcher>.fromOpaque(assigned).takeUnretainedValue()
@@ -230,14 +244,36 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// CURLOPT_OPENSOCKETFUNCTION: a connection socket, opened here so that its close is seen.
     fileprivate func openSocket(family: Int32, type: Int32, protocol proto: Int32) -> curl_socket_t {
         let fd = Glibc.socket(family, type | Int32(SOCK_CLOEXEC.rawValue), proto)
-        if fd >= 0 { ownedSockets.insert(fd) }
+        if fd >= 0 {
+            // A watcher under this number belongs to a socket curl closed without telling us.
+            dropWatcher(fd)
+            ownedSockets.insert(fd)
+        }
         return fd
     }
 
     /// CURLOPT_CLOSESOCKETFUNCTION: curl is done with the socket for good.
     fileprivate func socketClosing(_ socket: curl_socket_t) {
+        dropWatcher(socket)
+    }
+
+    private func dropWatcher(_ socket: curl_socket_t) {
         ownedSockets.remove(socket)
+        idleOwnedSockets.remove(socket)
         watchers.removeValue(forKey: socket)?.stop()
+    }
+
+    /// Stops the watchers of idle sockets whose number no longer names the socket they
+    /// watch (closed by curl without CLOSESOCKETFUNCTION, perhaps reused since): each one
+    /// holds a duplicate descriptor, and with it the connection, open.
+    private func sweepIdleSockets() {
+        for socket in idleOwnedSockets {
+            guard let watcher = watchers[socket] else {
+                idleOwnedSockets.remove(socket)
+                continue
+            }
+            if !watcher.stillWatchesSocket() { dropWatcher(socket) }
+        }
     }
 
     /// Re-arms the one Dispatch timer only when curl wants it earlier than it is armed:

@@ -521,6 +521,75 @@ final class UpstreamLoopTests: XCTestCase {
         XCTAssertLessThanOrEqual(after - before, 2, "descriptors leaked: \(before) -> \(after)")
     }
 
+    /// libcurl 7.88 closes the socket of an abandoned connect itself, without the close
+    /// callback: the watcher's duplicate must not keep that connection open.
+    func testAnAbandonedConnectLeavesNoConnectionOpen() throws {
+        // A listener whose accept queue is full: later SYNs are dropped, connects hang.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Bool in
+                bind(listener, sa, length) == 0 && listen(listener, 0) == 0 && getsockname(listener, sa, &length) == 0
+            }
+        }
+        XCTAssertTrue(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<3 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fillers.append(s)
+        }
+        usleep(100_000)
+        /// Sockets of this machine connected (or connecting) to the listener's port.
+        func connectionsToListener() -> Int {
+            // read(2) until EOF: /proc files report size 0 and come a page per read.
+            var bytes: [UInt8] = []
+            let fd = open("/proc/net/tcp", O_RDONLY)
+            if fd >= 0 {
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                for _ in 0..<10_000 {
+                    let n = read(fd, &chunk, chunk.count)
+                    if n <= 0 { break }
+                    bytes += chunk[0..<n]
+                }
+                close(fd)
+            }
+            let table = String(decoding: bytes, as: UTF8.self)
+            let suffix = ":" + String(format: "%04X", port)
+            return table.split(separator: "\n").dropFirst().filter { line in
+                let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+                return columns.count > 2 && columns[2].hasSuffix(suffix)
+            }.count
+        }
+        let before = connectionsToListener()
+        let recorder = Recorder(queue: queue, done: XCTestExpectation(description: "never awaited"))
+        let loop = self.loop!
+        let hang = request("http://127.0.0.1:\(port)/hang")
+        queue.async { recorder.transfer = loop.start(hang, delegate: recorder) }
+        var connecting = before
+        for _ in 0..<20 where connecting == before {
+            usleep(50_000)
+            connecting = connectionsToListener()
+        }
+        XCTAssertEqual(connecting, before + 1, "the transfer never started connecting")
+        queue.sync { recorder.transfer?.cancel() }
+        var after = connecting
+        for _ in 0..<40 where after > before {
+            usleep(100_000)
+            after = connectionsToListener()
+        }
+        XCTAssertEqual(after, before, "the abandoned connection is still open 4 s after the cancel")
+    }
+
     func testStartFromInsideDidCompleteAndCancelFromInsideDidReceiveHead() throws {
         let upstream = try RecordingUpstream { req in .ok(req.target) }
         defer { upstream.stop() }
