@@ -81,7 +81,9 @@ bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 
 bench: bench-deps release
-	cd Benchmarks/harness && GATEWAY_BIN="$$($(SWIFT) build -c release --show-bin-path)/gateway" \
+	@# The bin path is asked here: under Benchmarks/ swift would find the micro-benchmark package.
+	bin="$$($(SWIFT) build -c release --show-bin-path)/gateway"; test -x "$$bin" || { echo "no $$bin" >&2; exit 1; }; \
+	cd Benchmarks/harness && GATEWAY_BIN="$$bin" \
 	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TARGETS)
 
 # RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
