@@ -424,7 +424,7 @@ public enum RequestPipeline {
             let n = HeaderName.normalized(f.name)
             switch n {
             case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded":
+            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded":
                 continue
             default: break
             }
@@ -441,7 +441,7 @@ public enum RequestPipeline {
         let chain = (prior + [context.clientAddress]).joined(separator: ", ")
         fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
         fields.append(HTTPField(name: "X-Forwarded-Proto", value: context.scheme))
-        if let host { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
+        if let host, !host.isEmpty { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
         fields.append(HTTPField(name: "X-Request-Id", value: requestID))
     }
 

@@ -34,7 +34,7 @@ struct AccessLog {
         var m: Logger.Metadata = [
             "request_id": .string(r.requestID),
             "client": .string(r.client),
-            "method": .string(r.method),
+            "method": .string(LogRedaction.redact(r.method)),
             "path": .string(LogRedaction.redact(r.target)),
             "status": .stringConvertible(r.status),
             "route": .string(r.route ?? "-"),
@@ -71,7 +71,7 @@ struct AccessLog {
         out.append(contentsOf: #","decision":"#.utf8)
         appendString(r.decision.rawValue, to: &out)
         out.append(contentsOf: #","method":"#.utf8)
-        appendString(r.method, to: &out)
+        appendString(LogRedaction.redact(r.method), to: &out)
         out.append(contentsOf: #","path":"#.utf8)
         appendString(LogRedaction.redact(r.target), to: &out)
         out.append(contentsOf: #","reason":"#.utf8)

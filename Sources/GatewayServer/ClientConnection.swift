@@ -345,14 +345,7 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     private func parseFailed(_ error: HTTPParseError) {
-        if exchange == nil {
-            // Refused before a head existed: a record of its own for the access log.
-            let ex = Exchange(head: HTTPRequestHead(method: "-", target: "-", version: .http11, fields: [], framing: .none,
-                                                   keepAlive: false, expectsContinue: false),
-                              maxBody: 0, started: monotonicSeconds())
-            ex.requestID = loop.nextRequestID()
-            exchange = ex
-        }
+        if exchange == nil { startHeadlessExchange() }
         exchange?.outcome = .error
         if let ex = exchange, ex.transfer != nil || ex.responseStarted {
             // Mid-body framing error: the upstream exchange cannot complete.
@@ -416,10 +409,23 @@ final class ClientConnection: @unchecked Sendable {
 
     private func headerTimedOut() {
         guard !closed, exchange == nil else { return }
+        startHeadlessExchange()
+        exchange?.outcome = .error
+        exchange?.reason = "header_timeout"
         let body = Refusal.jsonBody(error: "request_timeout", description: "request head not received in time")
         respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: .http11)
-        closeWhenFlushed()
+        finishExchange(keepAlive: false)
+    }
+
+    /// An answer before a request head existed (parse error, header timeout) still gets its
+    /// access-log line and metrics: an exchange with method and target `-`.
+    private func startHeadlessExchange() {
+        let ex = Exchange(head: HTTPRequestHead(method: "-", target: "-", version: .http11, fields: [], framing: .none,
+                                               keepAlive: false, expectsContinue: false),
+                          maxBody: 0, started: monotonicSeconds())
+        ex.requestID = loop.nextRequestID()
+        exchange = ex
     }
 
     /// The response being written is the last: stop reading, close once it is out, and

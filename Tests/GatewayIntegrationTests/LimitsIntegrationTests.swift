@@ -29,6 +29,15 @@ final class LimitsIntegrationTests: XCTestCase {
         XCTAssertLessThan(elapsed, 3.5, "408 long after header_timeout")
         XCTAssertTrue(c.isClosedByPeer())
         XCTAssertEqual(g.upstream.requests.count, 0)
+        // The 408 has its access-log line like every other answer.
+        var logged = false
+        for _ in 0..<100 where !logged {
+            logged = g.gateway.stdout.split(separator: "\n").contains {
+                $0.contains("\"message\":\"request\"") && $0.contains("\"status\":408") && $0.contains("\"reason\":\"header_timeout\"")
+            }
+            if !logged { usleep(20_000) }
+        }
+        XCTAssertTrue(logged, g.gateway.stdout)
     }
 
     func testAPartialPipelinedHeadAlsoGets408() throws {
