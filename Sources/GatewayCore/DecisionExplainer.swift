@@ -24,13 +24,15 @@ public enum DecisionExplainer {
             steps.append(ExplainStep(check: check, passed: passed, detail: detail))
         }
         // The method checks come first in `decide` too.
-        if head.method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) {
+        switch RequestPipeline.methodRefusal(head.method) {
+        case .badMethod?:
             step("method", false, "\(head.method): methods must be uppercase (a lowercase one could slip past a route's methods)")
             return (steps, decision)
-        }
-        if head.method == "TRACE" || head.method == "CONNECT" {
+        case .some:
             step("method", false, "\(head.method) is never forwarded")
             return (steps, decision)
+        case nil:
+            break
         }
         let target: NormalizedTarget
         do {

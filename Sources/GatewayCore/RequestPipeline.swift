@@ -78,13 +78,7 @@ public enum RequestPipeline {
         case .authority?, nil:
             return refuse(.badPath("request target is not origin-form"))
         }
-        // Methods are case-sensitive (RFC 9110 §9.1), but many upstream frameworks uppercase
-        // them: `get` must not slip past a route restricted to GET. TRACE would echo the
-        // request (identity headers included) back to the client.
-        if head.method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) {
-            return refuse(.badMethod("method must be uppercase"))
-        }
-        if head.method == "TRACE" || head.method == "CONNECT" { return refuse(.methodNotAllowed) }
+        if let refused = methodRefusal(head.method) { return refuse(refused) }
         let target: NormalizedTarget
         do { target = try PathNormalizer.normalize(originTarget) } catch {
             if case .invalid(let why) = error { return refuse(.badPath(why)) }
@@ -398,6 +392,16 @@ public enum RequestPipeline {
         if let first = bytes.first, first == 0x20 { return false }
         if let last = bytes.last, last == 0x20 { return false }
         return true
+    }
+
+    /// Why `method` is never routed, or nil. Methods are case-sensitive (RFC 9110 §9.1), but
+    /// many upstream frameworks uppercase them: `get` must not slip past a route restricted
+    /// to GET (400). TRACE would echo the request, identity headers included, back to the
+    /// client, and CONNECT asks for a tunnel (405).
+    public static func methodRefusal(_ method: String) -> DenialReason? {
+        if method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) { return .badMethod("method must be uppercase") }
+        if method == "TRACE" || method == "CONNECT" { return .methodNotAllowed }
+        return nil
     }
 
     // MARK: Forwarded request

@@ -21,5 +21,4 @@ public enum HopByHop {
         }
         return fields.filter { !names.contains(HTTPSyntax.comparableFieldName($0.name)) }
     }
-
 }
