@@ -10,8 +10,9 @@ import Glibc
 #endif
 
 /// One client connection, driven by its registration in the loop's `ReadinessPoller` (one
-/// Dispatch read source per loop, on the loop's serial queue). Requests on it are handled one at a time, in order (pipelined bytes
-/// wait in `inbound` until the current exchange finishes).
+/// Dispatch read source per loop, on the loop's serial queue). Requests on it are handled
+/// one at a time, in order (pipelined bytes wait in `inbound` until the current exchange
+/// finishes).
 ///
 /// Buffers are bounded: `inbound` holds at most one request head plus `inboundSlack`;
 /// a request body is buffered up to `requestBodyHighWater` before reading pauses;
@@ -351,7 +352,7 @@ final class ClientConnection: @unchecked Sendable {
             // Mid-body framing error: the upstream exchange cannot complete.
             ex.transfer?.cancel()
             ex.transfer = nil
-            if ex.responseStarted { abort(); return }
+            if retractUnsentResponse(ex) { abort(); return }
         }
         cancelTimer()
         let code: String
@@ -380,7 +381,7 @@ final class ClientConnection: @unchecked Sendable {
         ex.reason = "body_too_large"
         ex.transfer?.cancel()
         ex.transfer = nil
-        if ex.responseStarted { abort(); return }
+        if retractUnsentResponse(ex) { abort(); return }
         let body = Refusal.jsonBody(error: "payload_too_large", description: "request body too large")
         respond(status: 413, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: ex.head.version)
@@ -400,7 +401,7 @@ final class ClientConnection: @unchecked Sendable {
         ex.reason = "body_timeout"
         ex.transfer?.cancel()
         ex.transfer = nil
-        if ex.responseStarted { abort(); return }
+        if retractUnsentResponse(ex) { abort(); return }
         let body = Refusal.jsonBody(error: "request_timeout", description: "request body not received in time")
         respond(status: 408, fields: [HTTPField(name: "Content-Type", value: "application/json")], body: body,
                 version: ex.head.version)
@@ -597,15 +598,7 @@ final class ClientConnection: @unchecked Sendable {
         if let error {
             ex.outcome = .error
             ex.reason = error.status == 504 ? "upstream_timeout" : (ex.responseStarted ? "upstream_aborted" : "upstream_error")
-            if ex.responseStarted, let at = ex.unsentResponseAt {
-                // Nothing of the upstream's response reached the client yet: take it back
-                // and answer with a clean 502/504 instead of a bare connection close.
-                outbound.removeSubrange(at...)
-                ex.unsentResponseAt = nil
-                ex.responseStarted = false
-                ex.bytesOut = 0
-            }
-            if ex.responseStarted {
+            if retractUnsentResponse(ex) {
                 // Never let a truncated body look complete.
                 abort()
                 return
@@ -620,6 +613,20 @@ final class ClientConnection: @unchecked Sendable {
         }
         if ex.responseChunked { write(Array("0\r\n\r\n".utf8), flush: false) }  // flushed by finishExchange
         finishExchange(keepAlive: ex.keepAlive && ex.requestComplete)
+    }
+
+    /// Whether the upstream's response has started reaching the client. When it is only
+    /// queued (not one byte sent: sending happens once per queue turn), it is taken back, so
+    /// the caller can still answer with a clean error (502/504, 408, 413, 400) instead of
+    /// cutting the connection.
+    private func retractUnsentResponse(_ ex: Exchange) -> Bool {
+        guard ex.responseStarted else { return false }
+        guard let at = ex.unsentResponseAt else { return true }
+        outbound.removeSubrange(at...)
+        ex.unsentResponseAt = nil
+        ex.responseStarted = false
+        ex.bytesOut = 0
+        return false
     }
 
     /// One access-log line and the metrics for a finished (or cut short) exchange.
