@@ -111,10 +111,9 @@ public final class PollRegistration: @unchecked Sendable {
     /// Strong: a live registration keeps its poller; `cancel()` breaks the cycle.
     private let poller: ReadinessPoller
     private var handler: ((Readiness) -> Void)?
-    /// What the owner wants to hear about.
+    /// What the owner wants to hear about; the descriptor is in the epoll set exactly when
+    /// this is not empty.
     public private(set) var interest: Readiness = []
-    /// Whether the descriptor is in the epoll set (only while `interest` is not empty).
-    private var inSet = false
     private var cancelled = false
 
     fileprivate init(fd: Int32, id: UInt64, poller: ReadinessPoller, handler: @escaping (Readiness) -> Void) {
@@ -127,26 +126,25 @@ public final class PollRegistration: @unchecked Sendable {
     /// Sets what events are delivered (one epoll_ctl when it changes; none when it does not).
     public func setInterest(_ wanted: Readiness) {
         guard !cancelled, wanted != interest else { return }
+        let wasInSet = !interest.isEmpty
         interest = wanted
         if wanted.isEmpty {
-            if inSet { _ = poller.control(EPOLL_CTL_DEL, self, 0); inSet = false }
+            _ = poller.control(EPOLL_CTL_DEL, self, 0)
             return
         }
         var mask: UInt32 = 0
         if wanted.contains(.readable) { mask |= EPOLLIN.rawValue }
         if wanted.contains(.writable) { mask |= EPOLLOUT.rawValue }
-        if inSet {
+        if wasInSet {
             _ = poller.control(EPOLL_CTL_MOD, self, mask)
-        } else {
+        } else if !poller.control(EPOLL_CTL_ADD, self, mask) {
             // Failure (ENOMEM, a descriptor epoll cannot watch) is reported as readiness so the
-            // owner's read or write meets the problem instead of waiting forever.
-            inSet = poller.control(EPOLL_CTL_ADD, self, mask)
-            if !inSet {
-                interest = []  // so that the next setInterest tries the ADD again
-                poller.queue.async { [weak self] in
-                    guard let self, !self.cancelled else { return }
-                    self.handler?(wanted)
-                }
+            // owner's read or write meets the problem instead of waiting forever; the interest
+            // stays empty, so the next setInterest tries the ADD again.
+            interest = []
+            poller.queue.async { [weak self] in
+                guard let self, !self.cancelled else { return }
+                self.handler?(wanted)
             }
         }
     }
@@ -156,7 +154,7 @@ public final class PollRegistration: @unchecked Sendable {
     public func cancel() {
         guard !cancelled else { return }
         cancelled = true
-        if inSet { _ = poller.control(EPOLL_CTL_DEL, self, 0); inSet = false }
+        if !interest.isEmpty { _ = poller.control(EPOLL_CTL_DEL, self, 0) }
         interest = []
         handler = nil
         poller.forget(self)
