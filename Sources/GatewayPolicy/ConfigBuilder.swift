@@ -62,7 +62,10 @@ final class ConfigBuilder {
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
         config.logLevel = draft.logLevel
-        config.warnings = ConfigCrossChecks.warnings(config)
+        let findings = ConfigCrossChecks.check(config)
+        for e in findings.errors { reader.fail(e.location, e.message) }
+        config.warnings = findings.warnings
+        config.strictWarnings = findings.strict
         return config
     }
 }

@@ -254,6 +254,9 @@ public struct GatewayConfig: Sendable {
     public var routes: [Route]
     /// Warnings (shadowed routes, unused issuers...), safe to print.
     public var warnings: [String]
+    /// The warnings (also in `warnings`) that `gateway check --strict` turns into errors:
+    /// requests that fall through a protected route's methods to a public route.
+    public var strictWarnings: [ConfigError] = []
     /// `token_cache:` (defaults when absent).
     public var tokenCache = TokenCacheConfig()
     /// `log.level`: a swift-log level name; nil = the command line's (default info).
