@@ -178,6 +178,23 @@ public enum ConfigScalars {
         }
     }
 
+    /// `text` with control characters escaped (`\r`, `\n`, `\t`, `\u{7F}`...), so a value
+    /// can be shown inside a one-line error message.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\r": out += "\\r"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value):
+                out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
     /// RFC 9110 §5.6.2 `token` (field names §5.1, methods §9.1).
     public static func isToken(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy(isTokenByte)

@@ -97,6 +97,22 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(fixed.err, "")
     }
 
+    /// `serve` logs the same fall-through warning at start (and still starts: it is a warning).
+    func testServeLogsMethodFallThroughAtStart() throws {
+        let g = try GatewayProcess(config: """
+            listen: {address: 127.0.0.1:0}
+            issuers:
+              - {name: corp, issuer: "https://corp.example/", audiences: [api], algorithms: [HS256], secret_env: GW_TEST_STRICT_SECRET}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: all, match: {path_prefix: /}, upstream: u, auth: public}
+            """, environment: ["GW_TEST_STRICT_SECRET": "q8V2mX7rT1zL9cB4nW6yH3kP0sD5fG8j"])
+        defer { g.stop() }
+        let logs = g.stdout + g.stderr
+        XCTAssertTrue(logs.contains("warning: route `admin` is protected only for GET: requests with any method except GET to"), logs)
+    }
+
     /// A temporary directory for one test's files (removed by the returned closure).
     func temporaryDirectory() throws -> (String, () -> Void) {
         let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString
