@@ -29,6 +29,7 @@ enum ConfigCrossChecks {
                 continue
             }
             guard case .required = later.auth else { continue }
+            methodShadowing(later, at: j, routes: routes, into: &out)
             methodFallThrough(later, at: j, routes: routes, into: &out)
             trailingSlash(later, routes: routes, into: &out)
         }
@@ -47,6 +48,20 @@ enum ConfigCrossChecks {
             guard let lm = later.methods, lm.isSubset(of: em) else { return false }
         }
         return RouteOverlap.covers(earlier, later)
+    }
+
+    /// A public route before a protected one that matches all its paths for some of its
+    /// methods (e.g. `GET /` before a protected `/admin`): those requests never reach the
+    /// protected route. (A public route matching only part of its paths is taken as a
+    /// deliberate exception, such as a public health path under a protected prefix.)
+    static func methodShadowing(_ protected: Route, at index: Int, routes: [Route], into out: inout Findings) {
+        for open in routes[..<index] where open.auth == .publicAccess {
+            guard let taken = open.methods, RouteOverlap.covers(open, protected) else { continue }
+            let shadowed = protected.methods.map { taken.intersection($0) } ?? taken
+            if shadowed.isEmpty { continue }
+            let paths = "`\(RouteOverlap.describe(protected.path))`" + (protected.host.map { " on host `\($0)`" } ?? "")
+            out.warn(protected.location, "route `\(protected.name)` is protected, but public route `\(open.name)` before it takes its \(shadowed.sorted().joined(separator: ", ")) requests to \(paths) without a token (move `\(protected.name)` before `\(open.name)`)", strict: true)
+        }
     }
 
     /// A protected route limited to some methods, and a public route that provably matches

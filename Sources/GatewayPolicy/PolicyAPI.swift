@@ -255,7 +255,8 @@ public struct GatewayConfig: Sendable {
     /// Warnings (shadowed routes, unused issuers...), safe to print.
     public var warnings: [String]
     /// The warnings (also in `warnings`) that `gateway check --strict` turns into errors:
-    /// requests that fall through a protected route's methods to a public route.
+    /// requests with methods a protected route leaves out that reach a public route on its
+    /// paths, and methods of a protected route that an earlier public route takes on all its paths.
     public var strictWarnings: [ConfigError] = []
     /// `token_cache:` (defaults when absent).
     public var tokenCache = TokenCacheConfig()

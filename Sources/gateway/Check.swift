@@ -10,8 +10,9 @@ struct Check: ParsableCommand {
         discussion: """
             Exit 0 when valid, 1 when invalid (each error as PATH:LINE:COLUMN: message, every
             error in one run). Warnings (PATH:LINE:COLUMN: warning: message) do not change the
-            exit code, except with --strict: then a request method that falls through a
-            protected route to a public route on the same paths is an error.
+            exit code, except with --strict: then requests with a method that reach a public
+            route on a protected route's paths (the protected route leaves the method out, or
+            an earlier public route takes it) are errors.
 
             Examples:
               gateway check --config gateway.yml
@@ -20,7 +21,7 @@ struct Check: ParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Flag(help: "Refuse the config (exit 1) when methods a protected route leaves out reach a public route on its paths.")
+    @Flag(help: "Refuse the config (exit 1) when some methods on a protected route's paths reach a public route.")
     var strict = false
 
     func run() throws {

@@ -100,6 +100,22 @@ final class RouteExposureTests: XCTestCase {
         XCTAssertTrue(c.strictWarnings[0].message.hasPrefix("route `x` is protected only for GET"))
     }
 
+    func testAnEarlierPublicRouteTakingSomeMethodsOfAllItsPathsWarns() throws {
+        let c = try config("""
+              - {name: health, match: {path: /admin/health}, upstream: u, auth: public}
+              - {name: reads, match: {path_prefix: /, methods: [GET, HEAD]}, upstream: u, auth: public}
+              - {name: admin, match: {path_prefix: /admin}, upstream: u, auth: {issuers: [corp]}}
+              - {name: posts, match: {path_prefix: /p, methods: [POST]}, upstream: u, auth: {issuers: [corp]}}
+            """)
+        // `health` covers only part of `/admin*` (a deliberate exception); `reads` takes GET
+        // and HEAD on every path. `posts` shares no method with `reads`, so it is not
+        // shadowed; its other methods falling through to `reads` are reported as such.
+        XCTAssertEqual(c.strictWarnings.map(\.description), [
+            "gw.yml:7:5: route `admin` is protected, but public route `reads` before it takes its GET, HEAD requests to `/admin*` without a token (move `admin` before `reads`)",
+            "gw.yml:8:5: route `posts` is protected only for POST: GET, HEAD requests to `/p*` reach public route `reads` without a token (list the methods on a protected route before `reads`, or narrow `reads`)",
+        ])
+    }
+
     func testProtectedPrefixWithTrailingSlashWarns() throws {
         let c = try config("""
               - {name: admin, match: {path_prefix: /admin/}, upstream: u, auth: {issuers: [corp]}}
