@@ -71,6 +71,9 @@ enum ConfigCrossChecks {
         guard let methods = protected.methods else { return }
         for (qi, open) in routes.enumerated() where open.auth == .publicAccess {
             guard RouteOverlap.intersect(protected, open) else { continue }
+            // A public route inside the protected route's paths (`/admin/login` under a
+            // protected `/admin`) is a carve-out written on purpose, whatever its methods.
+            if RouteOverlap.covers(protected, open), !RouteOverlap.covers(open, protected) { continue }
             // Requests the public route takes before the protected route with its own methods
             // are an exception written on purpose (e.g. a public health path under a protected prefix).
             var covered = methods

@@ -116,6 +116,16 @@ final class RouteExposureTests: XCTestCase {
         ])
     }
 
+    func testAPublicCarveOutInsideAProtectedRouteIsNotAFallThrough() throws {
+        let c = try config("""
+              - {name: login, match: {path: /admin/login, methods: [POST]}, upstream: u, auth: public}
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: status, match: {path: /admin/status}, upstream: u, auth: public}
+            """)
+        XCTAssertEqual(c.strictWarnings, [])
+        XCTAssertEqual(c.warnings, [])
+    }
+
     func testProtectedPrefixWithTrailingSlashWarns() throws {
         let c = try config("""
               - {name: admin, match: {path_prefix: /admin/}, upstream: u, auth: {issuers: [corp]}}
