@@ -1,4 +1,4 @@
-// Pure parsers for the scalar formats of gateway.yml (SPEC §3): durations, sizes,
+// Pure parsers for the scalar formats of gateway.yml: durations, sizes,
 // listen addresses, upstream URLs and HTTP field names. No I/O.
 import Foundation
 
@@ -8,7 +8,7 @@ public enum ScalarError: Error, Sendable, Equatable {
     case invalid(reason: String)
 }
 
-/// Parsers for the value formats used in `gateway.yml` (SPEC §3).
+/// Parsers for the value formats used in `gateway.yml`.
 public enum ConfigScalars {
     /// Largest accepted duration, in seconds (about 31 years): keeps later conversions to
     /// integer nanoseconds (Dispatch) from overflowing.
