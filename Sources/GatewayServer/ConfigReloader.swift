@@ -56,7 +56,8 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         do {
-            next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+            // A new remote key source must answer: a reload never starts an issuer without keys.
+            next = try RuntimeLoader.load(path: path, environment: env, remoteKeys: jwks?.remoteKeys(startWithoutKeys: false))
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

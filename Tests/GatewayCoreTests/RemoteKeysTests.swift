@@ -34,12 +34,12 @@ final class RemoteKeysTests: XCTestCase {
 
     func runtime(_ store: IssuerKeyStore) throws -> GatewayRuntime {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        var asked: [String] = []
-        let rt = try GatewayRuntime(config: config, environment: [:], remoteKeys: { issuer, url in
-            asked.append(issuer.name + " " + url)
+        let asked = Asked()
+        let rt = try GatewayRuntime(config: config, keyMaterial: .testFiles(remoteKeys: { issuer throws(ConfigError) in
+            if case .jwksURL(let url) = issuer.keySource { asked.add(issuer.name + " " + url) }
             return store
-        })
-        XCTAssertEqual(asked, ["remote https://keys.test.example/jwks.json"])
+        }))
+        XCTAssertEqual(asked.all, ["remote https://keys.test.example/jwks.json"])
         return rt
     }
 
@@ -55,7 +55,7 @@ final class RemoteKeysTests: XCTestCase {
 
     func testJWKSURLWithoutAFetcherIsAConfigErrorAtTheKey() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        XCTAssertThrowsError(try GatewayRuntime(config: config, environment: [:])) { error in
+        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .testFiles())) { error in
             let e = (error as? ConfigErrors)?.errors.first
             XCTAssertEqual(e?.location.line, 7)
             XCTAssertTrue(e?.message.contains("jwks_url") ?? false, "\(String(describing: e))")
@@ -83,9 +83,16 @@ final class RemoteKeysTests: XCTestCase {
         let yaml = Self.yaml.replacingOccurrences(of: "jwks_url: https://keys.test.example/jwks.json",
                                                   with: "jwks_file: \(Fixtures.directory)/vectors/jwks.json")
         let rt = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]),
-                                    environment: [:])
+                                    keyMaterial: .testFiles())
         guard case .refuse(let r, _, _) = decide(rt, Fixtures.token("unknown-kid")) else { return XCTFail() }
         XCTAssertEqual(r.status, 401)
+    }
+
+    final class Asked: @unchecked Sendable {
+        let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
     }
 
     final class Calls: @unchecked Sendable {
@@ -99,9 +106,9 @@ final class RemoteKeysTests: XCTestCase {
     func testConcurrentUnknownKidsShareOneRefetchAndTheRateLimitHolds() throws {
         let store = IssuerKeyStore(keys: try Self.keys(without: ["ec-256"]), jwksURL: "https://k/jwks.json")
         let calls = Calls()
-        store.setRefetcher { _ in calls.start() }
         DispatchQueue.concurrentPerform(iterations: 50) { _ in
-            store.refetchForUnknownKey(now: 1000) { calls.done($0) }
+            // `.fetch` tells exactly one caller to start the fetch (the server performs it).
+            if store.refetchForUnknownKey(now: 1000, completion: { calls.done($0) }) == .fetch { calls.start() }
         }
         XCTAssertEqual(calls.started, 1)
         XCTAssertEqual(calls.results, [], "every request waits for the refetch")
@@ -112,12 +119,12 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertNotEqual(store.snapshot.generation, before)
         XCTAssertEqual(store.snapshot.keys.keys.count, 6)
         // Within 30 s of the last refetch: refused at once, nothing started.
-        store.refetchForUnknownKey(now: 1029) { calls.done($0) }
+        if store.refetchForUnknownKey(now: 1029, completion: { calls.done($0) }) == .fetch { calls.start() }
         XCTAssertEqual(calls.started, 1)
         XCTAssertEqual(calls.results.last, false)
         XCTAssertEqual(calls.results.count, 51)
         // A failed refetch keeps the last good set.
-        store.refetchForUnknownKey(now: 1030) { calls.done($0) }
+        if store.refetchForUnknownKey(now: 1030, completion: { calls.done($0) }) == .fetch { calls.start() }
         XCTAssertEqual(calls.started, 2)
         let kept = store.snapshot.generation
         store.finishRefetch(nil)
