@@ -134,6 +134,31 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertEqual(store.refetchesStarted, 2)
     }
 
+    func testAnIssuerWithoutKeysYetAnswers503WithRetryAfterNever401() throws {
+        let store = IssuerKeyStore(awaitingKeysFrom: "https://keys.test.example/jwks.json")
+        let rt = try runtime(store)
+        XCTAssertEqual(rt.issuersWithoutKeys(), ["remote"])
+        guard case .refuse(let r, let route, _) = decide(rt, Fixtures.token("valid-RS256")) else { return XCTFail() }
+        XCTAssertEqual(r.status, 503)
+        XCTAssertEqual(route, "orders")
+        XCTAssertEqual(r.reason.code, "keys_unavailable")
+        XCTAssertEqual(r.fields.first { $0.name == "Retry-After" }?.value, "5")
+        XCTAssertNil(r.fields.first { $0.name == "WWW-Authenticate" })
+        XCTAssertTrue(String(decoding: r.body, as: UTF8.self).hasPrefix("{\"error\":\"temporarily_unavailable\""))
+        // A token that names no configured issuer is still the token's fault.
+        guard case .refuse(let other, _, _) = decide(rt, Fixtures.token("wrong-issuer")) else { return XCTFail() }
+        XCTAssertEqual(other.status, 401)
+        // The first installed set ends the wait.
+        store.replace(try Self.keys())
+        XCTAssertEqual(rt.issuersWithoutKeys(), [])
+        guard case .forward = decide(rt, Fixtures.token("valid-RS256")) else { return XCTFail("keys installed: forwarded") }
+    }
+
+    func testStartupRetriesDoubleFromOneSecondToSixty() {
+        XCTAssertEqual((1...9).map { JWKSRefreshPolicy.startupRetryInterval(failures: $0) }, [1, 2, 4, 8, 16, 32, 60, 60, 60])
+        XCTAssertEqual(JWKSRefreshPolicy.startupRetryInterval(failures: 10_000), 60)
+    }
+
     func testRefreshIntervalHonoursMaxAgeWithinBounds() {
         XCTAssertEqual(JWKSRefreshPolicy.interval(configured: 600, maxAge: nil), 600)
         XCTAssertEqual(JWKSRefreshPolicy.interval(configured: 600, maxAge: 120), 120)
