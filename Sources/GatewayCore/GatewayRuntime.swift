@@ -44,16 +44,19 @@ public struct KeyMaterialProvider: Sendable {
 }
 
 extension IssuerConfig {
-    /// Whether the keys are fetched over the network (`jwks_url`).
+    /// Whether the keys are fetched over the network (`jwks_url`, `discovery`).
     public var hasRemoteKeys: Bool {
-        if case .jwksURL = keySource { return true }
-        return false
+        switch keySource {
+        case .jwksURL, .discovery: true
+        case .jwksFile, .publicKeyFile, .secretEnv: false
+        }
     }
 
     /// The config key naming the key source (`jwks_url`, `jwks_file`...), for messages.
     public var keySourceKey: String {
         switch keySource {
         case .jwksURL: "jwks_url"
+        case .discovery: "discovery"
         case .jwksFile: "jwks_file"
         case .publicKeyFile: "public_key_file"
         case .secretEnv: "secret_env"
@@ -133,7 +136,7 @@ public final class GatewayRuntime: Sendable {
             do { return .success(try keyMaterial.readFile(path)) } catch { return .failure(error) }
         }
         switch issuer.keySource {
-        case .jwksURL:
+        case .jwksURL, .discovery:
             throw fail("issuer \(issuer.name): remote keys are fetched, not loaded from a file")
         case .jwksFile(let path):
             let bytes: [UInt8]

@@ -389,11 +389,20 @@ final class ConfigBuilder {
 
     // MARK: issuers
 
-    static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env"]
+    static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env", "discovery"]
+
+    /// The OpenID Provider configuration URL of an issuer identifier (OpenID Connect
+    /// Discovery 1.0 §4: the identifier without its trailing `/`, then
+    /// `/.well-known/openid-configuration`).
+    public static func discoveryURL(issuer: String) -> String {
+        var base = Substring(issuer)
+        if base.hasSuffix("/") { base = base.dropLast() }
+        return base + "/.well-known/openid-configuration"
+    }
 
     /// Why a `jwks_url` is refused, or nil: https, or http to a loopback host only
     /// (127.0.0.0/8, ::1, localhost — for tests and sidecars; keys must not travel in clear).
-    static func jwksURLProblem(_ text: String) -> String? {
+    public static func jwksURLProblem(_ text: String) -> String? {
         let parsed: (scheme: String, host: String, port: UInt16, basePath: String)
         do { parsed = try ConfigScalars.upstreamURL(text) } catch {
             if case .invalid(let reason) = error { return reason }
@@ -437,7 +446,7 @@ final class ConfigBuilder {
     /// they are valid strings, and the issuer when the whole entry is valid.
     func parseIssuer(_ node: Node, path: String) -> (issuer: IssuerConfig?, name: ScalarValue?, iss: ScalarValue?)? {
         guard let o = reader.object(node, path: path, known: [
-            "name", "issuer", "audiences", "algorithms", "jwks_url", "jwks_file", "public_key_file", "secret_env",
+            "name", "issuer", "audiences", "algorithms", "jwks_url", "jwks_file", "public_key_file", "secret_env", "discovery",
             "secret_encoding", "key_id", "jwks_refresh", "clock_skew", "max_token_lifetime", "require_exp",
             "scope_claim", "roles_claim",
         ]) else { return nil }
@@ -462,7 +471,22 @@ final class ConfigBuilder {
         } else {
             let src = sources[0]
             keySourceLocation = reader.location(src.keyNode)
-            if let s = reader.string(src.value, path: src.path) {
+            if src.key == "discovery" {
+                // `discovery: true` derives the document's URL from `issuer`, under the same
+                // transport rule as `jwks_url`.
+                if let on = reader.bool(src.value, path: src.path) {
+                    if !on {
+                        reader.fail(src.value, "`\(src.path)` must be true, or be removed in favour of another key source")
+                    } else if let iss {
+                        let url = Self.discoveryURL(issuer: iss.value)
+                        if let why = Self.jwksURLProblem(url) {
+                            reader.fail(iss.location, "invalid discovery document URL `\(url)` from `issuer` (`\(src.path)` is true): \(why)")
+                        } else {
+                            keySource = .discovery(url)
+                        }
+                    }
+                }
+            } else if let s = reader.string(src.value, path: src.path) {
                 switch src.key {
                 case "jwks_url":
                     if let why = Self.jwksURLProblem(s.value) {

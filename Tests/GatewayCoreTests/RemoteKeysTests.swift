@@ -197,4 +197,33 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertTrue(errors("https://k.example/j", refresh: "jwks_refresh: 10s").first?.contains("at least 30s") ?? false)
         XCTAssertEqual(errors("https://k.example/j", refresh: "jwks_refresh: 30s"), [])
     }
+
+    func testDiscoveryConfigRules() throws {
+        func parse(issuer: String = "https://issuer.test.example/", _ source: String) -> Result<GatewayConfig, ConfigErrors> {
+            let yaml = Self.yaml
+                .replacingOccurrences(of: "issuer: https://issuer.test.example/", with: "issuer: \"\(issuer)\"")
+                .replacingOccurrences(of: "jwks_url: https://keys.test.example/jwks.json", with: source)
+            do { return .success(try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:])) } catch {
+                return .failure(error)
+            }
+        }
+        guard case .success(let config) = parse("discovery: true") else { return XCTFail() }
+        XCTAssertEqual(config.issuers[0].keySource, .discovery("https://issuer.test.example/.well-known/openid-configuration"))
+        XCTAssertEqual(config.issuers[0].keySourceLocation.line, 7)
+        guard case .success(let noSlash) = parse(issuer: "https://id.example/realms/corp", "discovery: true") else { return XCTFail() }
+        XCTAssertEqual(noSlash.issuers[0].keySource, .discovery("https://id.example/realms/corp/.well-known/openid-configuration"))
+        guard case .success(let loopback) = parse(issuer: "http://127.0.0.1:8081/", "discovery: true") else { return XCTFail() }
+        XCTAssertEqual(loopback.issuers[0].keySource, .discovery("http://127.0.0.1:8081/.well-known/openid-configuration"))
+        func messages(_ r: Result<GatewayConfig, ConfigErrors>) -> [String] {
+            if case .failure(let e) = r { return e.errors.map(\.description) }
+            return []
+        }
+        let clear = messages(parse(issuer: "http://idp.example/", "discovery: true"))
+        XCTAssertTrue(clear.first?.contains("t.yml:4:13: invalid discovery document URL `http://idp.example/.well-known/openid-configuration`") ?? false, "\(clear)")
+        XCTAssertTrue(clear.first?.contains("must be https") ?? false, "\(clear)")
+        XCTAssertTrue(messages(parse("discovery: false")).first?.contains("must be true") ?? false)
+        XCTAssertTrue(messages(parse("discovery: yes please")).first?.contains("true or false") ?? false)
+        let both = messages(parse("discovery: true\n    jwks_url: https://k.example/j"))
+        XCTAssertTrue(both.first?.contains("several key sources") ?? false, "\(both)")
+    }
 }
