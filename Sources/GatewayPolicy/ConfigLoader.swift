@@ -391,29 +391,6 @@ final class ConfigBuilder {
 
     static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env", "discovery"]
 
-    /// The OpenID Provider configuration URL of an issuer identifier (OpenID Connect
-    /// Discovery 1.0 §4: the identifier without its trailing `/`, then
-    /// `/.well-known/openid-configuration`).
-    public static func discoveryURL(issuer: String) -> String {
-        var base = Substring(issuer)
-        if base.hasSuffix("/") { base = base.dropLast() }
-        return base + "/.well-known/openid-configuration"
-    }
-
-    /// Why a `jwks_url` is refused, or nil: https, or http to a loopback host only
-    /// (127.0.0.0/8, ::1, localhost — for tests and sidecars; keys must not travel in clear).
-    public static func jwksURLProblem(_ text: String) -> String? {
-        let parsed: (scheme: String, host: String, port: UInt16, basePath: String)
-        do { parsed = try ConfigScalars.upstreamURL(text) } catch {
-            if case .invalid(let reason) = error { return reason }
-            return "not a URL"
-        }
-        if parsed.scheme == "https" { return nil }
-        let host = parsed.host.lowercased()
-        if host == "localhost" || host == "::1" || (ConfigScalars.isIPv4(host) && host.hasPrefix("127.")) { return nil }
-        return "must be https (http only for a loopback host)"
-    }
-
     func parseIssuers(_ e: Entry) -> [IssuerConfig] {
         guard let items = reader.list(e.value, path: e.path) else { return [] }
         var out: [IssuerConfig] = []
@@ -478,8 +455,8 @@ final class ConfigBuilder {
                     if !on {
                         reader.fail(src.value, "`\(src.path)` must be true, or be removed in favour of another key source")
                     } else if let iss {
-                        let url = Self.discoveryURL(issuer: iss.value)
-                        if let why = Self.jwksURLProblem(url) {
+                        let url = RemoteKeyURL.discovery(issuer: iss.value)
+                        if let why = RemoteKeyURL.problem(url) {
                             reader.fail(iss.location, "invalid discovery document URL `\(url)` from `issuer` (`\(src.path)` is true): \(why)")
                         } else {
                             keySource = .discovery(url)
@@ -489,7 +466,7 @@ final class ConfigBuilder {
             } else if let s = reader.string(src.value, path: src.path) {
                 switch src.key {
                 case "jwks_url":
-                    if let why = Self.jwksURLProblem(s.value) {
+                    if let why = RemoteKeyURL.problem(s.value) {
                         reader.fail(s.location, "invalid `\(src.path)` `\(s.shown)`: \(why)")
                         ok = false
                     } else {
