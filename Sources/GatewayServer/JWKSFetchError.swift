@@ -9,8 +9,13 @@ public enum JWKSFetchError: Error, Sendable, Equatable, CustomStringConvertible 
     case status(Int)
     /// The document is over `KeySet.maxJWKSetBytes` (1 MiB).
     case tooLarge
-    /// Not a JWK Set with a usable key (`KeyLoadError`'s text).
+    /// Not a JWK Set with a usable key (`KeyLoadError`'s text), or a discovery document
+    /// refused (wrong `issuer`, no usable `jwks_uri`).
     case invalid(String)
+    /// The discovery document itself could not be fetched.
+    indirect case discovery(JWKSFetchError)
+    /// The JWK Set named by a discovery document's `jwks_uri` could not be fetched.
+    indirect case jwksURI(String, JWKSFetchError)
 
     public var description: String {
         switch self {
@@ -21,8 +26,10 @@ public enum JWKSFetchError: Error, Sendable, Equatable, CustomStringConvertible 
             case .cancelled: return "cancelled"
             }
         case .status(let s): return "HTTP status \(s)"
-        case .tooLarge: return "JWK Set over \(KeySet.maxJWKSetBytes) bytes"
+        case .tooLarge: return "document over \(KeySet.maxJWKSetBytes) bytes"
         case .invalid(let why): return why
+        case .discovery(let e): return "discovery document: \(e)"
+        case .jwksURI(let url, let e): return "JWK Set at jwks_uri \(DiscoveryDocument.shown(url)): \(e)"
         }
     }
 }

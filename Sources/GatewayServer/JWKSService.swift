@@ -6,7 +6,14 @@ import GatewayPolicy
 import GatewayUpstream
 import Logging
 
-/// Fetches and refreshes the remote JWK Sets of issuers with `jwks_url` (docs: README "Keys").
+/// Fetches and refreshes the remote JWK Sets of issuers with `jwks_url` or `discovery: true`
+/// (docs: README "Keys").
+///
+/// With discovery, every fetch first reads the OpenID Provider configuration document
+/// (OpenID Connect Discovery 1.0 §4): its `issuer` must equal the configured one byte for
+/// byte (RFC 8414 §3.3), then its `jwks_uri` is fetched like a `jwks_url`. A document that
+/// fails these checks fails the fetch (a config error first, later a failed refresh that
+/// keeps the last good keys).
 ///
 /// One serial queue of its own with its own libcurl multi handle (`UpstreamLoop`), so a
 /// fetch never runs on, or blocks, a listener loop. Each GET has a 5 s connect and 10 s
@@ -36,7 +43,8 @@ public final class JWKSService: @unchecked Sendable {
     /// `@unchecked Sendable`: touched on `queue` only.
     final class Source: @unchecked Sendable {
         let issuerName: String
-        let url: String
+        let location: RemoteKeys
+        var url: String { location.url }
         let store: IssuerKeyStore
         var refresh: Double
         var failures = 0
@@ -50,9 +58,9 @@ public final class JWKSService: @unchecked Sendable {
         /// than the installed one, so a slow periodic refresh cannot undo a later refetch.
         var fetchSequence: UInt64 = 0
         var installedSequence: UInt64 = 0
-        init(issuerName: String, url: String, store: IssuerKeyStore, refresh: Double) {
+        init(issuerName: String, location: RemoteKeys, store: IssuerKeyStore, refresh: Double) {
             self.issuerName = issuerName
-            self.url = url
+            self.location = location
             self.store = store
             self.refresh = refresh
         }
@@ -66,10 +74,45 @@ public final class JWKSService: @unchecked Sendable {
         self.upstream = loop!
     }
 
+    /// Where remote keys come from.
+    enum RemoteKeys: Equatable {
+        /// A JWK Set URL (`jwks_url`).
+        case jwks(String)
+        /// An OpenID Provider configuration URL and the `issuer` it must name.
+        case discovery(String, issuer: String)
+
+        /// The URL fetched first.
+        var url: String {
+            switch self {
+            case .jwks(let url), .discovery(let url, _): url
+            }
+        }
+
+        /// Config key and words for messages.
+        var what: String {
+            switch self {
+            case .jwks: "the JWK Set from jwks_url"
+            case .discovery: "the keys through discovery"
+            }
+        }
+    }
+
     /// Where an issuer's keys are fetched from, or nil when they are not remote.
-    static func remoteURL(_ issuer: IssuerConfig) -> String? {
-        if case .jwksURL(let url) = issuer.keySource { return url }
-        return nil
+    static func remoteKeys(_ issuer: IssuerConfig) -> RemoteKeys? {
+        switch issuer.keySource {
+        case .jwksURL(let url): .jwks(url)
+        case .discovery(let url): .discovery(url, issuer: issuer.issuer)
+        case .jwksFile, .publicKeyFile, .secretEnv: nil
+        }
+    }
+
+    /// Identifies a source across reloads: issuer name and key location.
+    static func sourceKey(_ issuer: IssuerConfig) -> String? {
+        guard let location = remoteKeys(issuer) else { return nil }
+        switch location {
+        case .jwks(let url): return issuer.name + "\njwks\n" + url
+        case .discovery(let url, let iss): return issuer.name + "\ndiscovery\n" + url + "\n" + iss
+        }
     }
 
     /// `keyStore(for:startWithoutKeys:)` as `GatewayRuntime`'s remote key provider.
@@ -87,22 +130,22 @@ public final class JWKSService: @unchecked Sendable {
     ///   `startWithoutKeys` is false).
     public func keyStore(for issuer: IssuerConfig, startWithoutKeys: Bool = false) throws(ConfigError) -> IssuerKeyStore {
         dispatchPrecondition(condition: .notOnQueue(queue))
-        guard let url = Self.remoteURL(issuer) else {
+        guard let location = Self.remoteKeys(issuer), let key = Self.sourceKey(issuer) else {
             throw ConfigError(location: issuer.keySourceLocation, message: "issuer \(issuer.name): keys are not remote")
         }
-        let key = issuer.name + "\n" + url
+        let url = location.url
         let existing: IssuerKeyStore? = queue.sync {
             guard let s = sources[key] else { return nil }
             s.refresh = issuer.jwksRefresh
             return s.store
         }
         if let existing { return existing }
-        let result = fetchAndWait(url)
+        let result = fetchAndWait(location)
         let store: IssuerKeyStore
         let fetched: Fetched?
         switch result {
         case .failure(let e):
-            let message = "issuer \(issuer.name): cannot fetch the JWK Set from jwks_url: \(e)"
+            let message = "issuer \(issuer.name): cannot fetch \(location.what): \(e)"
             guard startWithoutKeys else { throw ConfigError(location: issuer.keySourceLocation, message: message) }
             logger.error("cannot fetch the issuer's keys; starting without them and retrying",
                          metadata: ["issuer": "\(issuer.name)", "error": "\(e)",
@@ -114,7 +157,7 @@ public final class JWKSService: @unchecked Sendable {
             store = IssuerKeyStore(keys: f.keys, jwksURL: url)
             fetched = f
         }
-        let source = Source(issuerName: issuer.name, url: url, store: store, refresh: issuer.jwksRefresh)
+        let source = Source(issuerName: issuer.name, location: location, store: store, refresh: issuer.jwksRefresh)
         let now = wallClockSeconds()
         queue.sync {
             sources[key]?.timerToken += 1
@@ -172,7 +215,7 @@ public final class JWKSService: @unchecked Sendable {
     public func retain(runtime: GatewayRuntime) {
         var used = Set<String>()
         for issuer in runtime.config.issuers {
-            if let url = Self.remoteURL(issuer) { used.insert(issuer.name + "\n" + url) }
+            if let key = Self.sourceKey(issuer) { used.insert(key) }
         }
         let keys = used
         queue.async {
@@ -215,7 +258,7 @@ public final class JWKSService: @unchecked Sendable {
     private func refresh(_ source: Source) {
         source.fetchSequence += 1
         let sequence = source.fetchSequence
-        fetch(source.url) { [weak self] result in
+        fetch(source.location) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let f):
@@ -249,7 +292,7 @@ public final class JWKSService: @unchecked Sendable {
     private func refetch(_ source: Source) {
         source.fetchSequence += 1
         let sequence = source.fetchSequence
-        fetch(source.url) { [weak self] result in
+        fetch(source.location) { [weak self] result in
             guard let self else { return source.store.finishRefetch(nil) }
             switch result {
             case .success(let f):
@@ -273,6 +316,36 @@ public final class JWKSService: @unchecked Sendable {
     struct Fetched {
         var keys: KeySet
         var maxAge: Double?
+    }
+
+    /// The keys at `location`: for discovery, the document (re-read every time) and then the
+    /// JWK Set it names. `completion` runs on `queue`. Call on `queue`.
+    func fetch(_ location: RemoteKeys, completion: @escaping (Result<Fetched, JWKSFetchError>) -> Void) {
+        switch location {
+        case .jwks(let url):
+            fetch(url, completion: completion)
+        case .discovery(let url, let issuer):
+            get(url, accept: "application/json") { [weak self] result in
+                switch result {
+                case .failure(let e):
+                    completion(.failure(.discovery(e)))
+                case .success(let doc):
+                    switch DiscoveryDocument.jwksURI(doc.body, expectedIssuer: issuer) {
+                    case .failure(let e): completion(.failure(e))
+                    case .success(let jwksURI):
+                        guard let self else { return completion(.failure(.transport(.cancelled))) }
+                        self.fetch(jwksURI) { keys in
+                            // The shorter of the two documents' max-age decides the next refresh.
+                            completion(keys.map { f in
+                                var f = f
+                                if let m = doc.maxAge { f.maxAge = min(f.maxAge ?? m, m) }
+                                return f
+                            }.mapError { .jwksURI(jwksURI, $0) })
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// One GET of the JWK Set at `url`, parsed; `completion` runs on `queue`. Call on `queue`.
@@ -301,12 +374,12 @@ public final class JWKSService: @unchecked Sendable {
     }
 
     /// `fetch` from another thread, waiting for the result.
-    func fetchAndWait(_ url: String) -> Result<Fetched, JWKSFetchError> {
+    func fetchAndWait(_ location: RemoteKeys) -> Result<Fetched, JWKSFetchError> {
         dispatchPrecondition(condition: .notOnQueue(queue))
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
         queue.async {
-            self.fetch(url) { r in
+            self.fetch(location) { r in
                 box.result = r
                 done.signal()
             }
