@@ -57,7 +57,11 @@ public final class ConfigReloader: @unchecked Sendable {
         let next: GatewayRuntime
         do {
             // A new remote key source must answer: a reload never starts an issuer without keys.
-            next = try RuntimeLoader.load(path: path, environment: env, remoteKeys: jwks?.remoteKeys(startWithoutKeys: false))
+            if let jwks {
+                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false)
+            } else {
+                next = try RuntimeLoader.load(path: path, environment: env)
+            }
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

@@ -39,6 +39,8 @@ public final class JWKSService: @unchecked Sendable {
     private let upstream: UpstreamLoop
     private let logger: Logger
     private var sources: [String: Source] = [:]
+    /// First fetches started together by `prefetch`, by source key, until `keyStore` takes them.
+    private var prefetched: [String: Result<Fetched, JWKSFetchError>] = [:]
 
     /// `@unchecked Sendable`: touched on `queue` only.
     final class Source: @unchecked Sendable {
@@ -115,6 +117,29 @@ public final class JWKSService: @unchecked Sendable {
         }
     }
 
+    /// Starts the first fetch of every remote issuer in `issuers` that this service does not
+    /// refresh yet, all at once, and waits for them (at most `totalTimeout` plus discovery's
+    /// second request): a config with several unreachable identity providers waits for the
+    /// slowest one, not for their sum. `keyStore(for:)` then uses these results. Must not be
+    /// called on this service's queue.
+    public func prefetch(_ issuers: [IssuerConfig]) {
+        dispatchPrecondition(condition: .notOnQueue(queue))
+        let group = DispatchGroup()
+        queue.sync {
+            prefetched = [:]
+            for issuer in issuers {
+                guard let key = Self.sourceKey(issuer), let location = Self.remoteKeys(issuer), sources[key] == nil,
+                      prefetched[key] == nil else { continue }
+                group.enter()
+                fetch(location) { result in
+                    self.prefetched[key] = result
+                    group.leave()
+                }
+            }
+        }
+        group.wait()
+    }
+
     /// `keyStore(for:startWithoutKeys:)` as `GatewayRuntime`'s remote key provider.
     public func remoteKeys(startWithoutKeys: Bool = false) -> RemoteKeyStoreProvider {
         { issuer throws(ConfigError) in try self.keyStore(for: issuer, startWithoutKeys: startWithoutKeys) }
@@ -140,7 +165,7 @@ public final class JWKSService: @unchecked Sendable {
             return s.store
         }
         if let existing { return existing }
-        let result = fetchAndWait(location)
+        let result = queue.sync { prefetched.removeValue(forKey: key) } ?? fetchAndWait(location)
         let store: IssuerKeyStore
         let fetched: Fetched?
         switch result {

@@ -19,6 +19,20 @@ public enum RuntimeLoader {
     /// - Throws: `ConfigErrors` in file order (line, then column).
     public static func load(path: String, environment: [String: String],
                             remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
+        try load(path: path, environment: environment, remoteKeys: remoteKeys, prefetch: nil)
+    }
+
+    /// `load` with remote keys from `jwks`, whose first fetches all start at once.
+    /// - Parameter startWithoutKeys: an issuer whose first fetch fails starts without keys
+    ///   (retried) instead of being a config error — for `serve` at startup only.
+    public static func load(path: String, environment: [String: String], jwks: JWKSService,
+                            startWithoutKeys: Bool) throws(ConfigErrors) -> GatewayRuntime {
+        try load(path: path, environment: environment, remoteKeys: jwks.remoteKeys(startWithoutKeys: startWithoutKeys),
+                 prefetch: { jwks.prefetch($0) })
+    }
+
+    private static func load(path: String, environment: [String: String], remoteKeys: RemoteKeyStoreProvider?,
+                             prefetch: ((_ issuers: [IssuerConfig]) -> Void)?) throws(ConfigErrors) -> GatewayRuntime {
         let material = KeyMaterialProvider.files(environment: environment, remoteKeys: remoteKeys)
         let config: GatewayConfig
         do {
@@ -34,6 +48,7 @@ public enum RuntimeLoader {
             }
             throw ConfigErrors(errors).sortedByLocation()
         }
+        prefetch?(config.issuers.filter(\.hasRemoteKeys))
         do {
             return try GatewayRuntime(config: config, keyMaterial: material)
         } catch {

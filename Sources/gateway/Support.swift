@@ -21,8 +21,8 @@ func printError(_ line: String) {
 func loadRuntime(path: String, jwks: JWKSService?, startWithoutKeys: Bool = false) throws -> GatewayRuntime {
     let env = ProcessEnvironment.current()
     do {
-        return try RuntimeLoader.load(path: path, environment: env,
-                                      remoteKeys: jwks?.remoteKeys(startWithoutKeys: startWithoutKeys))
+        guard let jwks else { return try RuntimeLoader.load(path: path, environment: env) }
+        return try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: startWithoutKeys)
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)

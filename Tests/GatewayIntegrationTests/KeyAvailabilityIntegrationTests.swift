@@ -135,4 +135,58 @@ final class KeyAvailabilityIntegrationTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 1, e)
         XCTAssertTrue(e.contains("issuer remote: cannot fetch the JWK Set"), e)
     }
+
+    /// The first fetches of several issuers run together: the key server answers the first
+    /// request only once the second one has arrived (a fetcher going one issuer at a time
+    /// would get 503 after 5 s and `check` would fail).
+    func testFirstFetchesOfSeveralIssuersRunTogether() throws {
+        final class Seen: @unchecked Sendable {
+            let lock = NSCondition()
+            var targets: Set<String> = []
+            func saw(_ t: String) { lock.lock(); targets.insert(t); lock.broadcast(); lock.unlock() }
+            func waitFor(_ t: String, seconds: Double) -> Bool {
+                lock.lock(); defer { lock.unlock() }
+                let deadline = Date().addingTimeInterval(seconds)
+                while !targets.contains(t) { if !lock.wait(until: deadline) { return targets.contains(t) } }
+                return true
+            }
+        }
+        let seen = Seen()
+        let body = try JWKSDocument.set(["rsa-1"])
+        let keys = try RecordingUpstream { req in
+            seen.saw(req.target)
+            let other = req.target == "/a.json" ? "/b.json" : "/a.json"
+            return seen.waitFor(other, seconds: 5) ? .ok(body: body) : .fixed(status: 503, fields: [], body: [])
+        }
+        defer { keys.stop() }
+        let (config, cleanup) = try writeConfig("""
+            listen: {address: 127.0.0.1:0}
+            issuers:
+              - {name: a, issuer: "https://a.example/", algorithms: [RS256], jwks_url: "http://127.0.0.1:\(keys.port)/a.json"}
+              - {name: b, issuer: "https://b.example/", algorithms: [RS256], jwks_url: "http://127.0.0.1:\(keys.port)/b.json"}
+            upstreams:
+              main: {url: "http://127.0.0.1:9"}
+            routes:
+              - {name: r, match: {path_prefix: /}, upstream: main, auth: {issuers: [a, b]}}
+            """)
+        defer { cleanup() }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        p.arguments = ["check", "--config", config]
+        p.standardOutput = Pipe()
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, e)
+        XCTAssertEqual(Set(keys.requests.map(\.target)), ["/a.json", "/b.json"])
+    }
+
+    func writeConfig(_ text: String) throws -> (String, () -> Void) {
+        let dir = NSTemporaryDirectory() + "gw-keys-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try text.write(toFile: dir + "/gateway.yml", atomically: true, encoding: .utf8)
+        return (dir + "/gateway.yml", { try? FileManager.default.removeItem(atPath: dir) })
+    }
 }
