@@ -1,4 +1,5 @@
 import GatewayJOSE
+import GatewayPolicy
 
 #if canImport(Glibc)
 import Glibc
@@ -65,7 +66,7 @@ public final class IssuerKeyStore: @unchecked Sendable {
     }
 
     /// Least time between two unknown-`kid` refetches of one issuer, seconds.
-    public static let minimumRefetchInterval: Double = 30
+    public static let minimumRefetchInterval: Double = IssuerConfig.minimumJWKSRefresh
 
     /// Where the keys come from when remote (the JWK Set URL, or the discovery document URL);
     /// nil for files and secrets.

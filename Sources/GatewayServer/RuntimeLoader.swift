@@ -8,7 +8,8 @@ import Glibc
 /// Reads `gateway.yml` and the key material it names, then builds the runtime: the I/O
 /// side of `GatewayRuntime`, which only parses what it is given.
 public enum RuntimeLoader {
-    /// Reads `path` (`ConfigLoader.load`) and loads every issuer's keys, reporting every
+    /// Reads `path` (`ConfigFile.read`), parses it (`ConfigLoader.parse`) and loads every
+    /// issuer's keys, reporting every
     /// problem in one pass: when the file has errors, the keys of each issuer whose own entry
     /// is valid are still loaded from files and the environment, and their errors join the
     /// file's. Remote keys are fetched only for a valid file.
@@ -36,7 +37,7 @@ public enum RuntimeLoader {
         let material = KeyMaterialProvider.files(environment: environment, remoteKeys: remoteKeys)
         let config: GatewayConfig
         do {
-            config = try ConfigLoader.load(path: path, environment: environment)
+            config = try ConfigLoader.parse(contents: ConfigFile.read(path), path: path, environment: { environment[$0] })
         } catch {
             var errors = error.errors
             for issuer in error.parsedIssuers where !issuer.hasRemoteKeys {
