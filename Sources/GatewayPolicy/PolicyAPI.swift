@@ -91,6 +91,10 @@ public enum SecretEncoding: String, Sendable, Equatable {
 /// Exactly one key source per issuer.
 public enum KeySource: Sendable, Equatable {
     case jwksURL(String)
+    /// `discovery: true`: the OpenID Provider configuration document at this URL
+    /// (`<issuer without trailing slash>/.well-known/openid-configuration`, OpenID Connect
+    /// Discovery 1.0 §4) names the JWK Set (`jwks_uri`).
+    case discovery(String)
     case jwksFile(String)
     case publicKeyFile(String)
     /// The variable's name and encoding (the value is read when keys are loaded).

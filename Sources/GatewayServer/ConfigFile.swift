@@ -23,9 +23,9 @@ public enum ConfigFile {
         }
     }
 
-    /// Reads the file at `path`, then validates it and loads its keys (`GatewayRuntime.load`).
+    /// Reads the file at `path`, then validates it and loads its keys (`RuntimeLoader.load`).
     public static func loadRuntime(path: String, environment: [String: String],
                                    remoteKeys: RemoteKeyStoreProvider?) throws(ConfigErrors) -> GatewayRuntime {
-        try GatewayRuntime.load(path: path, contents: read(path), environment: environment, remoteKeys: remoteKeys)
+        try RuntimeLoader.load(path: path, environment: environment, remoteKeys: remoteKeys)
     }
 }

@@ -270,7 +270,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testEveryCommandHasHelpWithAnExample() throws {
-        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"]] {
+        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"], ["jwks"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, command.joined(separator: " "))
             XCTAssertTrue(r.out.contains("Example"), "\(command): \(r.out)")
@@ -283,11 +283,12 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(r.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 
-    /// `gateway demo` prints four curl commands; each gives the status it promises.
+    /// `gateway demo` prints four request commands, each giving the status it promises, then
+    /// complete commands for the admin listener's /metrics (counting those requests) and /readyz.
     func testDemoCommandsGiveThePromisedStatuses() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
-        p.arguments = ["demo", "--port", "0"]
+        p.arguments = ["demo", "--port", "0", "--admin-port", "0"]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -300,8 +301,9 @@ final class CommandLineTests: XCTestCase {
             if d.isEmpty { break }
             text += String(decoding: d, as: UTF8.self)
         }
-        let curls = text.split(separator: "\n").filter { $0.hasPrefix("curl ") }
-        XCTAssertEqual(curls.count, 4, text)
+        let commands = text.split(separator: "\n").filter { $0.hasPrefix("curl ") }
+        XCTAssertEqual(commands.count, 6, text)
+        let curls = commands.prefix(4)
         var statuses: [Int] = []
         for line in curls {
             // curl -s -i URL [-H 'Authorization: Bearer T']
@@ -320,5 +322,25 @@ final class CommandLineTests: XCTestCase {
             if r.status == 200 { XCTAssertTrue(r.bodyText.contains("X-Auth-Subject"), r.bodyText) }
         }
         XCTAssertEqual(statuses, [200, 403, 401, 401])
+        guard commands.count == 6 else { return }
+        // curl -s http://127.0.0.1:PORT/metrics | grep -E '^gateway_(requests|auth_decisions)_total'
+        XCTAssertTrue(commands[4].hasSuffix("| grep -E '^gateway_(requests|auth_decisions)_total'"), String(commands[4]))
+        let metricsURL = URL(string: String(commands[4].split(separator: " ")[2]))!
+        XCTAssertEqual(metricsURL.path, "/metrics")
+        // The access-log record of the last request may land just after its response: poll briefly.
+        var scraped: RawResponse?
+        for _ in 0..<20 {
+            let c = try RawHTTPClient(port: UInt16(metricsURL.port!))
+            try c.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            scraped = try c.readResponse()
+            if scraped?.bodyText.contains("status=\"401\"} 2") == true { break }
+            usleep(100_000)
+        }
+        let metrics = try XCTUnwrap(scraped)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.bodyText.contains("gateway_requests_total{route=\"orders\",status=\"403\"} 1"), metrics.bodyText)
+        let readyURL = URL(string: String(commands[5].split(separator: " ")[3]))!
+        XCTAssertEqual(readyURL.path, "/readyz")
+        XCTAssertEqual(readyURL.port, metricsURL.port)
     }
 }
