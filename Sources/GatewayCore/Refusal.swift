@@ -22,6 +22,15 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
     /// `requiredScopes` is what the challenge's `scope` attribute lists.
     case insufficientScope(requiredScopes: [String], detail: String)
+    /// A cookie-borne token on an unsafe method from another origin (docs/browser-apps.md):
+    /// 403, no challenge (the credentials are fine; the request's origin is not).
+    case crossSiteRequest
+    /// A browser navigation without any token on a route with `login_url`: 302 to
+    /// `location` (already built: the login URL with the original URL filled in).
+    case loginRequired(location: String)
+    /// A CORS preflight the route's `cors` does not allow: 403 without any
+    /// `Access-Control-*` field. The text says which part failed, never the request's bytes.
+    case corsPreflightRefused(String)
 
     /// HTTP status code sent to the client.
     public var status: Int {
@@ -30,7 +39,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: 404
         case .methodNotAllowed: 405
         case .missingToken, .invalidToken: 401
-        case .insufficientScope: 403
+        case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
+        case .loginRequired: 302
         }
     }
 
@@ -45,6 +55,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
         case .insufficientScope: "insufficient_scope"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_redirect"
+        case .corsPreflightRefused: "cors_preflight_refused"
         }
     }
 
@@ -59,6 +72,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest: "invalid_request"
         case .invalidToken: "invalid_token"
         case .insufficientScope: "insufficient_scope"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_required"
+        case .corsPreflightRefused: "cors_refused"
         }
     }
 
@@ -73,6 +89,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
         case .insufficientScope(_, let detail): detail
+        case .crossSiteRequest: "cross-site request refused"
+        case .loginRequired: "sign-in required"
+        case .corsPreflightRefused(let why): why
         }
     }
 }
@@ -95,6 +114,11 @@ public struct Refusal: Sendable, Equatable {
             // RFC 9110 §15.5.6: a 405 says what is allowed.
             fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
         }
+        if case .loginRequired(let location) = reason {
+            // RFC 9110 §15.4.3; the answer depends on the request's cookies: never cached.
+            fields.append(HTTPField(name: "Location", value: location))
+            fields.append(HTTPField(name: "Cache-Control", value: "no-store"))
+        }
         if let challenge = Refusal.challenge(for: reason, realm: realm) {
             fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
         }
@@ -116,7 +140,7 @@ public struct Refusal: Sendable, Equatable {
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed:
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .crossSiteRequest, .loginRequired, .corsPreflightRefused:
             return nil
         }
     }
