@@ -746,7 +746,7 @@ final class ConfigBuilder {
     /// string, and the route when the whole entry is valid.
     func parseRoute(_ node: Node, path: String, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig])
         -> (route: Route?, name: ScalarValue?)? {
-        guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "auth"])
+        guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "auth", "cors"])
         else { return nil }
         var ok = true
         let name = reader.require(o, "name").flatMap { reader.string($0.value, path: $0.path) }
@@ -783,11 +783,14 @@ final class ConfigBuilder {
         if let a = reader.require(o, "auth", hint: " (use `auth: public` for a route without a token)") {
             auth = parseAuth(a, issuers: issuers)
         }
+        let cors = o["cors"].map(parseCORS)
+        if cors == .some(nil) { ok = false }
         guard ok, let name, let match, let upstream, let auth else { return (nil, name) }
         var route = Route(name: name.value, host: match.host, path: match.path, methods: match.methods,
                           upstream: upstream, auth: auth, location: reader.location(node))
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = stripPrefix
+        route.cors = cors ?? nil
         return (route, name)
     }
 
@@ -893,7 +896,8 @@ final class ConfigBuilder {
             return nil
         }
         guard let o = reader.object(e.value, path: e.path,
-                                    known: ["issuers", "scopes", "any_scopes", "roles", "claims", "forward_token"])
+                                    known: ["issuers", "scopes", "any_scopes", "roles", "claims", "forward_token"]
+                                        + ConfigBuilder.browserAuthKeys)
         else { return nil }
         var ok = true
         var names: [String] = []
@@ -970,6 +974,8 @@ final class ConfigBuilder {
                 }
             case "forward_token":
                 if let v = reader.bool(f.value, path: f.path) { req.forwardToken = v } else { ok = false }
+            case "token_from", "csrf_origins", "login_url":
+                if !parseBrowserAuth(f, into: &req.browser) { ok = false }
             default: break
             }
         }
@@ -995,6 +1001,8 @@ final class ConfigBuilder {
             let l = issuer.keySourceLocation
             out.append("\(l.path):\(l.line):\(l.column): warning: issuer `\(issuer.name)` is not used by any route")
         }
+        // `listen.tls` is refused above for now: every client listener is plain HTTP.
+        out.append(contentsOf: browserWarnings(config, listenerIsTLS: false))
         return out
     }
 
