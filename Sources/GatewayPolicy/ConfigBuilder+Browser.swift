@@ -66,8 +66,10 @@ extension ConfigBuilder {
                         + reader.didYouMean(s.value, among: ["authorization"]))
                 }
             } else if let o = reader.object(node, path: path, known: ["cookie", "header"]) {
-                if o.entries.count != 1 {
+                if o.entries.count > 1 || (o.entries.isEmpty && Self.isEmptyMapping(node)) {
                     reader.fail(node, "`\(path)` must hold exactly one of `cookie` or `header`")
+                } else if o.entries.isEmpty {
+                    // Only unknown keys: already reported.
                 } else if let e = o.entries.first, let s = reader.string(e.value, path: e.path) {
                     if e.key == "cookie" {
                         // RFC 6265 §4.1.1: cookie-name = token.
@@ -102,6 +104,11 @@ extension ConfigBuilder {
             out.append(source)
         }
         return ok ? out : nil
+    }
+
+    static func isEmptyMapping(_ node: Node) -> Bool {
+        if case .mapping(let m) = node { return m.count == 0 }
+        return false
     }
 
     /// An origin from config (`csrf_origins`, `cors.allowed_origins`): `http[s]://host[:port]`.
