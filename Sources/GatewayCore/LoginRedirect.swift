@@ -65,7 +65,7 @@ public enum LoginRedirect {
     }
 }
 
-extension Substring {
+fileprivate extension Substring {
     /// Without the given leading and trailing characters.
     func trimming(_ set: String) -> String {
         var s = self[...]

@@ -233,6 +233,15 @@ extension ConfigBuilder {
             if browser.usesCookies, !listenerIsTLS {
                 out.append("\(l.path):\(l.line):\(l.column): warning: route `\(route.name)` reads the token from a cookie on a plain-HTTP listener: browsers send a `Secure` cookie only over HTTPS, and a cookie that is not `Secure` can be read and set by anyone on the network")
             }
+            for case .header(let name) in browser.tokenFrom where req.forwardToken {
+                let n = HTTPSyntax.comparableFieldName(name)
+                let id = config.identity
+                let identityHeaders = [id.subjectHeader, id.issuerHeader, id.scopesHeader] + id.claims.map(\.header)
+                if identityHeaders.contains(where: { HTTPSyntax.comparableFieldName($0) == n })
+                    || id.stripPrefixes.contains(where: { n.hasPrefix(HTTPSyntax.comparableFieldName($0)) }) {
+                    out.append("\(l.path):\(l.line):\(l.column): warning: route `\(route.name)`: token field `\(name)` looks like an identity header and is removed before forwarding, `forward_token` notwithstanding")
+                }
+            }
             if !browser.csrfOrigins.isEmpty, !browser.usesCookies {
                 out.append("\(l.path):\(l.line):\(l.column): warning: route `\(route.name)`: `csrf_origins` has no effect without a cookie in `token_from`")
             }

@@ -165,6 +165,22 @@ final class BrowserConfigTests: XCTestCase {
         ])
     }
 
+    func testForwardedTokenFieldThatLooksLikeAnIdentityHeaderWarns() throws {
+        let config = try parse("""
+              - name: a
+                match: {path: /a}
+                upstream: app
+                auth: {issuers: [corp], forward_token: true, token_from: [{header: X_Auth_Token}, {header: X-Token}]}
+            """)
+        XCTAssertEqual(config.warnings, [
+            "gw.yml:9:50: warning: route `a`: token field `X_Auth_Token` looks like an identity header and is removed before forwarding, `forward_token` notwithstanding",
+        ])
+        let quiet = try parse("""
+              - {name: a, match: {path: /a}, upstream: app, auth: {issuers: [corp], token_from: [{header: X-Auth-Token}]}}
+            """)
+        XCTAssertEqual(quiet.warnings, [])
+    }
+
     func testCORSErrors() {
         XCTAssertEqual(errors("""
               - name: a
