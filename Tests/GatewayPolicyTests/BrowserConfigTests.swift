@@ -207,7 +207,7 @@ final class BrowserConfigTests: XCTestCase {
                 "gw.yml:18:30: `routes[1].cors.allowed_headers[1]`: `X Y` is not a header field name (wildcards are not supported)",
                 "gw.yml:19:16: invalid duration `soon` for `routes[1].cors.max_age`: expected a number followed by ms, s, m or h",
                 "gw.yml:20:7: unknown key `origins` in `routes[1].cors`",
-                "gw.yml:21:69: `routes[2].cors` needs `allowed_origins`",
+                "gw.yml:21:69: missing required key `allowed_origins` in `routes[2].cors`",
                 "gw.yml:21:87: `routes[2].cors.allowed_methods` must not be empty",
             ])
     }

@@ -1,23 +1,29 @@
+// The browser-client keys of a route (docs/browser-apps.md): `auth.token_from`,
+// `auth.csrf_origins`, `auth.login_url`, and the route's `cors`.
 import GatewayHTTP
 import Yams
 
-/// Reading the browser-client keys of a route (docs/browser-apps.md): `auth.token_from`,
-/// `auth.csrf_origins`, `auth.login_url` and the route's `cors`.
-extension ConfigBuilder {
-    /// The keys of a route's `auth` mapping read by `parseBrowserAuth`.
-    static let browserAuthKeys = ["token_from", "csrf_origins", "login_url"]
+/// Reader of the browser-client keys.
+enum BrowserSection {
+    /// The keys this section adds to a route's `auth` mapping.
+    static let authFields: [ConfigField<AuthSection.Draft>] = [
+        .key("token_from") { b, f, d in if !read(f, b, into: &d.requirements.browser) { d.ok = false } },
+        .key("csrf_origins") { b, f, d in if !read(f, b, into: &d.requirements.browser) { d.ok = false } },
+        .key("login_url") { b, f, d in if !read(f, b, into: &d.requirements.browser) { d.ok = false } },
+    ]
 
     /// Field names a token may not be read from: the ones that frame, route or carry other
     /// credentials, and those the gateway sets itself.
-    static let forbiddenTokenHeaders: Set<String> = forbiddenIdentityHeaders.union([
+    static let forbiddenTokenHeaders: Set<String> = IdentitySection.forbiddenHeaders.union([
         "cookie", "set-cookie", "forwarded", "x-request-id", "expect",
     ])
 
-    /// One of `browserAuthKeys` into `browser`. False when the value is invalid (reported).
-    func parseBrowserAuth(_ f: Entry, into browser: inout BrowserAuth) -> Bool {
+    /// One of the `authFields` keys into `browser`. False when the value is invalid (reported).
+    static func read(_ f: Entry, _ b: ConfigBuilder, into browser: inout BrowserAuth) -> Bool {
+        let reader = b.reader
         switch f.key {
         case "token_from":
-            guard let sources = parseTokenFrom(f) else { return false }
+            guard let sources = tokenFrom(f, b) else { return false }
             browser.tokenFrom = sources
             browser.tokenFromLocation = reader.location(f.keyNode)
             return true
@@ -25,7 +31,7 @@ extension ConfigBuilder {
             guard let list = reader.stringList(f.value, path: f.path) else { return false }
             var ok = true
             for (i, s) in list.enumerated() {
-                if let o = origin(s, path: "\(f.path)[\(i)]", warnings: &browser.parseWarnings) {
+                if let o = origin(s, path: "\(f.path)[\(i)]", b, warnings: &browser.parseWarnings) {
                     browser.csrfOrigins.append(o)
                 } else {
                     ok = false
@@ -47,7 +53,8 @@ extension ConfigBuilder {
 
     /// `token_from`: a non-empty list of `authorization`, `{cookie: NAME}`, `{header: NAME}`,
     /// each at most once.
-    func parseTokenFrom(_ f: Entry) -> [TokenSource]? {
+    static func tokenFrom(_ f: Entry, _ b: ConfigBuilder) -> [TokenSource]? {
+        let reader = b.reader
         guard let items = reader.list(f.value, path: f.path) else { return nil }
         if items.isEmpty {
             reader.fail(f.value, "`\(f.path)` must list at least one token source")
@@ -114,7 +121,7 @@ extension ConfigBuilder {
     /// An origin from config (`csrf_origins`, `cors.allowed_origins`): `http[s]://host[:port]`.
     /// A trailing `/` (a URL pasted for an origin) is a warning and ignored; anything else
     /// that is not an origin is an error, since it could never match an `Origin` field.
-    func origin(_ s: ScalarValue, path: String, warnings: inout [String]) -> Origin? {
+    static func origin(_ s: ScalarValue, path: String, _ b: ConfigBuilder, warnings: inout [String]) -> Origin? {
         var text = s.value
         if text.hasSuffix("/"), Origin.parse(String(text.dropLast())) != nil {
             text.removeLast()
@@ -122,7 +129,7 @@ extension ConfigBuilder {
             warnings.append("\(l.path):\(l.line):\(l.column): warning: `\(path)`: `\(s.shown)` is a URL, not an origin; read as `\(text)`")
         }
         guard let o = Origin.parse(text) else {
-            reader.fail(s.location, "`\(path)`: `\(s.shown)` is not an origin (`https://host` or `https://host:port`, nothing after it)")
+            b.reader.fail(s.location, "`\(path)`: `\(s.shown)` is not an origin (`https://host` or `https://host:port`, nothing after it)")
             return nil
         }
         return o
@@ -146,83 +153,86 @@ extension ConfigBuilder {
         return nil
     }
 
-    /// A route's `cors` mapping.
-    func parseCORS(_ e: Entry) -> CORSConfig? {
-        guard let o = reader.object(e.value, path: e.path, known: [
-            "allowed_origins", "allowed_methods", "allowed_headers", "expose_headers", "max_age", "allow_credentials",
-        ]) else { return nil }
+    /// A route's `cors` as read so far.
+    struct CORSDraft {
         var cors = CORSConfig()
         var ok = true
-        var warnings: [String] = []
-        for f in o.entries {
-            switch f.key {
-            case "allowed_origins":
-                guard let list = reader.stringList(f.value, path: f.path) else { ok = false; continue }
-                for (i, s) in list.enumerated() {
-                    if s.value == "*" {
-                        if list.count > 1 {
-                            reader.fail(s.location, "`\(f.path)`: `*` allows every origin and cannot be listed with others")
-                            ok = false
-                        }
-                        cors.anyOrigin = true
-                    } else if let origin = origin(s, path: "\(f.path)[\(i)]", warnings: &warnings) {
-                        cors.allowedOrigins.append(origin)
-                    } else {
-                        ok = false
+    }
+
+    static let corsFields = FieldTable<CORSDraft>([
+        .key("allowed_origins", required: true) { b, f, d in
+            guard let list = b.reader.stringList(f.value, path: f.path) else { d.ok = false; return }
+            for (i, s) in list.enumerated() {
+                if s.value == "*" {
+                    if list.count > 1 {
+                        b.reader.fail(s.location, "`\(f.path)`: `*` allows every origin and cannot be listed with others")
+                        d.ok = false
                     }
+                    d.cors.anyOrigin = true
+                } else if let origin = origin(s, path: "\(f.path)[\(i)]", b, warnings: &d.cors.parseWarnings) {
+                    d.cors.allowedOrigins.append(origin)
+                } else {
+                    d.ok = false
                 }
-            case "allowed_methods":
-                guard let list = reader.stringList(f.value, path: f.path) else { ok = false; continue }
-                cors.allowedMethods = []
-                for (i, s) in list.enumerated() {
-                    if HTTPSyntax.isToken(s.value), s.value != "*" {
-                        let m = s.value.uppercased()
-                        if !cors.allowedMethods.contains(m) { cors.allowedMethods.append(m) }
-                    } else {
-                        reader.fail(s.location, "`\(f.path)[\(i)]`: `\(s.shown)` is not a method (wildcards are not supported)")
-                        ok = false
-                    }
+            }
+        },
+        .key("allowed_methods") { b, f, d in
+            guard let list = b.reader.stringList(f.value, path: f.path) else { d.ok = false; return }
+            d.cors.allowedMethods = []
+            for (i, s) in list.enumerated() {
+                if HTTPSyntax.isToken(s.value), s.value != "*" {
+                    let m = s.value.uppercased()
+                    if !d.cors.allowedMethods.contains(m) { d.cors.allowedMethods.append(m) }
+                } else {
+                    b.reader.fail(s.location, "`\(f.path)[\(i)]`: `\(s.shown)` is not a method (wildcards are not supported)")
+                    d.ok = false
                 }
-                if list.isEmpty, case .sequence = f.value {
-                    reader.fail(f.value, "`\(f.path)` must not be empty")
-                    ok = false
-                }
-            case "allowed_headers", "expose_headers":
-                guard let list = reader.stringList(f.value, path: f.path) else { ok = false; continue }
-                var names: [String] = []
-                for (i, s) in list.enumerated() {
-                    if HTTPSyntax.isValidFieldName(s.value), s.value != "*" {
-                        names.append(s.value)
-                    } else {
-                        reader.fail(s.location, "`\(f.path)[\(i)]`: `\(s.shown)` is not a header field name (wildcards are not supported)")
-                        ok = false
-                    }
-                }
-                if f.key == "allowed_headers" { cors.allowedHeaders = names } else { cors.exposeHeaders = names }
-            case "max_age":
-                if let d = reader.duration(f.value, path: f.path, positive: false) { cors.maxAge = Int(d) } else { ok = false }
-            case "allow_credentials":
-                if let v = reader.bool(f.value, path: f.path) { cors.allowCredentials = v } else { ok = false }
-            default: break
+            }
+            if list.isEmpty, case .sequence = f.value {
+                b.reader.fail(f.value, "`\(f.path)` must not be empty")
+                d.ok = false
+            }
+        },
+        .key("allowed_headers") { b, f, d in if let v = fieldNames(f, b, &d.ok) { d.cors.allowedHeaders = v } },
+        .key("expose_headers") { b, f, d in if let v = fieldNames(f, b, &d.ok) { d.cors.exposeHeaders = v } },
+        .key("max_age") { b, f, d in
+            if let v = b.reader.duration(f.value, path: f.path, positive: false) { d.cors.maxAge = Int(v) } else { d.ok = false }
+        },
+        .key("allow_credentials") { b, f, d in
+            if let v = b.reader.bool(f.value, path: f.path) { d.cors.allowCredentials = v } else { d.ok = false }
+        },
+    ])
+
+    static func fieldNames(_ f: Entry, _ b: ConfigBuilder, _ ok: inout Bool) -> [String]? {
+        guard let list = b.reader.stringList(f.value, path: f.path) else { ok = false; return nil }
+        var names: [String] = []
+        for (i, s) in list.enumerated() {
+            if HTTPSyntax.isValidFieldName(s.value), s.value != "*" {
+                names.append(s.value)
+            } else {
+                b.reader.fail(s.location, "`\(f.path)[\(i)]`: `\(s.shown)` is not a header field name (wildcards are not supported)")
+                ok = false
             }
         }
-        if !o.has("allowed_origins") {
-            reader.fail(o.node, "`\(e.path)` needs `allowed_origins`")
-            ok = false
-        }
-        if cors.anyOrigin, cors.allowCredentials, let f = o["allow_credentials"] {
+        return names
+    }
+
+    /// A route's `cors` mapping; nil when invalid (reported).
+    static func cors(_ e: Entry, _ b: ConfigBuilder) -> CORSConfig? {
+        var d = CORSDraft()
+        guard let o = corsFields.read(e.value, path: e.path, builder: b, into: &d) else { return nil }
+        if d.cors.anyOrigin, d.cors.allowCredentials, let f = o["allow_credentials"] {
             // Fetch standard: a credentialed response never matches `*`; echoing every origin
             // instead would let any site read responses made with the user's cookies.
-            reader.fail(f.keyNode, "`\(e.path)`: `allowed_origins: [\"*\"]` cannot be used with `allow_credentials: true`; list the origins")
-            ok = false
+            b.reader.fail(f.keyNode, "`\(e.path)`: `allowed_origins: [\"*\"]` cannot be used with `allow_credentials: true`; list the origins")
+            d.ok = false
         }
-        cors.parseWarnings = warnings
-        return ok ? cors : nil
+        return d.ok && o.has("allowed_origins") ? d.cors : nil
     }
 
     /// Warnings about the browser-client keys of every route. `listenerIsTLS`: whether the
     /// client listener terminates TLS (a cookie sent over plain HTTP is not `Secure`).
-    func browserWarnings(_ config: GatewayConfig, listenerIsTLS: Bool) -> [String] {
+    static func warnings(_ config: GatewayConfig, listenerIsTLS: Bool) -> [String] {
         var out: [String] = []
         for route in config.routes {
             out.append(contentsOf: route.cors?.parseWarnings ?? [])
