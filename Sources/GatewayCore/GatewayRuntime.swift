@@ -157,7 +157,11 @@ public final class GatewayRuntime: Sendable {
                 secret = s
             }
             do {
-                return try KeySet.hmacSecret(secret, keyID: issuer.keyID, algorithms: issuer.algorithms)
+                var keys = try KeySet.hmacSecret(secret, keyID: issuer.keyID, algorithms: issuer.algorithms)
+                if let why = HMACSecretStrength.weakness(secret) {
+                    keys.warnings.append("the secret in \(name) \(why): tokens signed with it can be forged by guessing it; use at least 32 random bytes (e.g. `openssl rand -base64 32` with `secret_encoding: base64`)")
+                }
+                return keys
             } catch {
                 throw fail("issuer \(issuer.name): secret from \(name): \(describe(error))")
             }
