@@ -269,6 +269,10 @@ final class ConfigBuilder {
     /// Issuers whose own entries are valid, in file order, duplicates included: their keys
     /// can be loaded (and their errors reported) even when other parts of the file are wrong.
     var parsedIssuers: [IssuerConfig] = []
+    /// `listen.tls` and `listen.trusted_proxies` (ConfigBuilder+ListenTLS.swift).
+    var listenTLS: ListenTLSConfig?
+    var trustedProxies: [IPNetwork] = []
+    var trustedProxiesLocation: ConfigLocation?
 
     init(reader: ConfigReader, baseDirectory: String) {
         self.reader = reader
@@ -304,6 +308,9 @@ final class ConfigBuilder {
                                    upstreams: upstreams, identity: identity, routes: routes)
         if let tokenCache { config.tokenCache = tokenCache }
         config.logLevel = logLevel
+        config.listenTLS = listenTLS
+        config.trustedProxies = trustedProxies
+        config.trustedProxiesLocation = trustedProxiesLocation
         config.warnings = warnings(config)
         return config
     }
@@ -311,8 +318,8 @@ final class ConfigBuilder {
     // MARK: listen, admin, limits
 
     func parseListen(_ e: Entry) -> ListenAddress? {
-        guard let o = reader.object(e.value, path: e.path, known: ["address", "tls"]) else { return nil }
-        if let tls = o["tls"] { reader.fail(tls.keyNode, "listen.tls is not supported yet") }
+        guard let o = reader.object(e.value, path: e.path, known: ["address", "tls", "trusted_proxies"]) else { return nil }
+        parseListenSecurity(o)
         guard let a = reader.require(o, "address") else { return nil }
         return address(a)
     }
@@ -893,12 +900,15 @@ final class ConfigBuilder {
             return nil
         }
         guard let o = reader.object(e.value, path: e.path,
-                                    known: ["issuers", "scopes", "any_scopes", "roles", "claims", "forward_token"])
+                                    known: ["issuers", "scopes", "any_scopes", "roles", "claims", "forward_token",
+                                            "client_certificate"])
         else { return nil }
         var ok = true
         var names: [String] = []
         var used: [IssuerConfig] = []
-        if let f = reader.require(o, "issuers") {
+        // `client_certificate: required` alone is certificate-only authentication: no token.
+        let certificateOnly = o.has("client_certificate") && !o.has("issuers")
+        if let f = certificateOnly ? nil : reader.require(o, "issuers") {
             if let list = reader.stringList(f.value, path: f.path) {
                 if list.isEmpty, case .sequence = f.value {
                     reader.fail(f.value, "`\(f.path)` must name at least one issuer")
@@ -920,7 +930,7 @@ final class ConfigBuilder {
             } else {
                 ok = false
             }
-        } else {
+        } else if !certificateOnly {
             ok = false
         }
         var req = AuthRequirements(issuers: names)
@@ -970,9 +980,12 @@ final class ConfigBuilder {
                 }
             case "forward_token":
                 if let v = reader.bool(f.value, path: f.path) { req.forwardToken = v } else { ok = false }
+            case "client_certificate":
+                if let v = parseRouteClientCertificate(f) { req.clientCertificate = v } else { ok = false }
             default: break
             }
         }
+        if certificateOnly, !tokenKeysNeedIssuers(o) { ok = false }
         guard ok else { return nil }
         return .required(req)
     }

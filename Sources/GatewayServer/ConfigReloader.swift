@@ -55,8 +55,10 @@ public final class ConfigReloader: @unchecked Sendable {
     private func reloadNow() -> Result<GatewayRuntime, ConfigErrors> {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
-        do {
+        do throws(ConfigErrors) {
             next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+            let unserved = UnservedSettings.errors(next.config)
+            if !unserved.isEmpty { throw ConfigErrors(unserved) }
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

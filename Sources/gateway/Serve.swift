@@ -51,6 +51,9 @@ struct Serve: ParsableCommand {
 
         let jwks = JWKSService(logger: logger)
         let runtime = try loadRuntime(path: options.config, jwks: jwks)
+        let unserved = UnservedSettings.errors(runtime.config)
+        for e in unserved { printError(e.description) }
+        if !unserved.isEmpty { throw ExitCode(1) }
         // Every issuer has keys from here on (a failed refresh keeps the last good set).
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count)])
         metrics.recordReload(success: true, now: Double(time(nil)))
