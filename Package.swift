@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP",
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
