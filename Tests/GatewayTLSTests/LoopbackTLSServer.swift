@@ -21,6 +21,8 @@ final class LoopbackTLSServer {
         var request = ""
         var plainHTTP = false
         var answered = false
+        /// `write` calls that returned `.wouldBlock`.
+        var writesBlocked = 0
     }
 
     init() throws {
@@ -52,7 +54,8 @@ final class LoopbackTLSServer {
 
     /// Accepts one connection (waiting at most `timeout` seconds) and serves it.
     /// - Returns: nil when no client connected in time.
-    func serveOne(_ context: TLSServerContext, timeout: Double = 15) -> Outcome? {
+    /// - Parameter bodyBytes: extra body bytes after the greeting (to make writes block).
+    func serveOne(_ context: TLSServerContext, timeout: Double = 15, bodyBytes: Int = 0) -> Outcome? {
         let deadline = Date().addingTimeInterval(timeout)
         var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
         guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
@@ -66,7 +69,7 @@ final class LoopbackTLSServer {
             return Outcome(error: error)
         }
         defer { transport.close() }
-        return pump(transport, deadline: deadline)
+        return pump(transport, deadline: deadline, bodyBytes: bodyBytes)
     }
 
     /// Waits (poll(2), at most until `deadline`) for `interest` on the transport's descriptor.
@@ -80,7 +83,7 @@ final class LoopbackTLSServer {
         return poll(&pfd, 1, Int32(min(remaining, 1) * 1000)) >= 0
     }
 
-    private func pump(_ transport: TLSServerTransport, deadline: Date) -> Outcome {
+    private func pump(_ transport: TLSServerTransport, deadline: Date, bodyBytes: Int) -> Outcome {
         var outcome = Outcome()
         var request: [UInt8] = []
         var response: [UInt8]?
@@ -96,7 +99,7 @@ final class LoopbackTLSServer {
                     request += buffer[0..<n]
                     if let head = String(bytes: request, encoding: .utf8), head.contains("\r\n\r\n") {
                         outcome.request = head
-                        response = outcome.plainHTTP ? Self.badRequest : Self.ok(transport.security)
+                        response = outcome.plainHTTP ? Self.badRequest : Self.ok(transport.security, extra: bodyBytes)
                     }
                     continue
                 case .wouldBlock(let readiness):
@@ -119,7 +122,9 @@ final class LoopbackTLSServer {
                 let r = response[sent...].withUnsafeBytes { transport.write($0) }
                 switch r {
                 case .transferred(let n): sent += n; continue
-                case .wouldBlock(let readiness): interest = readiness
+                case .wouldBlock(let readiness):
+                    interest = readiness
+                    outcome.writesBlocked += 1
                 case .endOfInput, .failed:
                     outcome.handshake = transport.handshakeResult
                     return outcome
@@ -156,8 +161,8 @@ final class LoopbackTLSServer {
 
     static let badRequest = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\nConnection: close\r\n\r\nplain HTTP on the TLS port\r\n".utf8)
 
-    static func ok(_ security: TransportSecurity?) -> [UInt8] {
-        let body = "hello over \(security?.protocolVersion ?? "nothing")\n"
+    static func ok(_ security: TransportSecurity?, extra: Int = 0) -> [UInt8] {
+        let body = "hello over \(security?.protocolVersion ?? "nothing")\n" + String(repeating: "x", count: extra)
         return Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
     }
 }

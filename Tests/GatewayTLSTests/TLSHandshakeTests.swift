@@ -97,4 +97,16 @@ final class TLSHandshakeTests: TLSTestCase {
         XCTAssertFalse(outcome.answered)
         XCTAssertEqual(outcome.error, .tls("not a TLS handshake (first byte 0x0)"))
     }
+
+    func testALargeResponseWaitsForWritabilityAndArrivesWhole() throws {
+        let ctx = try context()
+        let client = try Subprocess(["bash", "-c", "curl -sS --max-time 25 --cacert ca.pem --resolve a.example.com:\(server.port):127.0.0.1 "
+                                        + "--limit-rate 10M https://a.example.com:\(server.port)/ | wc -c"], in: pki.directory)
+        let outcome = try XCTUnwrap(server.serveOne(ctx, timeout: 30, bodyBytes: 16 << 20))
+        let (status, output) = client.finish(timeout: 30)
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(outcome.answered)
+        XCTAssertGreaterThan(outcome.writesBlocked, 0, "16 MiB cannot fit the socket buffers at once")
+        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), String("hello over TLSv1.3\n".utf8.count + (16 << 20)))
+    }
 }
