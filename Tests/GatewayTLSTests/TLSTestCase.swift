@@ -16,6 +16,12 @@ class TLSTestCase: XCTestCase {
         server = try LoopbackTLSServer()
     }
 
+    /// The temporary directory (with its test-only private keys) goes with the last test of the class.
+    override class func tearDown() {
+        sharedPKI = nil
+        super.tearDown()
+    }
+
     override func tearDown() {
         server = nil
         super.tearDown()
