@@ -29,4 +29,15 @@ public enum TLSHostName {
     public static func covers(_ names: [String], host: String) -> Bool {
         names.contains { matches(pattern: $0, host: host) }
     }
+
+    /// The host of a `Host` field value (RFC 9110 §7.2) without its port and without the
+    /// brackets of an IPv6 literal: `a.example.com:8443` → `a.example.com`, `[::1]:80` → `::1`.
+    public static func withoutPort(_ host: String) -> String {
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return host }
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        guard let colon = host.lastIndex(of: ":") else { return host }
+        return String(host[..<colon])
+    }
 }

@@ -1,3 +1,4 @@
+import GatewayEvents
 import GatewayTLS
 import XCTest
 
@@ -31,5 +32,27 @@ final class TLSHostNameTests: XCTestCase {
         XCTAssertTrue(TLSHostName.covers(["a.example.com", "*.example.org"], host: "x.example.org"))
         XCTAssertFalse(TLSHostName.covers(["a.example.com", "*.example.org"], host: "example.org"))
         XCTAssertFalse(TLSHostName.covers([], host: "example.org"))
+    }
+
+    func testMisdirectedRequestsAreThoseWhoseHostTheSNICertificateDoesNotCover() {
+        let sni = TransportSecurity(protocolVersion: "TLSv1.3", serverName: "a.example.com",
+                                    certificateNames: ["a.example.com", "*.b.example.com"], clientCertificate: nil, resumed: false)
+        XCTAssertFalse(sni.isMisdirected(host: "a.example.com"))
+        XCTAssertFalse(sni.isMisdirected(host: "A.Example.com:8443"))
+        XCTAssertFalse(sni.isMisdirected(host: "x.b.example.com:443"))
+        XCTAssertTrue(sni.isMisdirected(host: "other.example.com"))
+        XCTAssertTrue(sni.isMisdirected(host: "b.example.com"))
+        XCTAssertTrue(sni.isMisdirected(host: "[::1]:8443"))
+        XCTAssertTrue(sni.isMisdirected(host: ""))
+        var noSNI = sni
+        noSNI.serverName = nil
+        XCTAssertFalse(noSNI.isMisdirected(host: "other.example.com"))
+    }
+
+    func testHostWithoutPort() {
+        XCTAssertEqual(TLSHostName.withoutPort("a.example.com:8443"), "a.example.com")
+        XCTAssertEqual(TLSHostName.withoutPort("a.example.com"), "a.example.com")
+        XCTAssertEqual(TLSHostName.withoutPort("[::1]:8443"), "::1")
+        XCTAssertEqual(TLSHostName.withoutPort("[::1]"), "::1")
     }
 }
