@@ -109,4 +109,18 @@ final class TLSHandshakeTests: TLSTestCase {
         XCTAssertGreaterThan(outcome.writesBlocked, 0, "16 MiB cannot fit the socket buffers at once")
         XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), String("hello over TLSv1.3\n".utf8.count + (16 << 20)))
     }
+
+    func testAnUnfinishedHandshakeWaitsWithoutBlocking() throws {
+        // A TLS record header announcing a ClientHello that never comes.
+        let client = try Subprocess(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port); printf '\\x16\\x03\\x01\\x00\\x80' >&3; sleep 2.5"])
+        let started = Date()
+        let outcome = try XCTUnwrap(server.serveOne(try context(), timeout: 1.5))
+        let waited = Date().timeIntervalSince(started)
+        _ = client.finish()
+        XCTAssertNil(outcome.handshake, "still waiting for the rest of the ClientHello")
+        XCTAssertNil(outcome.error)
+        XCTAssertNil(outcome.security)
+        XCTAssertFalse(outcome.answered)
+        XCTAssertLessThan(waited, 2.4, "the pump gave up at its deadline: no call blocked until the client left")
+    }
 }
