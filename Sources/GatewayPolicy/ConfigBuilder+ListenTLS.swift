@@ -8,15 +8,6 @@ extension ConfigBuilder {
     static let tlsVersions = ["1.2", "1.3"]
     static let clientCertificateModes = ["optional", "required"]
 
-    /// `tls` and `trusted_proxies` of the `listen` mapping, into `listenTLS`/`trustedProxies`.
-    func parseListenSecurity(_ listen: Object) {
-        if let e = listen["tls"] { listenTLS = parseListenTLS(e) }
-        if let e = listen["trusted_proxies"] {
-            trustedProxiesLocation = reader.location(e.keyNode)
-            trustedProxies = parseTrustedProxies(e)
-        }
-    }
-
     func parseListenTLS(_ e: Entry) -> ListenTLSConfig? {
         guard let o = reader.object(e.value, path: e.path, known: Self.tlsKeys) else { return nil }
         var ok = true

@@ -56,7 +56,7 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         do throws(ConfigErrors) {
-            next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+            next = try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
             let unserved = UnservedSettings.errors(next.config)
             if !unserved.isEmpty { throw ConfigErrors(unserved) }
         } catch {

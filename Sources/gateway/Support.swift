@@ -20,7 +20,7 @@ func printError(_ line: String) {
 func loadRuntime(path: String, jwks: JWKSService?) throws -> GatewayRuntime {
     let env = ProcessEnvironment.current()
     do {
-        return try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+        return try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)

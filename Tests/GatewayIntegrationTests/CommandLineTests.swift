@@ -51,6 +51,68 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.err.contains("address"), r.err)
     }
 
+    func testCheckReportsAMissingConfigFile() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        let missing = dir + "/nope.yml"
+        let r = try run(["check", "--config", missing])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err, "\(missing):1:1: cannot read the configuration file: No such file or directory\n")
+    }
+
+    /// A GET-only protected route before a public catch-all: `check` warns and exits 0,
+    /// `check --strict` prints the same finding as an error and exits 1.
+    func testCheckStrictRefusesMethodFallThroughToAPublicRoute() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        let path = dir + "/gateway.yml"
+        try """
+            listen: {address: 127.0.0.1:8080}
+            issuers:
+              - {name: corp, issuer: "https://corp.example/", audiences: [api], algorithms: [HS256], secret_env: GW_TEST_STRICT_SECRET}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: all, match: {path_prefix: /}, upstream: u, auth: public}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let env = ["GW_TEST_STRICT_SECRET": "q8V2mX7rT1zL9cB4nW6yH3kP0sD5fG8j"]
+        let message = "route `admin` is protected only for GET: requests with any method except GET to `/admin*` reach public route `all` without a token (list the methods on a protected route before `all`, or narrow `all`)"
+
+        let plain = try run(["check", "--config", path], env: env)
+        XCTAssertEqual(plain.status, 0, plain.err)
+        XCTAssertEqual(plain.err, "\(path):6:5: warning: \(message)\n")
+        XCTAssertTrue(plain.out.hasPrefix("\(path): valid, 2 route(s)"), plain.out)
+
+        let strict = try run(["check", "--strict", "--config", path], env: env)
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertEqual(strict.err, "\(path):6:5: \(message)\n")
+        XCTAssertEqual(strict.out, "")
+
+        // Without the fall-through, --strict accepts the same file.
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "methods: [GET]", with: "methods: [GET, HEAD]")
+            .replacingOccurrences(of: "path_prefix: /}", with: "path_prefix: /public}")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let fixed = try run(["check", "--strict", "--config", path], env: env)
+        XCTAssertEqual(fixed.status, 0, fixed.err)
+        XCTAssertEqual(fixed.err, "")
+    }
+
+    /// `serve` logs the same fall-through warning at start (and still starts: it is a warning).
+    func testServeLogsMethodFallThroughAtStart() throws {
+        let g = try GatewayProcess(config: """
+            listen: {address: 127.0.0.1:0}
+            issuers:
+              - {name: corp, issuer: "https://corp.example/", audiences: [api], algorithms: [HS256], secret_env: GW_TEST_STRICT_SECRET}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: all, match: {path_prefix: /}, upstream: u, auth: public}
+            """, environment: ["GW_TEST_STRICT_SECRET": "q8V2mX7rT1zL9cB4nW6yH3kP0sD5fG8j"])
+        defer { g.stop() }
+        let logs = g.stdout + g.stderr
+        XCTAssertTrue(logs.contains("warning: route `admin` is protected only for GET: requests with any method except GET to"), logs)
+    }
+
     /// A temporary directory for one test's files (removed by the returned closure).
     func temporaryDirectory() throws -> (String, () -> Void) {
         let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString
