@@ -18,6 +18,8 @@ class TLSTestCase: XCTestCase {
 
     /// The temporary directory (with its test-only private keys) goes with the last test of the class.
     override class func tearDown() {
+        // Removed here: XCTest keeps the test instances (and their `pki`) alive until the end.
+        if let directory = sharedPKI?.directory { try? FileManager.default.removeItem(at: directory) }
         sharedPKI = nil
         super.tearDown()
     }
