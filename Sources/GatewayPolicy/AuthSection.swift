@@ -12,7 +12,8 @@ enum AuthSection {
     }
 
     static let fields = FieldTable<Draft>([
-        .key("issuers", required: true, readIssuers),
+        // Required unless `client_certificate` stands alone (checked in `auth`).
+        .key("issuers", readIssuers),
         .key("scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.scopes = v } },
         .key("any_scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.anyScopes = v } },
         .key("roles") { b, f, d in
@@ -28,6 +29,9 @@ enum AuthSection {
         .key("claims", readClaims),
         .key("forward_token") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
+        },
+        .key("client_certificate") { b, f, d in
+            if let v = b.parseRouteClientCertificate(f) { d.requirements.clientCertificate = v } else { d.ok = false }
         },
     ] + BrowserSection.authFields)
 
@@ -108,15 +112,13 @@ enum AuthSection {
             return nil
         }
         var d = Draft(issuers: issuers)
-        guard fields.read(e.value, path: e.path, builder: b, into: &d) != nil else { return nil }
-        // A missing `issuers` is reported by the table.
-        guard d.ok, hasIssuers(e) else { return nil }
+        guard let object = fields.read(e.value, path: e.path, builder: b, into: &d) else { return nil }
+        // `client_certificate: required` alone is certificate-only authentication: no token.
+        if object.has("client_certificate"), !object.has("issuers") {
+            guard b.tokenKeysNeedIssuers(object), d.ok else { return nil }
+            return .required(d.requirements)
+        }
+        guard b.reader.require(object, "issuers") != nil, d.ok else { return nil }
         return .required(d.requirements)
-    }
-
-    /// Whether `issuers` is written (a missing one is an error; an empty one was already reported).
-    static func hasIssuers(_ e: Entry) -> Bool {
-        if case .mapping(let m) = e.value { return m["issuers"] != nil }
-        return false
     }
 }

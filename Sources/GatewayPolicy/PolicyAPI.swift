@@ -208,11 +208,14 @@ public struct AuthRequirements: Sendable, Equatable {
     public var forwardToken: Bool = false
     /// `token_from`, `csrf_origins`, `login_url`.
     public var browser = BrowserAuth()
+    /// `client_certificate: required`: the connection must carry a verified client
+    /// certificate (mutual TLS). With no `issuers`, no token is asked for.
+    public var clientCertificate: Bool = false
     public init(issuers: [String]) { self.issuers = issuers }
     public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
-            && a.forwardToken == b.forwardToken && a.browser == b.browser
+            && a.forwardToken == b.forwardToken && a.browser == b.browser && a.clientCertificate == b.clientCertificate
     }
 }
 
@@ -270,6 +273,11 @@ public struct GatewayConfig: Sendable {
     public var tokenCache = TokenCacheConfig()
     /// `log.level`: a swift-log level name; nil = the command line's (default info).
     public var logLevel: String?
+    /// `listen.tls` (nil: plain HTTP).
+    public var listenTLS: ListenTLSConfig?
+    /// `listen.trusted_proxies` (default none), and where the key is written.
+    public var trustedProxies: [IPNetwork] = []
+    public var trustedProxiesLocation: ConfigLocation?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen

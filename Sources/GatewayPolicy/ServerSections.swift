@@ -10,7 +10,12 @@ enum ServerSections {
     }
 
     static let listenFields = FieldTable<Address>([
-        .key("tls") { b, e, _ in b.reader.fail(e.keyNode, "listen.tls is not supported yet") },
+        // HTTPS and trusted proxies (ConfigBuilder+ListenTLS.swift), kept on the builder.
+        .key("tls") { b, e, _ in b.listenTLS = b.parseListenTLS(e) },
+        .key("trusted_proxies") { b, e, _ in
+            b.trustedProxiesLocation = b.reader.location(e.keyNode)
+            b.trustedProxies = b.parseTrustedProxies(e)
+        },
         .key("address", required: true) { b, e, d in d = Address(address: address(e, b), location: b.reader.location(e.value)) },
     ])
 

@@ -55,13 +55,15 @@ public final class ConfigReloader: @unchecked Sendable {
     private func reloadNow() -> Result<GatewayRuntime, ConfigErrors> {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
-        do {
+        do throws(ConfigErrors) {
             // A new remote key source must answer: a reload never starts an issuer without keys.
             if let jwks {
                 next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false)
             } else {
                 next = try RuntimeLoader.load(path: path, environment: env)
             }
+            let unserved = UnservedSettings.errors(next.config)
+            if !unserved.isEmpty { throw ConfigErrors(unserved) }
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

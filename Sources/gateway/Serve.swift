@@ -76,6 +76,9 @@ struct Serve: ParsableCommand {
         // An identity provider that is down does not stop the start: its issuer's requests are
         // answered 503 and /readyz names it until its keys arrive.
         let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true)
+        let unserved = UnservedSettings.errors(runtime.config)
+        for e in unserved { printError(e.description) }
+        if !unserved.isEmpty { throw ExitCode(1) }
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])

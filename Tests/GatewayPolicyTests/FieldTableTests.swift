@@ -7,7 +7,7 @@ import XCTest
 /// without a check here (or a check for a key no table has) fails the test.
 final class FieldTableTests: XCTestCase {
     static let everyKey = """
-        listen: {address: 127.0.0.1:8081}
+        listen: {address: 127.0.0.1:8081, tls: {certificate: t.crt, private_key: t.key}, trusted_proxies: [10.0.0.0/8]}
         admin: {address: 127.0.0.1:9091}
         limits: {max_header_bytes: 1KiB, max_body_bytes: 2KiB, header_timeout: 1s, idle_timeout: 2s,
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
@@ -33,7 +33,7 @@ final class FieldTableTests: XCTestCase {
             strip_prefix: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
                    forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
-                   login_url: "https://login.test/?rd={url}"}
+                   login_url: "https://login.test/?rd={url}", client_certificate: required}
             cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
                    expose_headers: [X-E], max_age: 1m, allow_credentials: true}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
@@ -137,13 +137,16 @@ final class FieldTableTests: XCTestCase {
         "routes[].cors.expose_headers": { $0.routes.first?.cors?.exposeHeaders == ["X-E"] },
         "routes[].cors.max_age": { $0.routes.first?.cors?.maxAge == 60 },
         "routes[].cors.allow_credentials": { $0.routes.first?.cors?.allowCredentials == true },
+        "routes[].auth.client_certificate": { auth($0)?.clientCertificate == true },
+        "listen.tls": { $0.listenTLS?.certificates.map(\.certificate) == ["/etc/gw/t.crt"] },
+        "listen.trusted_proxies": { $0.trustedProxies.map(\.description) == ["10.0.0.0/8"] },
     ]
 
     func testEveryKeyOfEveryMappingIsRead() throws {
         let config = try ConfigLoader.parse(yaml: Self.everyKey, path: "/etc/gw/gateway.yml", environment: [:])
         let schema = Set(ConfigSchema.allKeys)
         XCTAssertFalse(schema.isEmpty)
-        let checked = Set(Self.checks.keys).union(["listen.tls"])
+        let checked = Set(Self.checks.keys)
         XCTAssertEqual(schema.subtracting(checked).sorted(), [], "keys a table accepts without a check in this test")
         XCTAssertEqual(checked.subtracting(schema).sorted(), [], "checks for keys no table accepts")
         for (key, check) in Self.checks.sorted(by: { $0.key < $1.key }) {
@@ -151,11 +154,11 @@ final class FieldTableTests: XCTestCase {
         }
     }
 
-    func testListenTLSIsReadAndRefused() {
-        let yaml = Self.everyKey.replacingOccurrences(of: "listen: {address: 127.0.0.1:8081}",
-                                                      with: "listen: {address: 127.0.0.1:8081, tls: {}}")
+    func testListenTLSIsRead() {
+        let yaml = Self.everyKey.replacingOccurrences(of: "tls: {certificate: t.crt, private_key: t.key}", with: "tls: {}")
         XCTAssertThrowsError(try ConfigLoader.parse(yaml: yaml, path: "g.yml", environment: [:])) { error in
-            XCTAssertEqual((error as? ConfigErrors)?.description, "g.yml:1:35: listen.tls is not supported yet")
+            XCTAssertEqual((error as? ConfigErrors)?.description,
+                           "g.yml:1:35: `listen.tls` needs `certificate` and `private_key`, or `certificates`")
         }
     }
 
