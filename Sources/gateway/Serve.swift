@@ -79,7 +79,7 @@ struct Serve: ParsableCommand {
             "admin_port": .stringConvertible(Int(admin.port)), "routes": .stringConvertible(runtime.config.routes.count),
         ])
         SignalHandling.install(server: server, reloader: reloader, logger: logger)
-        withExtendedLifetime(admin) { dispatchMain() }
+        withExtendedLifetime(admin) { MainThread.park() }
     }
 }
 
