@@ -112,8 +112,9 @@ struct UpstreamCallError: Error, Equatable, CustomStringConvertible {
     }
 
     /// A finished transfer's result (CURLMSG_DONE): nil for CURLE_OK.
-    static func transferResult(_ code: CURLcode, detail: String) -> UpstreamCallError? {
-        code == CURLE_OK ? nil : UpstreamCallError(code: .easy(code), call: "transfer", detail: detail)
+    /// `detail` is only read for a failure (a success costs no String).
+    static func transferResult(_ code: CURLcode, detail: @autoclosure () -> String) -> UpstreamCallError? {
+        code == CURLE_OK ? nil : UpstreamCallError(code: .easy(code), call: "transfer", detail: detail())
     }
 }
 
