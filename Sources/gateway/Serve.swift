@@ -109,7 +109,7 @@ struct Serve: ParsableCommand {
             "admin_port": .stringConvertible(Int(adminServer.port)), "routes": .stringConvertible(runtime.config.routes.count),
         ])
         SignalHandling.install(server: server, reloader: reloader, logger: logger)
-        withExtendedLifetime(adminServer) { dispatchMain() }
+        withExtendedLifetime(adminServer) { MainThread.park() }
     }
 }
 
