@@ -288,7 +288,8 @@ final class ConfigBuilder {
         else { return nil }
         let listen = reader.require(top, "listen").flatMap(parseListen)
         var admin: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
-        if let e = top["admin"] { admin = parseAdmin(e) }
+        var adminTokenEnv: String?
+        if let e = top["admin"] { (admin, adminTokenEnv) = parseAdmin(e) }
         let limits = top["limits"].map(parseLimits) ?? Limits()
         let issuers = top["issuers"].map(parseIssuers) ?? []
         let upstreams = top["upstreams"].map(parseUpstreams) ?? [:]
@@ -303,6 +304,7 @@ final class ConfigBuilder {
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
                                    upstreams: upstreams, identity: identity, routes: routes)
         if let tokenCache { config.tokenCache = tokenCache }
+        config.adminTokenEnv = adminTokenEnv
         config.logLevel = logLevel
         config.warnings = warnings(config)
         return config
@@ -317,10 +319,21 @@ final class ConfigBuilder {
         return address(a)
     }
 
-    func parseAdmin(_ e: Entry) -> ListenAddress? {
-        guard let o = reader.object(e.value, path: e.path, known: ["address"]) else { return nil }
-        guard let a = o["address"] else { return ListenAddress(host: "127.0.0.1", port: 9090) }
-        return address(a)
+    /// `admin: {address, token_env}`.
+    func parseAdmin(_ e: Entry) -> (ListenAddress?, tokenEnv: String?) {
+        guard let o = reader.object(e.value, path: e.path, known: ["address", "token_env"]) else { return (nil, nil) }
+        var tokenEnv: String?
+        if let t = o["token_env"], let s = reader.string(t.value, path: t.path) {
+            // An environment variable name (POSIX portable: letters, digits, `_`, not starting
+            // with a digit); its value is read when a reload is asked for, never logged.
+            let ok = !s.value.isEmpty && s.value.utf8.allSatisfy { $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39)
+                || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) } && !(s.value.utf8.first! >= 0x30 && s.value.utf8.first! <= 0x39)
+            if ok { tokenEnv = s.value } else {
+                reader.fail(s.location, "invalid environment variable name `\(s.shown)` for `\(t.path)`")
+            }
+        }
+        guard let a = o["address"] else { return (ListenAddress(host: "127.0.0.1", port: 9090), tokenEnv) }
+        return (address(a), tokenEnv)
     }
 
     func address(_ e: Entry) -> ListenAddress? {
