@@ -22,13 +22,17 @@ final class AdminConfigTests: XCTestCase {
     }
 
     func testInvalidVariableNameIsAnError() {
-        for bad in ["\"1TOKEN\"", "\"A-B\"", "\"\""] {
+        for bad in ["\"1TOKEN\"", "\"A-B\"", "\"A B\""] {
             XCTAssertThrowsError(try ConfigLoader.parse(yaml: "admin: {token_env: \(bad)}\n" + Self.tail, path: "gw.yml",
                                                         environment: [:]), bad) { error in
                 let text = (error as? ConfigErrors)?.errors.map(\.description).joined() ?? ""
                 XCTAssertTrue(text.contains("invalid environment variable name"), text)
                 XCTAssertTrue(text.contains("admin.token_env"), text)
             }
+        }
+        XCTAssertThrowsError(try ConfigLoader.parse(yaml: "admin: {token_env: \"\"}\n" + Self.tail, path: "gw.yml",
+                                                    environment: [:])) { error in
+            XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.description), ["gw.yml:1:20: `admin.token_env` must not be empty"])
         }
     }
 }
