@@ -67,6 +67,11 @@ let package = Package(
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
+        // The connection layer without sockets: byte queues, timers, framing, outcomes.
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream",
+                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),

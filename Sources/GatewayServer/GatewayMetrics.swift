@@ -5,7 +5,7 @@ import Prometheus
 import Glibc
 #endif
 
-/// The gateway's Prometheus metrics (SPEC §5), kept in a swift-prometheus registry and
+/// The gateway's Prometheus metrics, kept in a swift-prometheus registry and
 /// served on the admin listener's `/metrics` in the text exposition format.
 ///
 /// Label values are bounded: route names come from the config (or "-" when no route
