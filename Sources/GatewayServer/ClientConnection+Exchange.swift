@@ -57,13 +57,13 @@ extension ClientConnection {
                     inbound.withReadableBytes { ex.requestBody.append(UnsafeRawBufferPointer(rebasing: $0[range])) }
                 }
                 inbound.consume(result.consumed)
-                timers.schedule(.body, at: monotonicSeconds() + limits.bodyTimeout)  // progress
+                machine.bodyProgress(now: monotonicSeconds(), timeouts)
                 ex.wakeSender()
             case .end:
                 inbound.consume(result.consumed)
                 guard let ex = exchange else { continue }
                 ex.requestComplete = true
-                timers.cancel(.body)
+                machine.requestComplete()
                 ex.wakeSender()
                 if ex.localBody != nil { serveLocally(ex) }
             }
@@ -72,9 +72,7 @@ extension ClientConnection {
     }
 
     private func headReceived(_ head: HTTPRequestHead) {
-        timers.cancel(.header)
-        timers.cancel(.idle)
-        headStarted = false
+        machine.headParsed()
         let runtime = loop.runtime
         if loop.responder != nil {
             let ex = Exchange(head: head, maxBody: loop.localMaxBody, started: monotonicSeconds())
@@ -90,7 +88,7 @@ extension ClientConnection {
                 flush()
                 guard !closed else { return }
             }
-            if head.framing != .none { timers.schedule(.body, at: monotonicSeconds() + limits.bodyTimeout) }
+            machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
             // The request completes (its `.end` event) in `process`, which calls `serveLocally`.
             return
         }
@@ -183,20 +181,7 @@ extension ClientConnection {
         ex.delegate = delegate
         ex.upstreamStarted = monotonicSeconds()
         ex.transfer = loop.upstream.start(request, delegate: delegate)
-        if head.framing != .none { timers.schedule(.body, at: monotonicSeconds() + limits.bodyTimeout) }
-    }
-
-    /// No request body progress within `limits.body_timeout` while the gateway was ready to
-    /// read: 408 (or a cut connection once the response started) and the upstream exchange
-    /// cancelled.
-    func bodyTimedOut() {
-        guard !closed, let ex = exchange, !ex.requestComplete else { return }
-        if readSuspended || ex.requestBody.isFull {
-            // The gateway is the one not reading (upstream backpressure): not the client's fault.
-            timers.schedule(.body, at: monotonicSeconds() + limits.bodyTimeout)
-            return
-        }
-        answer(.bodyTimeout)
+        machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
     }
 
     /// An answer for the current exchange, or (a parse error, a header timeout) one before a
@@ -226,7 +211,6 @@ extension ClientConnection {
             terminate(nil)
             return
         }
-        timers.cancel(.body)
         if let response = outcome.response {
             ex.status = response.status
             enqueue(response.serialized(requestMethod: ex.head.method, close: true))
@@ -256,25 +240,13 @@ extension ClientConnection {
         }
         exchange?.delegate = nil
         exchange = nil
-        timers.cancel(.body)
-        if !keepAlive || loop.draining || (clientEOF && inbound.isEmpty) {
-            closeWhenFlushed()
-            return
+        let action = machine.exchangeEnded(keepAlive: keepAlive, draining: loop.draining, inputBuffered: !inbound.isEmpty,
+                                           now: monotonicSeconds(), timeouts)
+        if action == .readNextRequest {
+            flush()  // what the exchange queued last (response head, chunked terminator)
+            guard !closed else { return }
         }
-        flush()  // what the exchange queued last (response head, chunked terminator)
-        guard !closed else { return }
-        timers.schedule(.idle, at: monotonicSeconds() + limits.idleTimeout)
-        process()
-        if clientEOF && exchange == nil && !closed {
-            // Half-closed: the pipelined requests that were complete are answered; a
-            // partial one can never complete.
-            closeWhenFlushed()
-            return
-        }
-        if !closed && exchange == nil && !headStarted && !inbound.isEmpty {
-            // Part of a pipelined head is already here: it gets header_timeout, not idle_timeout.
-            startHeaderTimer()
-        }
+        perform(action)
     }
 
     /// One access-log line and the metrics for a finished (or cut short) exchange.

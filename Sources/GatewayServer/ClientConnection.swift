@@ -36,6 +36,13 @@ final class ClientConnection: @unchecked Sendable {
     let server: ServerHooks
     /// The limits of the current runtime (reloads apply to open connections too).
     var limits: Limits { loop.runtime.config.limits }
+    /// The deadlines' lengths, from `limits`.
+    var timeouts: ConnectionStateMachine.Timeouts {
+        let l = limits
+        return .init(header: l.headerTimeout, body: l.bodyTimeout, idle: l.idleTimeout, linger: ClientConnection.lingerSeconds)
+    }
+    /// The response being written is the last one (nothing more is parsed).
+    var closeAfterFlush: Bool { !machine.acceptsRequests }
     /// Readiness of the transport's descriptor; interest follows `readSuspended`,
     /// `readStopped`, `writeArmed` and `transportNeeds`.
     private var io: PollRegistration?
@@ -51,17 +58,12 @@ final class ClientConnection: @unchecked Sendable {
     var inbound: ByteQueue
     var parser: HTTPRequestParser
     var outbound = ByteQueue(highWater: ClientConnection.outboundHighWater, lowWater: ClientConnection.outboundLowWater)
-    /// The response being written is the last one.
-    var closeAfterFlush = false
+    /// The connection's state and deadlines; every lifecycle event goes through it.
+    var machine = ConnectionStateMachine()
     private var flushScheduled = false
     private(set) var closed = false
-    private(set) var clientEOF = false
     var exchange: Exchange?
-    /// Part of a request head has arrived (the header timeout runs).
-    var headStarted = false
-    var timers = ConnectionTimers()
-    /// After the last response's FIN: input is read and discarded until the client closes.
-    private var lingering = false
+    /// Input bytes read and discarded while lingering.
     private var lingerDiscarded = 0
     static let lingerSeconds = 2.0
     static let lingerMaxBytes = 1024 * 1024
@@ -86,7 +88,7 @@ final class ClientConnection: @unchecked Sendable {
     func start() {
         io = loop.poller.register(fd: transport.descriptor) { [weak self] ready in self?.onReady(ready) }
         updateIO()
-        timers.schedule(.header, at: monotonicSeconds() + min(limits.headerTimeout, limits.idleTimeout))
+        machine.started(now: monotonicSeconds(), timeouts)
     }
 
     /// Whether the connection has no request in progress (for draining).
@@ -130,7 +132,7 @@ final class ClientConnection: @unchecked Sendable {
 
     private func onReadable() {
         guard !closed else { return }
-        if lingering { discardInput(); return }
+        if machine.isLingering { discardInput(); return }
         var total = 0
         let scratch = loop.readBuffer
         reading: while total < 4 * ClientConnection.readChunk {
@@ -142,7 +144,7 @@ final class ClientConnection: @unchecked Sendable {
                 // (readiness is level-triggered, so more data or the EOF is reported again).
                 if n < ClientConnection.readChunk { break reading }
             case .endOfInput:
-                clientEOF = true
+                inputEnded = true
                 break reading
             case .wouldBlock(let needed):
                 transportWaits(for: needed, natural: .readable)
@@ -152,24 +154,39 @@ final class ClientConnection: @unchecked Sendable {
                 return
             }
         }
-        if !headStarted && exchange == nil && !inbound.isEmpty { startHeaderTimer() }
+        if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), timeouts) }
         process()
-        if clientEOF && !closed {
+        if inputEnded && !closed {
             readStopped = true  // no more read events; finish what is in flight then close
             updateIO()
-            if exchange == nil { closeWhenFlushed() }
+            perform(machine.endOfInput())
         }
     }
 
-    func startHeaderTimer() {
-        headStarted = true
-        timers.schedule(.header, at: monotonicSeconds() + limits.headerTimeout)
+    /// Read returned end of input (not yet told to the machine, which hears it after the
+    /// bytes read with it were parsed).
+    private var inputEnded = false
+
+    /// Does what the state machine asked for.
+    func perform(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .none: break
+        case .answer(let outcome): answerWithoutRequest(outcome)
+        case .close(let outcome): terminate(outcome)
+        case .closeAfterFlush:
+            updateReadInterest()
+            flush()
+        case .shutdownWriteAndLinger: linger()
+        case .readNextRequest:
+            process()
+            perform(machine.bufferedInputParsed(inputBuffered: !inbound.isEmpty, now: monotonicSeconds(), timeouts))
+        }
     }
 
     /// Pauses reading while buffers are full: pipelined requests behind an in-flight one,
     /// or a request body the upstream has not taken yet.
     func updateReadInterest() {
-        guard !closed, !clientEOF, !lingering else { return }
+        guard !closed, !inputEnded, !machine.isLingering else { return }
         let full = closeAfterFlush || inbound.isFull || (exchange?.requestBody.isFull ?? false)
         if full != readSuspended {
             readSuspended = full
@@ -183,15 +200,10 @@ final class ClientConnection: @unchecked Sendable {
     /// still sends (an upload refused with 413, say) for a short while before closing.
     /// Closing with unread input would send a TCP reset that can destroy the response before
     /// the client reads it (RFC 9112 §9.6; nginx's lingering_close).
-    private func lingeringClose() {
-        guard !closed, !lingering else { return }
-        if clientEOF { terminate(nil); return }  // nothing more will come: no reset to fear
-        lingering = true
+    private func linger() {
         if case .failed = transport.shutdownWrite() { terminate(nil); return }
         inbound.removeAll()
         outbound.removeAll()
-        timers.cancelAll()
-        timers.schedule(.linger, at: monotonicSeconds() + ClientConnection.lingerSeconds)
         if readSuspended {
             readSuspended = false
             updateIO()
@@ -214,15 +226,6 @@ final class ClientConnection: @unchecked Sendable {
                 return
             }
         }
-    }
-
-    /// The response being written is the last: stop reading, and close once it is out.
-    /// A client that reads nothing of it for `idle_timeout` cannot hold the connection: the
-    /// write-progress deadline abandons it.
-    func closeWhenFlushed() {
-        closeAfterFlush = true
-        updateReadInterest()
-        flush()
     }
 
     // MARK: Writing
@@ -255,7 +258,7 @@ final class ClientConnection: @unchecked Sendable {
             switch outbound.withReadableBytes({ transport.write($0) }) {
             case .transferred(let n):
                 let belowLowWater = outbound.consume(n)
-                timers.schedule(.writeProgress, at: monotonicSeconds() + limits.idleTimeout)
+                machine.wroteBytes(now: monotonicSeconds(), timeouts)
                 if let ex = exchange {
                     if let at = ex.unsentResponseAt, outbound.consumedTotal > at { ex.unsentResponseAt = nil }
                     if belowLowWater { ex.resumeReceiving() }
@@ -263,9 +266,7 @@ final class ClientConnection: @unchecked Sendable {
             case .wouldBlock(let needed):
                 transportWaits(for: needed, natural: .writable)
                 if needed.contains(.writable) { setWriteArmed(true) }
-                if timers[.writeProgress] == nil {
-                    timers.schedule(.writeProgress, at: monotonicSeconds() + limits.idleTimeout)
-                }
+                machine.writeBlocked(now: monotonicSeconds(), timeouts)
                 return
             case .endOfInput, .failed:
                 terminate(.clientClosed)
@@ -273,9 +274,8 @@ final class ClientConnection: @unchecked Sendable {
             }
         }
         setWriteArmed(false)
-        timers.cancel(.writeProgress)
         exchange?.resumeReceiving()
-        if closeAfterFlush { lingeringClose() }
+        perform(machine.outputDrained(now: monotonicSeconds(), timeouts))
     }
 
     private func setWriteArmed(_ armed: Bool) {
@@ -288,31 +288,10 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Called by the loop's sweep with the current monotonic time.
     func checkDeadlines(_ now: Double) {
-        while !closed, let role = timers.takeExpired(now: now) {
-            deadlineFired(role, now: now)
-        }
-    }
-
-    private func deadlineFired(_ role: ConnectionTimers.Role, now: Double) {
-        switch role {
-        case .header:
-            if exchange != nil { return }
-            if headStarted { answerWithoutRequest(.headerTimeout) } else { terminate(nil) }
-        case .body:
-            bodyTimedOut()
-        case .idle:
-            guard exchange == nil else { return }
-            if !outbound.isEmpty {
-                // Still writing the last response: the write-progress deadline watches it.
-                timers.schedule(.idle, at: now + limits.idleTimeout)
-                return
-            }
-            terminate(nil)
-        case .linger:
-            terminate(nil)
-        case .writeProgress:
-            // Nothing of the queued response was taken for idle_timeout: abandon it.
-            if !outbound.isEmpty { terminate(.writeTimeout) }
+        while !closed, let action = machine.deadline(now: now, outputQueued: !outbound.isEmpty,
+                                                     readingPaused: readSuspended || (exchange?.requestBody.isFull ?? false),
+                                                     timeouts) {
+            perform(action)
         }
     }
 
@@ -324,7 +303,7 @@ final class ClientConnection: @unchecked Sendable {
     func terminate(_ outcome: Outcome?) {
         guard !closed else { return }
         closed = true
-        timers.cancelAll()
+        machine.closed()
         if let ex = exchange {
             if let outcome { ex.outcome = ex.outcome ?? outcome }
             record(ex)

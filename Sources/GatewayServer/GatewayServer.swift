@@ -163,10 +163,31 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         }
     }
 
+    /// Connections closed since memory was last handed back to the system.
+    private var closesSinceTrim = 0
+    private var trimScheduled = false
+
+    /// After a burst of closes (slow readers going away, a load spike ending), gives freed
+    /// heap memory back to the system: glibc keeps freed memory of its arenas otherwise, so
+    /// RSS would stay at the peak. Debounced: at most once a second, off the loops.
+    private func connectionGone() {
+        closesSinceTrim += 1
+        guard closesSinceTrim >= 256, !trimScheduled else { return }
+        trimScheduled = true
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) {
+            MemoryRelease.trim()
+            self.acceptQueue.async {
+                self.closesSinceTrim = 0
+                self.trimScheduled = false
+            }
+        }
+    }
+
     func connectionClosed(_ connection: ClientConnection) {
         let loop = connection.loop
         loop.connections[ObjectIdentifier(connection)] = nil
         acceptQueue.async {
+            self.connectionGone()
             self.openConnections -= 1
             if !self.isLocal { self.metrics.openConnections.decrement() }
             if self.acceptSuspended && self.openConnections < self.maxConnections && !self.draining {
@@ -202,7 +223,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
             group.enter()
             loop.queue.async {
                 for c in loop.connections.values {
-                    if expired { c.terminate(.drainTimeout) } else if c.isIdle { c.terminate(nil) }
+                    c.perform(c.machine.drain(expired: expired, idle: c.isIdle))
                 }
                 remaining.add(loop.connections.count)
                 group.leave()
