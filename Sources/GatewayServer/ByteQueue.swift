@@ -41,6 +41,7 @@ struct ByteQueue {
     /// - Returns: true when this append made the queue full.
     @discardableResult
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        makeRoom(bytes.count)
         storage.append(contentsOf: bytes)
         return appended(bytes.count)
     }
@@ -49,8 +50,19 @@ struct ByteQueue {
     /// - Returns: true when this append made the queue full.
     @discardableResult
     mutating func append(_ bytes: [UInt8]) -> Bool {
+        makeRoom(bytes.count)
         storage.append(contentsOf: bytes)
         return appended(bytes.count)
+    }
+
+    /// Drops the consumed prefix instead of letting the buffer grow: the memory held stays
+    /// near the bytes queued (at most `highWater` for a producer that uses `reserve`), not
+    /// twice that after a doubling.
+    private mutating func makeRoom(_ n: Int) {
+        if readIndex > 0 && storage.count + n > storage.capacity {
+            storage.removeFirst(readIndex)
+            readIndex = 0
+        }
     }
 
     private mutating func appended(_ n: Int) -> Bool {

@@ -20,9 +20,11 @@ import GatewayUpstream
 final class ClientConnection: @unchecked Sendable {
     static let readChunk = 64 * 1024
     /// At most this much of a response is queued for a client before the upstream transfer
-    /// pauses (the kernel's socket buffer holds the rest).
-    static let outboundHighWater = 64 * 1024
-    static let outboundLowWater = 16 * 1024
+    /// pauses (the kernel's socket buffer holds the rest). With libcurl's own receive buffer
+    /// and the chunk it keeps while paused (16 KiB each), a response holds at most 64 KiB of
+    /// the gateway's memory per client.
+    static let outboundHighWater = 32 * 1024
+    static let outboundLowWater = 8 * 1024
     static let requestBodyHighWater = 256 * 1024
     static let requestBodyLowWater = 64 * 1024
     static let inboundSlack = 64 * 1024
