@@ -290,6 +290,7 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Called by the loop's sweep with the current monotonic time.
     func checkDeadlines(_ now: Double) {
+        guard now >= machine.timers.earliest else { return }  // the common case: nothing due
         while !closed, let action = machine.deadline(now: now, outputQueued: !outbound.isEmpty,
                                                      readingPaused: readSuspended || (exchange?.requestBody.isFull ?? false),
                                                      timeouts) {

@@ -57,6 +57,12 @@ public final class GatewayMetrics: Sendable {
                              help: "Authentication/authorization decisions, by route, decision and reason.")
     }
 
+    func requestFailures(route: String, reason: String) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_request_failures_total", labels: [("route", route), ("reason", reason)],
+                             help: "Requests that ended in an error (malformed, timeouts, upstream failures, "
+                                 + "responses cut short), by route and reason.")
+    }
+
     /// Any other counter (JWKS refreshes, token cache hits/misses...).
     public func counter(_ name: String, labels: [(String, String)], help: String) -> Prometheus.Counter {
         registry.makeCounter(name: name, labels: labels, help: help)
@@ -116,9 +122,11 @@ final class MetricsCache {
     private var durations: [String: ValueHistogram] = [:]
     private var upstreamDurations: [String: ValueHistogram] = [:]
     private var decisions: [DecisionKey: Prometheus.Counter] = [:]
+    private var failures: [FailureKey: Prometheus.Counter] = [:]
 
     struct RequestKey: Hashable { var route: String; var status: Int }
     struct DecisionKey: Hashable { var route: String; var decision: String; var reason: String }
+    struct FailureKey: Hashable { var route: String; var reason: String }
 
     init(metrics: GatewayMetrics) { self.metrics = metrics }
 
@@ -143,6 +151,15 @@ final class MetricsCache {
             if let c = decisions[dk] { c.increment() } else {
                 let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason)
                 decisions[dk] = c
+                c.increment()
+            }
+        } else {
+            // A response cut short (client_closed, drain_timeout, upstream_aborted...) is
+            // counted here with its reason, never as a success.
+            let fk = FailureKey(route: route, reason: r.reason)
+            if let c = failures[fk] { c.increment() } else {
+                let c = metrics.requestFailures(route: route, reason: fk.reason)
+                failures[fk] = c
                 c.increment()
             }
         }

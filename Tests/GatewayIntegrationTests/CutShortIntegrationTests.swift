@@ -41,6 +41,7 @@ final class CutShortIntegrationTests: XCTestCase {
         try metrics.send("GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         let text = try metrics.readResponse().bodyText
         XCTAssertFalse(text.contains("reason=\"ok\""), "not counted as a success")
+        XCTAssertTrue(text.contains("gateway_request_failures_total{route=\"status\",reason=\"client_closed\"} 1"), text)
     }
 
     func testUpstreamFailingMidBodyIsLoggedAsUpstreamAborted() throws {
