@@ -76,7 +76,8 @@ public final class AdminServer: Sendable {
             }
         case "/metrics":
             only("GET") {
-                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
+                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:],
+                             jwksAges: jwks?.keySetAges(now: wallClockSeconds()) ?? [:])
                 respond(GatewayResponse(status: 200,
                                         fields: [HTTPField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
                                         body: metrics.exposition()))

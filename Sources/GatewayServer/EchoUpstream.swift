@@ -40,7 +40,10 @@ public final class EchoUpstream: Sendable {
         let config = GatewayConfig(listen: ListenAddress(host: "127.0.0.1", port: 0), admin: nil, limits: Limits(),
                                    issuers: [], upstreams: [:], identity: IdentityConfig(), routes: [])
         do {
-            return try GatewayRuntime(config: config, environment: [:])
+            let nothing = KeyMaterialProvider(environment: [:], readFile: { path throws(KeyFileError) in
+                throw KeyFileError(reason: "the echo server reads no key files (\(path))")
+            })
+            return try GatewayRuntime(config: config, keyMaterial: nothing)
         } catch {
             preconditionFailure("a config without issuers always loads: \(error)")
         }

@@ -16,6 +16,8 @@ final class ServerLoop: @unchecked Sendable {
     var poller: ReadinessPoller { upstream.poller }
     /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
     var runtime: GatewayRuntime
+    /// Performs the unknown-`kid` refetches the decision asks for (nil: none are made).
+    let jwks: JWKSService?
     var connections: [ObjectIdentifier: ClientConnection] = [:]
     /// Set on shutdown: responses say `Connection: close` and no further request is read.
     var draining = false
@@ -56,8 +58,9 @@ final class ServerLoop: @unchecked Sendable {
     /// Request body bytes a local responder accepts.
     let localMaxBody: Int
 
-    init(index: Int, runtime: GatewayRuntime, metrics: GatewayMetrics, logger: Logger,
+    init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
          responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop") {
+        self.jwks = jwks
         self.responder = responder
         self.localMaxBody = localMaxBody
         self.accessLog = AccessLog(logger: logger)
