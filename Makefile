@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions
+.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread
 
 all: build
 
@@ -110,6 +110,11 @@ bench-instructions: bench-deps release
 # RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
 bench-idle: release
 	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# RSS with 1,000 clients that request a large response and never read it (before, peak,
+# after they close); fails when the peak is more than 100 MiB over the start.
+bench-slowread: release
+	bash scripts/bench-slowread-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
 # Micro-benchmarks (ordo-one/benchmark, separate package in Benchmarks/ so `make test` never
 # builds it): time and mallocs per operation of the per-request steps. Release build.

@@ -70,6 +70,11 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
         .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents"]),
+        // The connection layer without sockets: byte queues, timers, framing, outcomes.
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream",
+                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),

@@ -70,6 +70,7 @@ final class ConfigBuilder {
         config.listenTLS = listenTLS
         config.trustedProxies = trustedProxies
         config.trustedProxiesLocation = trustedProxiesLocation
+        config.adminTokenEnv = draft.admin.tokenEnv
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings

@@ -258,6 +258,9 @@ public struct GatewayConfig: Sendable {
     public var listen: ListenAddress
     /// Parsed and validated; the admin listener comes later.
     public var admin: ListenAddress?
+    /// `admin.token_env`: the name of the environment variable whose value, as
+    /// `Authorization: Bearer <value>`, lets a non-loopback peer `POST /reload`; nil = loopback only.
+    public var adminTokenEnv: String?
     public var limits: Limits
     public var issuers: [IssuerConfig]
     public var upstreams: [String: UpstreamConfig]
