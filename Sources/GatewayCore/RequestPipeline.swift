@@ -293,7 +293,8 @@ public enum RequestPipeline {
         return nil
     }
 
-    /// Equality, or membership when the token's claim is an array.
+    /// Equality, or membership when the token's claim is an array. Numbers compare by exact
+    /// value (`JSONNumber`), strings byte for byte.
     static func claimSatisfies(_ actual: JSONValue?, _ expected: ClaimValue) -> Bool {
         func scalarEquals(_ v: JSONValue) -> Bool {
             switch (v, expected) {
@@ -355,12 +356,13 @@ public enum RequestPipeline {
         case ambiguous
     }
 
-    /// Claim value as header text: strings as is, numbers without a needless ".0", booleans,
-    /// arrays of those joined by ","; objects and null give no header.
+    /// Claim value as header text: strings as is, numbers exactly as written in the token
+    /// (integers as their digits, never in floating-point form), booleans, arrays of those
+    /// joined by ","; objects and null give no header.
     static func headerText(_ v: JSONValue?) -> HeaderText {
         switch v {
         case .string(let s)?: return .value(s)
-        case .number(let d)?: return .value(numberText(d))
+        case .number(let n)?: return .value(n.text)
         case .bool(let b)?: return .value(b ? "true" : "false")
         case .array(let items)?:
             var parts: [String] = []
@@ -376,11 +378,6 @@ public enum RequestPipeline {
             return parts.isEmpty ? .absent : .value(parts.joined(separator: ","))
         default: return .absent
         }
-    }
-
-    static func numberText(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
-        return String(d)
     }
 
     /// RFC 9110 §5.5 field-value that reaches the upstream unchanged: no control characters

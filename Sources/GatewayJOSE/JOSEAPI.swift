@@ -15,8 +15,8 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
-    /// Every JSON number, as Double (claims like `exp` may be fractions).
-    case number(Double)
+    /// Every JSON number, exactly as written (`JSONNumber`: compared by exact value).
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     /// Members in document order (names are unique).
@@ -32,6 +32,12 @@ public indirect enum JSONValue: Sendable, Equatable {
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
+    }
+
+    /// A number from a `Double` (for minting and tests): see `JSONNumber.init(_: Double)`;
+    /// a non-finite value gives `null`, as JSON has no NaN or infinity.
+    public static func number(_ value: Double) -> JSONValue {
+        value.isFinite ? .number(JSONNumber(value)) : .null
     }
 
     /// Member `name` of an object, else nil.

@@ -112,7 +112,10 @@ public enum TokenVerifier {
     /// 0...9999-12-31, or `.malformedClaim(name)`.
     private static func numericDate(_ claims: JSONValue, _ name: String) throws(TokenError) -> Double? {
         guard let v = claims[member: name] else { return nil }
-        guard case .number(let d) = v, d.isFinite, d >= 0, d <= maxNumericDate else { throw TokenError.malformedClaim(name) }
+        // Time arithmetic is in Double: a value too large for it is +infinity, out of range.
+        guard case .number(let n) = v else { throw TokenError.malformedClaim(name) }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d <= maxNumericDate else { throw TokenError.malformedClaim(name) }
         return d
     }
 

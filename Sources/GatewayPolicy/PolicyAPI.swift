@@ -207,8 +207,12 @@ public struct AuthRequirements: Sendable, Equatable {
 /// A scalar required claim value from config.
 public enum ClaimValue: Sendable, Equatable {
     case string(String)
-    case number(Double)
+    /// Exact: compared by value with the token's number, never through `Double`.
+    case number(JSONNumber)
     case bool(Bool)
+
+    /// A number from a `Double` (finite; for tests and programmatic configs).
+    public static func number(_ value: Double) -> ClaimValue { .number(JSONNumber(value)) }
 }
 
 /// One `routes:` entry.
