@@ -951,20 +951,14 @@ final class ConfigBuilder {
                     if s.quoted || s.interpolated {
                         req.claims.append((claim, .string(s.value)))
                     } else {
-                        switch s.tag {
+                        switch ClaimValueTyping.resolvePlain(s.value) {
                         case .null:
                             reader.fail(s.location, "`\(path)` must be a string, number or boolean, not empty")
                             ok = false
-                        case .bool:
-                            req.claims.append((claim, .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"].contains(s.value))))
-                        case .int, .float:
-                            if let d = Double(s.value), d.isFinite {
-                                req.claims.append((claim, .number(d)))
-                            } else {
-                                reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
-                                ok = false
-                            }
-                        default: req.claims.append((claim, .string(s.value)))
+                        case .notFinite:
+                            reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
+                            ok = false
+                        case .value(let v): req.claims.append((claim, v))
                         }
                     }
                 }
