@@ -439,7 +439,7 @@ final class ConfigBuilder {
         guard let o = reader.object(node, path: path, known: [
             "name", "issuer", "audiences", "algorithms", "jwks_url", "jwks_file", "public_key_file", "secret_env",
             "secret_encoding", "key_id", "jwks_refresh", "clock_skew", "max_token_lifetime", "require_exp",
-            "scope_claim", "roles_claim",
+            "require_sub", "scope_claim", "roles_claim",
         ]) else { return nil }
         var ok = true
         let name = reader.require(o, "name").flatMap { reader.string($0.value, path: $0.path) }
@@ -555,7 +555,7 @@ final class ConfigBuilder {
         } else {
             ok = false
         }
-        var jwksRefresh = 600.0, clockSkew = 30.0, maxLifetime: Double?, requireExp = true
+        var jwksRefresh = 600.0, clockSkew = 30.0, maxLifetime: Double?, requireExp = true, requireSub = true
         var scopeClaim = "scope"
         var rolesClaim: [String]?
         if let f = o["jwks_refresh"] {
@@ -576,6 +576,9 @@ final class ConfigBuilder {
         }
         if let f = o["require_exp"] {
             if let v = reader.bool(f.value, path: f.path) { requireExp = v } else { ok = false }
+        }
+        if let f = o["require_sub"] {
+            if let v = reader.bool(f.value, path: f.path) { requireSub = v } else { ok = false }
         }
         if let f = o["scope_claim"] {
             if let v = reader.string(f.value, path: f.path) { scopeClaim = v.value } else { ok = false }
@@ -601,6 +604,7 @@ final class ConfigBuilder {
         issuer.clockSkew = clockSkew
         issuer.maxTokenLifetime = maxLifetime
         issuer.requireExp = requireExp
+        issuer.requireSub = requireSub
         issuer.scopeClaim = scopeClaim
         issuer.rolesClaim = rolesClaim
         return (issuer, name, iss)

@@ -109,6 +109,8 @@ public struct IssuerConfig: Sendable, Equatable {
     public var clockSkew: Double = 30
     public var maxTokenLifetime: Double?
     public var requireExp: Bool = true
+    /// A token must carry `sub` as a non-empty string (default true).
+    public var requireSub: Bool = true
     /// Claim holding space-separated scopes (default "scope"); `scp` arrays are also read.
     public var scopeClaim: String = "scope"
     /// Dotted path split into components (`realm_access.roles` → ["realm_access", "roles"]).
