@@ -211,6 +211,7 @@ public enum RequestPipeline {
             } catch {
                 return .failure(.invalidToken(error))
             }
+            if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -237,10 +238,20 @@ public enum RequestPipeline {
             cache.insert(token, entry: VerifiedTokenCache.Entry(
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
+        if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }
         return .success(Verified(token: verified, issuer: issuer))
+    }
+
+    /// 401 unless `sub` is a non-empty string, when the issuer requires one (`require_sub`,
+    /// default true): an absent, empty, numeric or array `sub` would reach the upstream as an
+    /// empty, missing or `a,b` subject header.
+    static func subjectDenial(_ token: VerifiedToken, issuer: LoadedIssuer) -> DenialReason? {
+        guard issuer.config.requireSub else { return nil }
+        if case .string(let sub)? = token.claims[member: "sub"], !sub.isEmpty { return nil }
+        return .invalidToken(.invalidSubject)
     }
 
     // MARK: Authorization

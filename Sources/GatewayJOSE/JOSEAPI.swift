@@ -72,6 +72,8 @@ public enum TokenError: Error, Sendable, Equatable {
     /// A claim destined for a header cannot be written there unchanged (a control
     /// character, leading/trailing whitespace, or a separator inside a list item). Names the claim.
     case unsafeClaim(String)
+    /// `sub` absent, not a string, or empty, where the issuer requires one (RFC 7519 §4.1.2).
+    case invalidSubject
 
     /// The `error_description` sent to the client: fixed text, never token bytes.
     public var description: String {
@@ -91,6 +93,7 @@ public enum TokenError: Error, Sendable, Equatable {
         case .type: "token type not accepted"
         case .lifetime: "token lifetime too long"
         case .unsafeClaim(let c): "claim \(c) cannot be forwarded as a header value"
+        case .invalidSubject: "claim sub missing or not a non-empty string"
         }
     }
 
@@ -112,6 +115,7 @@ public enum TokenError: Error, Sendable, Equatable {
         case .type: "type"
         case .lifetime: "lifetime"
         case .unsafeClaim: "unsafe_claim"
+        case .invalidSubject: "invalid_sub"
         }
     }
 }

@@ -78,3 +78,27 @@ final class ClaimHardeningTests: XCTestCase {
                        "not 9007199254740992.0")
     }
 }
+
+extension ClaimHardeningTests {
+    func testSubMustBeANonEmptyString() throws {
+        for bad: JSONValue? in [nil, .string(""), .number(42), .array([.string("a"), .string("b")]), .bool(true), .null,
+                                .object([("id", .string("a"))])] {
+            let d = try decide("/x", ["sub": bad])
+            guard let r = refusal(d) else { XCTFail("forwarded with sub \(String(describing: bad))"); continue }
+            XCTAssertEqual(r.status, 401)
+            XCTAssertEqual(r.reason, .invalidToken(.invalidSubject))
+            let body = String(decoding: r.body, as: UTF8.self)
+            XCTAssertTrue(body.contains("claim sub"), body)
+            XCTAssertTrue(r.fields.contains { $0.name == "WWW-Authenticate" && $0.value.contains("error=\"invalid_token\"")
+                && $0.value.contains("sub") }, "\(r.fields)")
+        }
+        XCTAssertEqual(try header(decide("/x", ["sub": .string("u")]), "X-Auth-Subject"), ["u"])
+    }
+
+    func testIssuerMayWaiveTheSubject() throws {
+        let yaml = ClaimHardeningTests.yaml(requireSub: "    require_sub: false")
+        let d = try decide("/x", ["sub": nil], yaml: yaml)
+        XCTAssertEqual(header(d, "X-Auth-Subject"), [])
+        XCTAssertEqual(try header(decide("/x", ["sub": .string("svc")], yaml: yaml), "X-Auth-Subject"), ["svc"])
+    }
+}
