@@ -76,8 +76,10 @@ public struct HTTPRequestParser: Sendable {
     private var chunkSizeValue: UInt64 = 0
     private var chunkSizeDigits = 0
     private var chunkExtensionBytes = 0
-    /// Whether the ";" opening the chunk extensions was seen (only BWS may precede it).
-    private var chunkExtensionOpened = false
+    /// The chunk-ext grammar of the current chunk-size line.
+    private var chunkExtension = ChunkExtensionScanner()
+    /// Sum of the chunk sizes announced so far in this request's body.
+    private var announcedBodyBytes: UInt64 = 0
     /// Trailer bytes accepted so far for this request.
     private var trailerBytes = 0
     /// How far the current (incomplete) trailer line has been scanned.
@@ -152,6 +154,11 @@ public struct HTTPRequestParser: Sendable {
                     }
                     // With at most 16 hex digits the value cannot overflow a UInt64.
                     chunkSizeValue = chunkSizeValue << 4 | UInt64(digit)
+                    // A size that alone takes the body past the limit: 413 now, before its data.
+                    if let max = limits.maxBodyBytes {
+                        let (total, overflow) = announcedBodyBytes.addingReportingOverflow(chunkSizeValue)
+                        if overflow || total > max { throw .contentTooLarge }
+                    }
                     pos += 1
                 } else if chunkSizeDigits == 0 {
                     throw .badRequest("invalid chunk size")
@@ -166,19 +173,12 @@ public struct HTTPRequestParser: Sendable {
                 }
 
             case .chunkExtension:
-                // Extensions are ignored (RFC 9112 §7.1.1) but bounded and free of CTLs.
+                // Extensions are ignored (RFC 9112 §7.1.1) but must follow the grammar, bounded.
                 while pos < n {
                     let b = input[pos]
                     if b == Self.cr { break }
                     if b == Self.lf { throw .badRequest("bare LF in chunk line") }
-                    if !HTTPSyntax.isFieldValueByte(b) { throw .badRequest("invalid chunk extension") }
-                    if !chunkExtensionOpened {
-                        if b == UInt8(ascii: ";") {
-                            chunkExtensionOpened = true
-                        } else if b != Self.sp && b != Self.htab {
-                            throw .badRequest("invalid chunk size")
-                        }
-                    }
+                    try chunkExtension.feed(b)
                     chunkExtensionBytes += 1
                     if chunkExtensionBytes > Self.maxChunkExtensionBytes {
                         throw .badRequest("chunk extension too long")
@@ -186,8 +186,7 @@ public struct HTTPRequestParser: Sendable {
                     pos += 1
                 }
                 guard pos < n else { return (nil, pos) }
-                // Whitespace after a chunk-size is only allowed before a ";".
-                guard chunkExtensionOpened else { throw .badRequest("invalid chunk size") }
+                guard chunkExtension.mayEnd else { throw .badRequest("invalid chunk extension") }
                 pos += 1
                 state = .chunkSizeLF
 
@@ -201,6 +200,7 @@ public struct HTTPRequestParser: Sendable {
                     trailerScanned = 0
                     state = .trailers
                 } else {
+                    announcedBodyBytes &+= chunkSizeValue
                     state = .chunkData(remaining: chunkSizeValue)
                 }
 
@@ -262,7 +262,7 @@ public struct HTTPRequestParser: Sendable {
         chunkSizeValue = 0
         chunkSizeDigits = 0
         chunkExtensionBytes = 0
-        chunkExtensionOpened = false
+        chunkExtension = ChunkExtensionScanner()
         state = .chunkSize
     }
 
@@ -280,6 +280,7 @@ public struct HTTPRequestParser: Sendable {
         headBytes = 0
         trailerBytes = 0
         trailerScanned = 0
+        announcedBodyBytes = 0
     }
 
     // MARK: - Head

@@ -58,7 +58,8 @@ final class ClientConnection: @unchecked Sendable {
         self.loop = loop
         self.server = server
         let limits = loop.runtime.config.limits
-        self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
+        self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes,
+                                                                 maxBodyBytes: UInt64(limits.maxBodyBytes)))
     }
 
     /// Starts reading. Call on `loop.queue`.
@@ -364,6 +365,7 @@ final class ClientConnection: @unchecked Sendable {
         case .versionNotSupported: code = "http_version_not_supported"
         case .notImplemented: code = "not_implemented"
         case .expectationFailed: code = "expectation_failed"
+        case .contentTooLarge: code = "payload_too_large"
         case .methodNotAllowed:
             code = "method_not_allowed"
             // RFC 9110 §15.5.6: a 405 lists what is allowed; everything but CONNECT may be routed.
