@@ -750,7 +750,7 @@ final class ConfigBuilder {
     /// string, and the route when the whole entry is valid.
     func parseRoute(_ node: Node, path: String, issuers: [IssuerConfig], upstreams: [String: UpstreamConfig])
         -> (route: Route?, name: ScalarValue?)? {
-        guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "auth"])
+        guard let o = reader.object(node, path: path, known: ["name", "match", "upstream", "strip_prefix", "allow_body_on_get", "auth"])
         else { return nil }
         var ok = true
         let name = reader.require(o, "name").flatMap { reader.string($0.value, path: $0.path) }
@@ -783,6 +783,10 @@ final class ConfigBuilder {
                 ok = false
             }
         }
+        var allowBodyOnGet = false
+        if let f = o["allow_body_on_get"] {
+            if let v = reader.bool(f.value, path: f.path) { allowBodyOnGet = v } else { ok = false }
+        }
         var auth: RouteAuth?
         if let a = reader.require(o, "auth", hint: " (use `auth: public` for a route without a token)") {
             auth = parseAuth(a, issuers: issuers)
@@ -792,6 +796,7 @@ final class ConfigBuilder {
                           upstream: upstream, auth: auth, location: reader.location(node))
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = stripPrefix
+        route.allowBodyOnGet = allowBodyOnGet
         return (route, name)
     }
 

@@ -228,6 +228,8 @@ public struct Route: Sendable {
     public var caseInsensitive: Bool = false
     public var upstream: String
     public var stripPrefix: Bool = false
+    /// GET and HEAD requests may carry content (default false: 400).
+    public var allowBodyOnGet: Bool = false
     public var auth: RouteAuth
     public var location: ConfigLocation
     public init(name: String, host: String?, path: PathMatch, methods: Set<String>?, upstream: String,

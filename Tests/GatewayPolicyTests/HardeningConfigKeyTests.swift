@@ -36,4 +36,10 @@ final class HardeningConfigKeyTests: XCTestCase {
         XCTAssertFalse(try parse(issuerExtra: "    require_sub: false").issuers[0].requireSub)
         XCTAssertTrue(errorText { try parse(issuerExtra: "    require_sub: maybe") }.contains("require_sub"))
     }
+
+    func testAllowBodyOnGetDefaultsToFalse() throws {
+        XCTAssertFalse(try parse().routes[0].allowBodyOnGet)
+        XCTAssertTrue(try parse(routeExtra: "    allow_body_on_get: true").routes[0].allowBodyOnGet)
+        XCTAssertTrue(errorText { try parse(routeExtra: "    allow_body_on_get: yes please") }.contains("allow_body_on_get"))
+    }
 }
