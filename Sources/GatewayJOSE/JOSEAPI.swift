@@ -1,14 +1,19 @@
 // The value types of GatewayJOSE shared with the other modules. The verifier,
 // keys and codecs live in their own files beside this one.
 
-/// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1).
+/// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1, RFC 9864 §2.2).
 /// Closed: there is no `none`.
+///
+/// `EdDSA` (RFC 8037, polymorphic) and `Ed25519` (RFC 9864, fully specified) both verify
+/// with an Ed25519 key, but they are distinct names: each must be in the issuer's
+/// `algorithms` to be accepted, and a JWK whose `alg` names one does not verify the other.
 public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
     case HS256, HS384, HS512
     case RS256, RS384, RS512
     case PS256, PS384, PS512
     case ES256, ES384, ES512
     case EdDSA
+    case Ed25519
 }
 
 /// A JSON value from the strict reader (duplicate member names refused).

@@ -99,7 +99,7 @@ public enum TokenVerifier {
         let message = UnsafeBufferPointer(rebasing: b[parts.signingInput])
         let verified = parts.signature.withUnsafeBufferPointer { sig in
             // Several keys only when a JWK Set repeats a kid (rotation); each is trusted.
-            candidates.prefix(4).contains { $0.verify(algorithm: alg, message: message, signature: sig) }
+            candidates.prefix(KeySet.maxKeysPerKeyID).contains { $0.verify(algorithm: alg, message: message, signature: sig) }
         }
         guard verified else { throw TokenError.signature }
 
