@@ -154,18 +154,15 @@ public struct HTTPRequestParser: Sendable {
                     }
                     // With at most 16 hex digits the value cannot overflow a UInt64.
                     chunkSizeValue = chunkSizeValue << 4 | UInt64(digit)
-                    // A size that alone takes the body past the limit: 413 now, before its data.
-                    if let max = limits.maxBodyBytes {
-                        let (total, overflow) = announcedBodyBytes.addingReportingOverflow(chunkSizeValue)
-                        if overflow || total > max { throw .contentTooLarge }
-                    }
                     pos += 1
                 } else if chunkSizeDigits == 0 {
                     throw .badRequest("invalid chunk size")
                 } else if b == Self.cr {
+                    try checkAnnouncedSize()
                     pos += 1
                     state = .chunkSizeLF
                 } else if b == UInt8(ascii: ";") || b == Self.sp || b == Self.htab {
+                    try checkAnnouncedSize()
                     // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
                     state = .chunkExtension
                 } else {
@@ -256,6 +253,14 @@ public struct HTTPRequestParser: Sendable {
                 pos = lineEnd + 2
             }
         }
+    }
+
+    /// Once a chunk-size is complete (before its extensions and data): 413 when the sizes
+    /// announced so far pass `maxBodyBytes`. (A size over 16 hex digits was already 400.)
+    private func checkAnnouncedSize() throws(HTTPParseError) {
+        guard let max = limits.maxBodyBytes else { return }
+        let (total, overflow) = announcedBodyBytes.addingReportingOverflow(chunkSizeValue)
+        if overflow || total > max { throw .contentTooLarge }
     }
 
     private mutating func startChunk() {

@@ -102,3 +102,22 @@ extension ClaimHardeningTests {
         XCTAssertEqual(try header(decide("/x", ["sub": .string("svc")], yaml: yaml), "X-Auth-Subject"), ["svc"])
     }
 }
+
+extension ClaimHardeningTests {
+    func testExplainNamesTheMissingSubject() throws {
+        let runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: Self.yaml(), path: "t.yml", environment: [:]),
+                                         environment: [:])
+        let head = HTTPRequestHead(method: "GET", target: "/x", version: .http11,
+                                   fields: [HTTPField(name: "Host", value: "api.test"),
+                                            HTTPField(name: "Authorization", value: "Bearer " + (try TestTokens.rs256(["sub": nil])))],
+                                   framing: .none, keepAlive: true, expectsContinue: false)
+        let ctx = RequestContext(clientAddress: "192.0.2.7", now: Date().timeIntervalSince1970, makeRequestID: { "id" })
+        let (steps, decision) = DecisionExplainer.explain(head, context: ctx, runtime: runtime)
+        guard case .refuse(let r, _, _) = decision else { return XCTFail("forwarded") }
+        XCTAssertEqual(r.status, 401)
+        let last = try XCTUnwrap(steps.last)
+        XCTAssertEqual(last.check, "subject")
+        XCTAssertFalse(last.passed)
+        XCTAssertTrue(last.detail.contains("claim sub"), last.detail)
+    }
+}

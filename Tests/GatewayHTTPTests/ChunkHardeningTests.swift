@@ -44,7 +44,9 @@ final class ChunkHardeningTests: XCTestCase {
             XCTAssertEqual(o.error?.status, 413)
             XCTAssertFalse(o.events.contains { if case .body = $0 { true } else { false } })
         }
-        for o in outcomes(chunked("FFFFFFFFFFFFFFFF"), limits: limits) { XCTAssertEqual(o.error, .contentTooLarge) }
+        for o in outcomes(chunked("FFFFFFFFFFFFFFFF;a=b"), limits: limits) { XCTAssertEqual(o.error, .contentTooLarge) }
+        // A size over 16 hex digits stays the overflow 400, whatever the limit.
+        for o in outcomes(chunked("10000000000000001\r\n"), limits: limits) { XCTAssertEqual(o.error?.status, 400) }
         // Announced sizes add up.
         let twoChunks = chunked("200\r\n" + String(repeating: "a", count: 512) + "\r\n201\r\n")
         for o in outcomes(twoChunks, limits: limits) { XCTAssertEqual(o.error, .contentTooLarge) }

@@ -203,3 +203,35 @@ final class HardeningIntegrationTests: XCTestCase {
         XCTAssertEqual(upstream.requests.map(\.target).sorted(), ["/loose/dup", "/org/ed25519"])
     }
 }
+
+extension HardeningIntegrationTests {
+    func testCheckWarnsAboutARepeatedKeyID() throws {
+        let dir = NSTemporaryDirectory() + "gateway-dupkid-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = JSONWriter.serialize(try SigningKey.generate(for: .Ed25519).publicJWK(keyID: "k1", algorithm: nil)!)
+        let b = JSONWriter.serialize(try SigningKey.generate(for: .Ed25519).publicJWK(keyID: "k1", algorithm: nil)!)
+        try #"{"keys":[\#(a),\#(b)]}"#.write(toFile: dir + "/jwks.json", atomically: true, encoding: .utf8)
+        try """
+            listen: {address: 127.0.0.1:0}
+            issuers:
+              - {name: i, issuer: "https://i.example/", audiences: [x], algorithms: [Ed25519], jwks_file: jwks.json}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: r, match: {path_prefix: /}, upstream: u, auth: {issuers: [i]}}
+            """.write(toFile: dir + "/gateway.yml", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        p.arguments = ["check", "--config", dir + "/gateway.yml"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, e)
+        XCTAssertTrue(e.contains(#"warning: issuer i: JWK Set repeats kid "k1" in 2 keys: a token naming it is checked against each"#),
+                      "stdout: \(o)\nstderr: \(e)")
+    }
+}
