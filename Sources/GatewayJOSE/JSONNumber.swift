@@ -42,7 +42,17 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 
     /// The nearest `Double`; ±infinity beyond its range (e.g. `1e400`).
-    public var doubleValue: Double { Double(text) ?? .nan }
+    public var doubleValue: Double {
+        // Fast path for the common NumericDate shape: up to 15 digits are exact in a Double.
+        var v: Int64 = 0
+        var digits = 0
+        for c in text.utf8 {
+            guard c >= 0x30 && c <= 0x39, digits < 15 else { return Double(text) ?? .nan }
+            v = v * 10 + Int64(c - 0x30)
+            digits += 1
+        }
+        return Double(v)
+    }
 
     /// Whether the literal has neither a fraction nor an exponent (`42`, `-7`).
     public var isIntegerLiteral: Bool { !text.utf8.contains { $0 == 0x2E || $0 == 0x45 || $0 == 0x65 } }

@@ -69,6 +69,16 @@ final class JSONNumberTests: XCTestCase {
         XCTAssertEqual(JSONNumber(-3).text, "-3")
     }
 
+    func testDoubleValueIsTheNearestDouble() {
+        XCTAssertEqual(JSONNumber("4102444800")!.doubleValue, 4_102_444_800)
+        XCTAssertEqual(JSONNumber("999999999999999")!.doubleValue, 999_999_999_999_999)
+        XCTAssertEqual(JSONNumber("9007199254740993")!.doubleValue, 9_007_199_254_740_992)
+        XCTAssertEqual(JSONNumber("-5")!.doubleValue, -5)
+        XCTAssertEqual(JSONNumber("2.5e1")!.doubleValue, 25)
+        XCTAssertEqual(JSONNumber("1e400")!.doubleValue, .infinity)
+        XCTAssertEqual(JSONNumber("-0")!.doubleValue, 0)
+    }
+
     func testTimeClaimsStillAcceptIntegersAndFractionsAndRefuseHugeValues() throws {
         let rs = try SigningKey.generate(for: .ES256)
         let keys = KeySet(keys: [rs.verificationKey(keyID: "k")])
