@@ -1,8 +1,10 @@
+import GatewayPolicy
+
 /// When a remote JWK Set (`jwks_url`) is fetched again (SPEC §3 `jwks_refresh`, §4).
 /// Pure arithmetic; the server's JWKS service applies it.
 public enum JWKSRefreshPolicy {
     /// No JWK Set is fetched more often than this, seconds.
-    public static let minimumInterval: Double = 30
+    public static let minimumInterval: Double = IssuerConfig.minimumJWKSRefresh
 
     /// Seconds until the next refresh after a successful fetch: `jwks_refresh`, or the
     /// response's `Cache-Control: max-age` when shorter, never under `minimumInterval`.
@@ -46,5 +48,18 @@ extension Substring {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return s
+    }
+}
+
+extension JWKSRefreshPolicy {
+    /// Most seconds between two attempts to fetch the keys of an issuer that has none yet.
+    public static let startupRetryCeiling: Double = 60
+
+    /// Seconds until the next attempt after `failures` (≥ 1) consecutive failed fetches of an
+    /// issuer that has no keys yet (its identity provider was down at startup): 1 s, 2 s,
+    /// 4 s... doubling, at most 60 s.
+    public static func startupRetryInterval(failures: Int) -> Double {
+        let doublings = min(max(0, failures - 1), 20)
+        return min(startupRetryCeiling, Double(1 << doublings))
     }
 }

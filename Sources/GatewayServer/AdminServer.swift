@@ -52,7 +52,8 @@ public final class AdminServer: Sendable {
             }
         case "/metrics":
             only("GET") {
-                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
+                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:],
+                             jwksAges: jwks?.keySetAges(now: wallClockSeconds()) ?? [:])
                 respond(SimpleHTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                   body: metrics.exposition()))
             }

@@ -15,12 +15,14 @@ func printError(_ line: String) {
 }
 
 /// Loads and validates the config and its keys; errors printed one per line as
-/// `PATH:LINE:COLUMN: message`, then exit code 1. Remote JWK Sets (`jwks_url`) are fetched
-/// through `jwks` (waiting for each first fetch).
-func loadRuntime(path: String, jwks: JWKSService?) throws -> GatewayRuntime {
+/// `PATH:LINE:COLUMN: message`, then exit code 1. Remote JWK Sets are fetched through `jwks`
+/// (waiting for each first fetch); with `startWithoutKeys` an issuer whose first fetch fails
+/// is logged and retried instead of being an error (`serve` only).
+func loadRuntime(path: String, jwks: JWKSService?, startWithoutKeys: Bool = false) throws -> GatewayRuntime {
     let env = ProcessEnvironment.current()
     do {
-        return try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+        guard let jwks else { return try RuntimeLoader.load(path: path, environment: env) }
+        return try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: startWithoutKeys)
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)
