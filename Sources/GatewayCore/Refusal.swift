@@ -11,8 +11,10 @@ public enum DenialReason: Error, Sendable, Equatable {
     case noRoute
     /// A method the gateway refuses to route (lowercase letters): 400.
     case badMethod(String)
-    /// TRACE / CONNECT: 405.
+    /// TRACE / TRACK / CONNECT: 405.
     case methodNotAllowed
+    /// A GET or HEAD request with content, on a route without `allow_body_on_get`: 400.
+    case contentNotAllowed
     /// Protected route, no Bearer credentials (RFC 6750 §3.1: no error code): 401.
     case missingToken
     /// Several Authorization fields or bad Bearer syntax (RFC 6750 §3.1 invalid_request): 400.
@@ -39,7 +41,7 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// HTTP status code sent to the client.
     public var status: Int {
         switch self {
-        case .badPath, .invalidRequest, .badMethod: 400
+        case .badPath, .invalidRequest, .badMethod, .contentNotAllowed: 400
         case .noRoute: 404
         case .methodNotAllowed: 405
         case .missingToken, .invalidToken: 401
@@ -56,6 +58,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "no_route"
         case .badMethod: "bad_method"
         case .methodNotAllowed: "method_not_allowed"
+        case .contentNotAllowed: "body_not_allowed"
         case .missingToken: "missing_token"
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
@@ -74,6 +77,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "not_found"
         case .badMethod: "bad_request"
         case .methodNotAllowed: "method_not_allowed"
+        case .contentNotAllowed: "bad_request"
         case .missingToken: "unauthorized"
         case .invalidRequest: "invalid_request"
         case .invalidToken: "invalid_token"
@@ -92,6 +96,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "no route matches the request"
         case .badMethod(let why): why
         case .methodNotAllowed: "method not allowed"
+        case .contentNotAllowed: "GET and HEAD requests may not carry content on this route"
         case .missingToken: "bearer token required"
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
@@ -156,7 +161,7 @@ public struct Refusal: Sendable, Equatable {
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
              .corsPreflightRefused:
             return nil
         }

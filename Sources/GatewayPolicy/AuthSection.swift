@@ -84,20 +84,14 @@ enum AuthSection {
                 d.requirements.claims.append((claim, .string(s.value)))
                 continue
             }
-            switch s.tag {
+            switch ClaimValueTyping.resolvePlain(s.value) {
             case .null:
                 b.reader.fail(s.location, "`\(path)` must be a string, number or boolean, not empty")
                 d.ok = false
-            case .bool:
-                d.requirements.claims.append((claim, .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"].contains(s.value))))
-            case .int, .float:
-                if let v = Double(s.value), v.isFinite {
-                    d.requirements.claims.append((claim, .number(v)))
-                } else {
-                    b.reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
-                    d.ok = false
-                }
-            default: d.requirements.claims.append((claim, .string(s.value)))
+            case .notFinite:
+                b.reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
+                d.ok = false
+            case .value(let v): d.requirements.claims.append((claim, v))
             }
         }
     }

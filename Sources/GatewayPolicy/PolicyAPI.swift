@@ -119,6 +119,8 @@ public struct IssuerConfig: Sendable, Equatable {
     public var clockSkew: Double = 30
     public var maxTokenLifetime: Double?
     public var requireExp: Bool = true
+    /// A token must carry `sub` as a non-empty string (default true).
+    public var requireSub: Bool = true
     /// Claim holding space-separated scopes (default "scope"); `scp` arrays are also read.
     public var scopeClaim: String = "scope"
     /// Dotted path split into components (`realm_access.roles` → ["realm_access", "roles"]).
@@ -222,8 +224,12 @@ public struct AuthRequirements: Sendable, Equatable {
 /// A scalar required claim value from config.
 public enum ClaimValue: Sendable, Equatable {
     case string(String)
-    case number(Double)
+    /// Exact: compared by value with the token's number, never through `Double`.
+    case number(JSONNumber)
     case bool(Bool)
+
+    /// A number from a `Double` (finite; for tests and programmatic configs).
+    public static func number(_ value: Double) -> ClaimValue { .number(JSONNumber(value)) }
 }
 
 /// One `routes:` entry.
@@ -237,6 +243,8 @@ public struct Route: Sendable {
     public var caseInsensitive: Bool = false
     public var upstream: String
     public var stripPrefix: Bool = false
+    /// GET and HEAD requests may carry content (default false: 400).
+    public var allowBodyOnGet: Bool = false
     public var auth: RouteAuth
     /// `cors:`; nil: `OPTIONS` is an ordinary method and `Access-Control-*` pass through.
     public var cors: CORSConfig?

@@ -13,6 +13,7 @@ enum RouteSection {
         var match: MatchSection.Match?
         var upstream: String?
         var stripPrefix = false
+        var allowBodyOnGet = false
         var auth: RouteAuth?
         var cors: CORSConfig?
     }
@@ -41,6 +42,9 @@ enum RouteSection {
                 d.ok = false
             }
         },
+        .key("allow_body_on_get") { b, f, d in
+            if let v = b.reader.bool(f.value, path: f.path) { d.allowBodyOnGet = v } else { d.ok = false }
+        },
         .key("auth", required: true, hint: " (use `auth: public` for a route without a token)") { b, a, d in
             d.auth = AuthSection.auth(a, b, issuers: d.issuers)
         },
@@ -64,6 +68,7 @@ enum RouteSection {
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = d.stripPrefix
         route.cors = d.cors
+        route.allowBodyOnGet = d.allowBodyOnGet
         return (route, name)
     }
 

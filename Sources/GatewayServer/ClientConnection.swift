@@ -77,7 +77,8 @@ final class ClientConnection: @unchecked Sendable {
         self.server = server
         self.serial = loop.nextConnectionSerial()
         let limits = loop.runtime.config.limits
-        self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes))
+        self.parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeaderBytes: limits.maxHeaderBytes,
+                                                                 maxBodyBytes: UInt64(limits.maxBodyBytes)))
         self.inbound = ByteQueue(highWater: ClientConnection.inboundSlack + limits.maxHeaderBytes,
                                  lowWater: limits.maxHeaderBytes)
     }

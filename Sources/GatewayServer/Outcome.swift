@@ -101,6 +101,7 @@ enum Outcome: Sendable, Equatable {
         case .versionNotSupported: "http_version_not_supported"
         case .notImplemented: "not_implemented"
         case .expectationFailed: "expectation_failed"
+        case .contentTooLarge: "payload_too_large"
         case .methodNotAllowed: "method_not_allowed"
         }
     }

@@ -15,7 +15,7 @@ final class FieldTableTests: XCTestCase {
         log: {level: debug}
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
-             jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, scope_claim: scp,
+             jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
              roles_claim: realm.roles}
           - {name: file, issuer: "https://f", algorithms: [ES256], jwks_file: keys/jwks.json}
           - {name: pem, issuer: "https://p", algorithms: [EdDSA], public_key_file: keys/p.pem, key_id: p1}
@@ -31,6 +31,7 @@ final class FieldTableTests: XCTestCase {
             match: {host: api.example.com, path_prefix: /a, methods: [GET], case_insensitive: true}
             upstream: u
             strip_prefix: true
+            allow_body_on_get: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
                    forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
                    login_url: "https://login.test/?rd={url}", client_certificate: required}
@@ -85,6 +86,7 @@ final class FieldTableTests: XCTestCase {
         "issuers[].clock_skew": { issuer($0, "remote")?.clockSkew == 1 },
         "issuers[].max_token_lifetime": { issuer($0, "remote")?.maxTokenLifetime == 3600 },
         "issuers[].require_exp": { issuer($0, "remote")?.requireExp == false },
+        "issuers[].require_sub": { issuer($0, "remote")?.requireSub == false && issuer($0, "file")?.requireSub == true },
         "issuers[].scope_claim": { issuer($0, "remote")?.scopeClaim == "scp" },
         "issuers[].roles_claim": { issuer($0, "remote")?.rolesClaim == ["realm", "roles"] },
         "upstreams": { $0.upstreams.count == 1 },
@@ -121,6 +123,7 @@ final class FieldTableTests: XCTestCase {
         "routes[].match.case_insensitive": { $0.routes.first?.caseInsensitive == true },
         "routes[].upstream": { $0.routes.allSatisfy { $0.upstream == "u" } },
         "routes[].strip_prefix": { $0.routes.first?.stripPrefix == true },
+        "routes[].allow_body_on_get": { $0.routes.first?.allowBodyOnGet == true && $0.routes[1].allowBodyOnGet == false },
         "routes[].auth": { $0.routes[1].auth == .publicAccess },
         "routes[].auth.issuers": { auth($0)?.issuers == ["remote"] },
         "routes[].auth.scopes": { auth($0)?.scopes == ["s1"] },
