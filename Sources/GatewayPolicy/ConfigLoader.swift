@@ -284,7 +284,7 @@ final class ConfigBuilder {
     func build(_ root: Node) -> GatewayConfig? {
         guard let top = reader.object(root, path: "",
                                       known: ["listen", "admin", "limits", "issuers", "upstreams", "identity", "routes",
-                                               "token_cache", "log"])
+                                               "token_cache", "log", "revocation"])
         else { return nil }
         let listen = reader.require(top, "listen").flatMap(parseListen)
         var admin: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
@@ -299,11 +299,13 @@ final class ConfigBuilder {
         }
         let tokenCache = top["token_cache"].map(parseTokenCache)
         let logLevel = top["log"].flatMap(parseLog)
+        let revocation = top["revocation"].flatMap(parseRevocation)
         guard let listen else { return nil }
         var config = GatewayConfig(listen: listen, admin: admin, limits: limits, issuers: issuers,
                                    upstreams: upstreams, identity: identity, routes: routes)
         if let tokenCache { config.tokenCache = tokenCache }
         config.logLevel = logLevel
+        config.revocation = revocation
         config.warnings = warnings(config)
         return config
     }
