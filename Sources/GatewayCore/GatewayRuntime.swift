@@ -35,6 +35,8 @@ public final class GatewayRuntime: Sendable {
     public let warnings: [String]
     /// Verified tokens of this config (nil when `token_cache.enabled` is false).
     public let tokenCache: VerifiedTokenCache?
+    /// The revocation list in force (nil without `revocation:`); see `revocationDenial`.
+    public let revocation: RevocationStore?
 
     /// Loads every issuer's keys from files and the environment.
     /// - Parameters:
@@ -43,7 +45,8 @@ public final class GatewayRuntime: Sendable {
     ///     is a config error.
     /// - Throws: `ConfigErrors` located at each issuer's key source.
     public init(config: GatewayConfig, environment: [String: String],
-                remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) {
+                remoteKeys: RemoteKeyStoreProvider? = nil,
+                revocation revocationProvider: RevocationStoreProvider? = nil) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         var issuers: [String: LoadedIssuer] = [:]
         var warnings: [String] = config.warnings
@@ -72,7 +75,10 @@ public final class GatewayRuntime: Sendable {
                 errors.append(ConfigError(location: issuer.keySourceLocation, message: "\(error)"))
             }
         }
+        var revocation: RevocationStore?
+        do { revocation = try GatewayRuntime.loadRevocation(config, provider: revocationProvider) } catch { errors.append(error) }
         if !errors.isEmpty { throw ConfigErrors(errors) }
+        self.revocation = revocation
         self.config = config
         self.routeTable = RouteTable(routes: config.routes)
         self.issuers = issuers
@@ -92,7 +98,8 @@ public final class GatewayRuntime: Sendable {
     /// file's. Remote JWK Sets (`jwks_url`) are fetched only for a valid file, as by `init`.
     /// - Throws: `ConfigErrors` in file order (line, then column).
     public static func load(path: String, environment: [String: String],
-                            remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
+                            remoteKeys: RemoteKeyStoreProvider? = nil,
+                            revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
         let config: GatewayConfig
         do {
             config = try ConfigLoader.load(path: path, environment: environment)
@@ -111,7 +118,8 @@ public final class GatewayRuntime: Sendable {
             throw ConfigErrors(errors).sortedByLocation()
         }
         do {
-            return try GatewayRuntime(config: config, environment: environment, remoteKeys: remoteKeys)
+            return try GatewayRuntime(config: config, environment: environment, remoteKeys: remoteKeys,
+                                      revocation: revocation)
         } catch {
             throw error.sortedByLocation()
         }

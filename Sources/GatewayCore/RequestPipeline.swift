@@ -211,6 +211,7 @@ public enum RequestPipeline {
             } catch {
                 return .failure(.invalidToken(error))
             }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -237,6 +238,7 @@ public enum RequestPipeline {
             cache.insert(token, entry: VerifiedTokenCache.Entry(
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

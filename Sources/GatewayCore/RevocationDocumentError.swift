@@ -9,6 +9,8 @@ public enum RevocationDocumentError: Error, Sendable, Equatable, CustomStringCon
     case tooManyEntries(count: Int, max: Int)
     /// Larger than the byte limit for its source.
     case tooLarge(max: Int)
+    /// The source could not be read or fetched (why, in words).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum RevocationDocumentError: Error, Sendable, Equatable, CustomStringCon
         case .shape(let why): "revocation document: \(why)"
         case .tooManyEntries(let n, let max): "revocation document has \(n) entries, over max_entries \(max)"
         case .tooLarge(let max): "revocation document is over \(max) bytes"
+        case .unavailable(let why): why
         }
     }
 }
