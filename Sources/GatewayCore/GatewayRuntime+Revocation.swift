@@ -16,6 +16,11 @@ extension GatewayRuntime {
         return store.list.isRevoked(token, iss: issuer.config.issuer) ? .revoked : nil
     }
 
+    /// Why `/readyz` must fail because of revocation (the url has not loaded for `max_stale`), or nil.
+    public func revocationReadinessProblem() -> String? {
+        revocation?.readinessProblem(now: Double(time(nil)))
+    }
+
     /// The store for `config.revocation` (nil without one), from `provider` or, without a
     /// provider, from the file alone.
     static func loadRevocation(_ config: GatewayConfig, provider: RevocationStoreProvider?)

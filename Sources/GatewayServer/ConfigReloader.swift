@@ -18,16 +18,20 @@ public final class ConfigReloader: @unchecked Sendable {
     let server: GatewayServer
     let metrics: GatewayMetrics
     let jwks: JWKSService?
+    let revocation: RevocationService?
     let logger: Logger
     private let queue = DispatchQueue(label: "gateway.reload")
     private var lock = pthread_mutex_t()
     private var runtime: GatewayRuntime
 
-    /// - Parameter jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    /// - Parameters:
+    ///   - jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    ///   - revocation: loads and keeps current the `revocation:` lists (the file is re-read on reload).
     public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics,
-                jwks: JWKSService?, logger: Logger) {
+                jwks: JWKSService?, revocation: RevocationService? = nil, logger: Logger) {
         self.path = path
         self.jwks = jwks
+        self.revocation = revocation
         self.runtime = initial
         self.server = server
         self.metrics = metrics
@@ -56,11 +60,13 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         do {
-            next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) })
+            next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
+                                           revocation: revocation.map { $0.store(for:) })
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.
             jwks?.retain(runtime: current)
+            revocation?.retain(runtime: current)
             logger.error("config reload refused; keeping the running config",
                          metadata: ["errors": .array(error.errors.map { .string($0.description) })])
             return .failure(error)
@@ -76,6 +82,7 @@ public final class ConfigReloader: @unchecked Sendable {
         metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
         jwks?.retain(runtime: next)
+        revocation?.retain(runtime: next)
         pthread_mutex_lock(&lock)
         runtime = next
         pthread_mutex_unlock(&lock)

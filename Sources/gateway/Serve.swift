@@ -50,7 +50,8 @@ struct Serve: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
 
         let jwks = JWKSService(logger: logger)
-        let runtime = try loadRuntime(path: options.config, jwks: jwks)
+        let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
+        let runtime = try loadRuntime(path: options.config, jwks: jwks, revocation: revocation)
         // Every issuer has keys from here on (a failed refresh keeps the last good set).
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count)])
         metrics.recordReload(success: true, now: Double(time(nil)))
@@ -64,7 +65,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
-                                      jwks: jwks, logger: logger)
+                                      jwks: jwks, revocation: revocation, logger: logger)
         let adminAddress = runtime.config.admin ?? ListenAddress(host: "127.0.0.1", port: 9090)
         let admin: AdminServer
         do {
