@@ -50,16 +50,16 @@ public enum RevocationDocument {
         let listed = tokenItems.count + subjectItems.count
         guard listed <= maxEntries else { throw .tooManyEntries(count: listed, max: maxEntries) }
 
-        var tokens: [String: Set<String>] = [:]
+        var tokens: [String: Set<RevocationKey>] = [:]
         for (i, item) in tokenItems.enumerated() {
             let at = "tokens[\(i)]"
             guard case .object(let fields) = item else { throw .shape("`\(at)` must be an object") }
             let iss = try requiredString(fields, "iss", at: at)
             let jti = try requiredString(fields, "jti", at: at)
             if let exp = try optionalNumber(fields, "exp", at: at), exp <= now { continue }
-            tokens[iss, default: []].insert(jti)
+            tokens[iss, default: []].insert(RevocationKey(jti))
         }
-        var subjects: [String: [String: Double]] = [:]
+        var subjects: [String: [RevocationKey: Double]] = [:]
         for (i, item) in subjectItems.enumerated() {
             let at = "subjects[\(i)]"
             guard case .object(let fields) = item else { throw .shape("`\(at)` must be an object") }
@@ -69,7 +69,8 @@ public enum RevocationDocument {
                 throw .shape("`\(at).issued_before` is required")
             }
             // Listed twice: the later cut-off refuses more, so it wins.
-            subjects[iss, default: [:]][sub] = max(before, subjects[iss]?[sub] ?? -.infinity)
+            let key = RevocationKey(sub)
+            subjects[iss, default: [:]][key] = max(before, subjects[iss]?[key] ?? -.infinity)
         }
         return RevocationList(tokens: tokens, subjects: subjects)
     }

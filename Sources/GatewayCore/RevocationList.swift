@@ -3,23 +3,23 @@ import GatewayJOSE
 /// Revoked tokens and subjects, immutable once built; shared by every loop and replaced
 /// whole (see `RevocationStore`) when a source changes.
 ///
-/// - `tokens`: `iss` → set of `jti`: a token whose (`iss`, `jti`) is listed is revoked.
-/// - `subjects`: `iss` → `sub` → `issued_before` (seconds since the epoch): a token of that
-///   subject is revoked when its `iat` is before `issued_before`, or when it has no `iat`.
+/// - `tokens`: `iss` → set of `jti` keys: a token whose (`iss`, `jti`) is listed is revoked.
+/// - `subjects`: `iss` → `sub` key → `issued_before` (seconds since the epoch): a token of
+///   that subject is revoked when its `iat` is before `issued_before`, or when it has no `iat`.
 ///
-/// Lookups are two hash-table probes keyed by strings the verified token already holds: no
-/// allocation. Strings compare as Swift `String`s (Unicode canonical equivalence), which can
-/// only refuse more, never less, than a byte comparison.
+/// `jti` and `sub` are held as `RevocationKey`s (16 bytes each, matched by UTF-8 bytes).
+/// Lookups hash the strings the verified token already holds and probe two tables: no
+/// allocation.
 public final class RevocationList: Sendable {
-    public let tokens: [String: Set<String>]
-    public let subjects: [String: [String: Double]]
+    public let tokens: [String: Set<RevocationKey>]
+    public let subjects: [String: [RevocationKey: Double]]
     /// Token entries plus subject entries.
     public let count: Int
 
     /// No entries.
     public static let empty = RevocationList(tokens: [:], subjects: [:])
 
-    public init(tokens: [String: Set<String>], subjects: [String: [String: Double]]) {
+    public init(tokens: [String: Set<RevocationKey>], subjects: [String: [RevocationKey: Double]]) {
         self.tokens = tokens
         self.subjects = subjects
         self.count = tokens.values.reduce(0) { $0 + $1.count } + subjects.values.reduce(0) { $0 + $1.count }
@@ -31,8 +31,8 @@ public final class RevocationList: Sendable {
     ///   - sub: the token's `sub`, nil when absent or not a string.
     ///   - iat: the token's `iat` in seconds since the epoch, nil when absent.
     public func isRevoked(iss: String, jti: String?, sub: String?, iat: Double?) -> Bool {
-        if let jti, let ids = tokens[iss], ids.contains(jti) { return true }
-        if let sub, let bySubject = subjects[iss], let before = bySubject[sub] {
+        if let jti, let ids = tokens[iss], ids.contains(RevocationKey(jti)) { return true }
+        if let sub, let bySubject = subjects[iss], let before = bySubject[RevocationKey(sub)] {
             guard let iat else { return true }
             return iat < before
         }
@@ -60,6 +60,18 @@ public final class RevocationList: Sendable {
         }
         return isRevoked(iss: iss, jti: jti, sub: sub, iat: iat)
     }
+
+    /// A list of plain strings: `iss` → `jti`s, and `iss` → `sub` → `issued_before`.
+    public convenience init(tokenIDs: [String: [String]], subjectCutOffs: [String: [String: Double]] = [:]) {
+        self.init(tokens: tokenIDs.mapValues { Set($0.map(RevocationKey.init)) },
+                  subjects: subjectCutOffs.mapValues { Dictionary($0.map { (RevocationKey($0.key), $0.value) }) { max($0, $1) } })
+    }
+
+    /// Whether (`iss`, `jti`) is listed under `tokens`.
+    public func lists(iss: String, jti: String) -> Bool { tokens[iss]?.contains(RevocationKey(jti)) ?? false }
+
+    /// The `issued_before` listed for (`iss`, `sub`), or nil.
+    public func cutOff(iss: String, sub: String) -> Double? { subjects[iss]?[RevocationKey(sub)] }
 
     /// The union of two lists: a subject listed in both keeps the later `issued_before`
     /// (it refuses more tokens). Returns one of the two unchanged when the other is empty.

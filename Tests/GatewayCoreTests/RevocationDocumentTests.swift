@@ -25,8 +25,9 @@ final class RevocationDocumentTests: XCTestCase {
              "subjects": [{"iss": "\(iss)", "sub": "alice", "issued_before": 1799000000}]}
             """)
         XCTAssertEqual(list.count, 2)
-        XCTAssertEqual(list.tokens[iss], ["4f1c0a"])
-        XCTAssertEqual(list.subjects[iss]?["alice"], 1_799_000_000)
+        XCTAssertTrue(list.lists(iss: iss, jti: "4f1c0a"))
+        XCTAssertFalse(list.lists(iss: iss, jti: "4f1c0b"))
+        XCTAssertEqual(list.cutOff(iss: iss, sub: "alice"), 1_799_000_000)
     }
 
     func testEmptyDocumentsAreValid() throws {
@@ -41,7 +42,7 @@ final class RevocationDocumentTests: XCTestCase {
              "subjects": [{"iss": "\(iss)", "sub": "bob", "issued_before": 5, "note": null}]}
             """)
         XCTAssertEqual(list.count, 2)
-        XCTAssertEqual(list.tokens[iss], ["a"])
+        XCTAssertTrue(list.lists(iss: iss, jti: "a"))
     }
 
     func testExpiredTokenEntriesAreDropped() throws {
@@ -51,8 +52,11 @@ final class RevocationDocumentTests: XCTestCase {
                         {"iss": "\(iss)", "jti": "live", "exp": \(now + 1)},
                         {"iss": "\(iss)", "jti": "forever"}]}
             """)
-        XCTAssertEqual(list.tokens[iss], ["live", "forever"])
         XCTAssertEqual(list.count, 2)
+        XCTAssertTrue(list.lists(iss: iss, jti: "live"))
+        XCTAssertTrue(list.lists(iss: iss, jti: "forever"))
+        XCTAssertFalse(list.lists(iss: iss, jti: "old"))
+        XCTAssertFalse(list.lists(iss: iss, jti: "edge"))
     }
 
     func testShapeErrorsRefuseTheWholeDocument() {
@@ -94,7 +98,7 @@ final class RevocationDocumentTests: XCTestCase {
                           {"iss": "i", "sub": "s", "issued_before": 15}]}
             """)
         XCTAssertEqual(list.count, 2)
-        XCTAssertEqual(list.subjects["i"]?["s"], 20)
+        XCTAssertEqual(list.cutOff(iss: "i", sub: "s"), 20)
     }
 
     func testErrorTextsNameNoEntryValues() {

@@ -7,7 +7,7 @@ final class RevocationListTests: XCTestCase {
     let other = "https://other.example/"
 
     var list: RevocationList {
-        RevocationList(tokens: [corp: ["t-1", "t-2"]], subjects: [corp: ["alice": 1000]])
+        RevocationList(tokenIDs: [corp: ["t-1", "t-2"]], subjectCutOffs: [corp: ["alice": 1000]])
     }
 
     func token(_ claims: [(String, JSONValue)]) -> VerifiedToken {
@@ -45,15 +45,29 @@ final class RevocationListTests: XCTestCase {
         XCTAssertFalse(RevocationList.empty.isRevoked(token([("sub", .string("alice"))]), iss: corp))
     }
 
+    func testMatchingIsByExactBytes() {
+        let composed = "caf\u{E9}"          // é as one scalar
+        let decomposed = "cafe\u{301}"      // e + combining acute: equal as Swift Strings
+        XCTAssertEqual(composed, decomposed)
+        let l = RevocationList(tokenIDs: [corp: [composed, String(repeating: "j", count: 200)]])
+        XCTAssertTrue(l.lists(iss: corp, jti: composed))
+        XCTAssertFalse(l.lists(iss: corp, jti: decomposed))
+        XCTAssertTrue(l.lists(iss: corp, jti: String(repeating: "j", count: 200)))
+        XCTAssertFalse(l.lists(iss: corp, jti: String(repeating: "j", count: 199)))
+        XCTAssertFalse(l.lists(iss: corp, jti: ""))
+    }
+
     func testMergingIsAUnionKeepingTheLaterCutOff() {
-        let a = RevocationList(tokens: [corp: ["x"]], subjects: [corp: ["alice": 10, "bob": 50]])
-        let b = RevocationList(tokens: [corp: ["y"], other: ["x"]], subjects: [corp: ["alice": 20, "bob": 40]])
+        let a = RevocationList(tokenIDs: [corp: ["x"]], subjectCutOffs: [corp: ["alice": 10, "bob": 50]])
+        let b = RevocationList(tokenIDs: [corp: ["y"], other: ["x"]], subjectCutOffs: [corp: ["alice": 20, "bob": 40]])
         let m = a.merging(b)
         XCTAssertEqual(m.count, 5)
-        XCTAssertEqual(m.tokens[corp], ["x", "y"])
-        XCTAssertEqual(m.tokens[other], ["x"])
-        XCTAssertEqual(m.subjects[corp]?["alice"], 20)
-        XCTAssertEqual(m.subjects[corp]?["bob"], 50)
+        XCTAssertTrue(m.lists(iss: corp, jti: "x"))
+        XCTAssertTrue(m.lists(iss: corp, jti: "y"))
+        XCTAssertTrue(m.lists(iss: other, jti: "x"))
+        XCTAssertFalse(m.lists(iss: other, jti: "y"))
+        XCTAssertEqual(m.cutOff(iss: corp, sub: "alice"), 20)
+        XCTAssertEqual(m.cutOff(iss: corp, sub: "bob"), 50)
         XCTAssertTrue(a.merging(.empty) === a)
         XCTAssertTrue(RevocationList.empty.merging(b) === b)
     }
