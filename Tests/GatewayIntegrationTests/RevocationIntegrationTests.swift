@@ -223,4 +223,60 @@ final class RevocationIntegrationTests: XCTestCase {
         XCTAssertTrue(refused.bodyText.contains("token revoked"))
         XCTAssertTrue(try admin(g, "/metrics").bodyText.contains("gateway_revocation_entries 1"))
     }
+
+    func post(_ g: GatewayProcess, _ path: String) throws -> RawResponse {
+        let c = try RawHTTPClient(port: g.adminPort)
+        try c.send("POST \(path) HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n")
+        return try c.readResponse()
+    }
+
+    func testReloadRereadsTheFileAndRefusesAnInvalidOne() throws {
+        let g = try start("  file: revoked.json", files: ["revoked.json": "{}"])
+        let path = g.directory + "/revoked.json"
+        let token = try token(jti: "stolen-3")
+        XCTAssertEqual(try status(g, token).status, 200)
+        try write(#"{"tokens": [{"iss": "\#(iss)", "jti": "stolen-3"}]}"#, to: path)
+        XCTAssertEqual(try post(g, "/reload").status, 200)
+        XCTAssertEqual(try status(g, token).status, 401, "the reload read the file")
+
+        try write(#"{"subjects": [{"iss": "\#(iss)", "sub": "x"}]}"#, to: path)
+        let refused = try post(g, "/reload")
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertTrue(refused.bodyText.contains("`subjects[0].issued_before` is required"), refused.bodyText)
+        XCTAssertEqual(try status(g, token).status, 401, "the running list stays")
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self))
+    }
+
+    func testCheckValidatesTheDocumentAndExplainShowsTheRevocationStep() throws {
+        let dir = NSTemporaryDirectory() + "revocation-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try config("  file: revoked.json").write(toFile: dir + "/gateway.yml", atomically: true, encoding: .utf8)
+        try #"{"tokens": [{"iss": "\#(iss)", "jti": 42}]}"#.write(toFile: dir + "/revoked.json", atomically: true, encoding: .utf8)
+        let bad = try run(["check", "--config", dir + "/gateway.yml"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.out.contains("gateway.yml:15:1: revocation file \(dir)/revoked.json: revocation document: `tokens[0].jti` must be a non-empty string"), bad.out)
+
+        try #"{"tokens": [{"iss": "\#(iss)", "jti": "stolen-4"}]}"#.write(toFile: dir + "/revoked.json", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["check", "--config", dir + "/gateway.yml"]).status, 0)
+        let revoked = try run(["explain", "--config", dir + "/gateway.yml", "--token", try token(jti: "stolen-4"),
+                               "GET", "http://api.test/orders/1"])
+        XCTAssertTrue(revoked.out.contains("401"), revoked.out)
+        XCTAssertTrue(revoked.out.contains("[FAIL] revocation: token revoked"), revoked.out)
+        let fine = try run(["explain", "--config", dir + "/gateway.yml", "--token", try token(jti: "fine"),
+                            "GET", "http://api.test/orders/1"])
+        XCTAssertTrue(fine.out.contains("[pass] revocation: not listed (1 entries)"), fine.out)
+    }
 }
