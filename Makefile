@@ -76,7 +76,7 @@ bench-stream: release
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 
