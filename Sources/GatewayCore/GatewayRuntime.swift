@@ -92,17 +92,18 @@ public final class GatewayRuntime: Sendable {
         self.stripPrefixes = id.stripPrefixes.map(HeaderName.normalized)
     }
 
-    /// Reads `path` (`ConfigLoader.load`) and loads every issuer's keys, reporting every
+    /// Parses `contents`, the bytes of the config file at `path` (`ConfigLoader.parse`), and
+    /// loads every issuer's keys, reporting every
     /// problem in one pass: when the file has errors, the keys of each issuer whose own entry
     /// is valid are still loaded from files and the environment, and their errors join the
     /// file's. Remote JWK Sets (`jwks_url`) are fetched only for a valid file, as by `init`.
     /// - Throws: `ConfigErrors` in file order (line, then column).
-    public static func load(path: String, environment: [String: String],
+    public static func load(path: String, contents: [UInt8], environment: [String: String],
                             remoteKeys: RemoteKeyStoreProvider? = nil,
                             revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
         let config: GatewayConfig
         do {
-            config = try ConfigLoader.load(path: path, environment: environment)
+            config = try ConfigLoader.parse(contents: contents, path: path, environment: { environment[$0] })
         } catch {
             var errors = error.errors
             for issuer in error.parsedIssuers {

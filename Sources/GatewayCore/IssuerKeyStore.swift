@@ -1,4 +1,5 @@
 import GatewayJOSE
+import GatewayPolicy
 
 #if canImport(Glibc)
 import Glibc
@@ -51,7 +52,7 @@ public final class IssuerKeyStore: @unchecked Sendable {
     }
 
     /// Least time between two unknown-`kid` refetches of one issuer, seconds.
-    public static let minimumRefetchInterval: Double = 30
+    public static let minimumRefetchInterval: Double = IssuerConfig.minimumJWKSRefresh
 
     /// The JWK Set URL when the keys are remote; nil for files and secrets.
     public let jwksURL: String?

@@ -1,8 +1,10 @@
+import GatewayPolicy
+
 /// When a remote JWK Set (`jwks_url`) is fetched again (SPEC §3 `jwks_refresh`, §4).
 /// Pure arithmetic; the server's JWKS service applies it.
 public enum JWKSRefreshPolicy {
     /// No JWK Set is fetched more often than this, seconds.
-    public static let minimumInterval: Double = 30
+    public static let minimumInterval: Double = IssuerConfig.minimumJWKSRefresh
 
     /// Seconds until the next refresh after a successful fetch: `jwks_refresh`, or the
     /// response's `Cache-Control: max-age` when shorter, never under `minimumInterval`.

@@ -1,6 +1,5 @@
 // Hand-written walk over Yams `Node`s: every value keeps its `Mark`, and every problem is
 // collected (not thrown) so `gateway check` can list them all at once.
-import Foundation
 import Yams
 
 /// A scalar after `${NAME}` interpolation, with where it came from.
@@ -49,8 +48,9 @@ struct MarkKey: Hashable {
 
 final class ConfigReader {
     let file: String
-    let environment: [String: String]
-    /// Text inserted into the YAML before it was composed (see `ConfigLoader.compose`);
+    /// `${NAME}` → its value (nil: unset); supplied by the caller, which owns the process environment.
+    let environment: (String) -> String?
+    /// Text inserted into the YAML before it was composed (see `YAMLComposer.compose`);
     /// `location` maps marks back to the file as written.
     let insertions: [TextInsertion]
     private(set) var errors: [ConfigError] = []
@@ -59,7 +59,7 @@ final class ConfigReader {
     /// Keys reported as unknown (their values are not looked at).
     private var unknownKeys: Set<MarkKey> = []
 
-    init(file: String, environment: [String: String], insertions: [TextInsertion] = []) {
+    init(file: String, environment: @escaping (String) -> String?, insertions: [TextInsertion] = []) {
         self.file = file
         self.environment = environment
         self.insertions = insertions
@@ -157,7 +157,7 @@ final class ConfigReader {
             if !isVariableName(name) {
                 fail(loc, "invalid environment variable name `\(name)` in `\(path)`")
                 ok = false
-            } else if let v = environment[name] {
+            } else if let v = environment(name) {
                 out += v
             } else {
                 fail(loc, "environment variable `\(name)` is not set (used in `\(path)`)")

@@ -53,6 +53,9 @@ public struct ListenAddress: Sendable, Equatable {
         self.host = host
         self.port = port
     }
+
+    /// The admin listener when `admin.address` is not set: loopback only.
+    public static let defaultAdmin = ListenAddress(host: "127.0.0.1", port: 9090)
 }
 
 /// `limits:` (SPEC §3). Durations in seconds, sizes in bytes.
@@ -106,6 +109,9 @@ public struct IssuerConfig: Sendable, Equatable {
     public var keyID: String?
     /// Seconds.
     public var jwksRefresh: Double = 600
+    /// Shortest `jwks_refresh`, and the shortest wait between two fetches of one issuer's
+    /// JWK Set for any reason (unknown `kid` refetches, retries), in seconds.
+    public static let minimumJWKSRefresh: Double = 30
     public var clockSkew: Double = 30
     public var maxTokenLifetime: Double?
     public var requireExp: Bool = true

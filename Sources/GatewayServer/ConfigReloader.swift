@@ -60,8 +60,8 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         do {
-            next = try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
-                                           revocation: revocation.map { $0.store(for:) })
+            next = try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
+                                              revocation: revocation.map { $0.store(for:) })
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

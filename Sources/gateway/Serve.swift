@@ -42,7 +42,9 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         // The level comes from --log-level, else from the config's log.level (read once at start).
-        let configured = logLevel ?? (try? ConfigLoader.load(path: options.config, environment: ProcessEnvironment.current()))?.logLevel
+        let environment = ProcessEnvironment.current()
+        let configured = logLevel ?? (try? ConfigLoader.parse(contents: ConfigFile.read(options.config), path: options.config,
+                                                              environment: { environment[$0] }))?.logLevel
         let level = configured.flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "gateway")
@@ -66,7 +68,7 @@ struct Serve: ParsableCommand {
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
                                       jwks: jwks, revocation: revocation, logger: logger)
-        let adminAddress = runtime.config.admin ?? ListenAddress(host: "127.0.0.1", port: 9090)
+        let adminAddress = runtime.config.admin ?? .defaultAdmin
         let admin: AdminServer
         do {
             admin = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader,

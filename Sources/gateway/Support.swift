@@ -24,8 +24,8 @@ func loadRuntime(path: String, jwks: JWKSService?, revocation: RevocationService
     let revocation = revocation
         ?? jwks.map { RevocationService(jwks: $0, metrics: nil, logger: makeLogger(level: .warning), watch: false) }
     do {
-        return try GatewayRuntime.load(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
-                                       revocation: revocation.map { $0.store(for:) })
+        return try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
+                                          revocation: revocation.map { $0.store(for:) })
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)

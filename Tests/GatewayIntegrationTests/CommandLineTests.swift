@@ -51,6 +51,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.err.contains("address"), r.err)
     }
 
+    func testCheckReportsAMissingConfigFile() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        let missing = dir + "/nope.yml"
+        let r = try run(["check", "--config", missing])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err, "\(missing):1:1: cannot read the configuration file: No such file or directory\n")
+    }
+
     /// A temporary directory for one test's files (removed by the returned closure).
     func temporaryDirectory() throws -> (String, () -> Void) {
         let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString

@@ -188,23 +188,22 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(config.warnings, [])
     }
 
-    func testLoadReadsTheFileAndReportsAMissingOne() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("gateway.yml").path
-        try """
+    func testFileContentsAreParsedWithKeyPathsRelativeToTheFile() throws {
+        let yaml = """
             listen: {address: 127.0.0.1:0}
             issuers: [{name: a, issuer: "https://a", algorithms: [RS256], jwks_file: jwks.json}]
             upstreams: {u: {url: "http://127.0.0.1:1"}}
             routes: [{name: r, match: {path: /}, upstream: u, auth: {issuers: [a]}}]
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let config = try ConfigLoader.load(path: file, environment: [:])
-        XCTAssertEqual(config.issuers[0].keySource, .jwksFile(dir.path + "/jwks.json"))
+            """
+        let config = try ConfigLoader.parse(contents: Array(yaml.utf8), path: "/srv/gw/gateway.yml", environment: { _ in nil })
+        XCTAssertEqual(config.issuers[0].keySource, .jwksFile("/srv/gw/jwks.json"))
 
-        let missing = dir.appendingPathComponent("nope.yml").path
-        XCTAssertThrowsError(try ConfigLoader.load(path: missing, environment: [:])) { error in
-            XCTAssertEqual((error as? ConfigErrors)?.description, "\(missing):1:1: cannot read the configuration file: No such file or directory")
+        XCTAssertThrowsError(try ConfigLoader.parse(contents: [0x6C, 0xFF], path: "g.yml", environment: { _ in nil })) { error in
+            XCTAssertEqual((error as? ConfigErrors)?.description, "g.yml:1:1: the configuration file is not valid UTF-8")
+        }
+        let large = [UInt8](repeating: 0x20, count: ConfigLoader.maxFileBytes + 1)
+        XCTAssertThrowsError(try ConfigLoader.parse(contents: large, path: "g.yml", environment: { _ in nil })) { error in
+            XCTAssertEqual((error as? ConfigErrors)?.description, "g.yml:1:1: the configuration file is larger than 1048576 bytes")
         }
     }
 }

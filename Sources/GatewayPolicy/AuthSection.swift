@@ -1,0 +1,111 @@
+// A route's `auth:`: `public`, or the issuers, scopes, roles and claims a token must carry.
+
+/// Reader of a route's `auth`.
+enum AuthSection {
+    /// Requirements as read so far.
+    struct Draft {
+        let issuers: [IssuerConfig]
+        var ok = true
+        var requirements = AuthRequirements(issuers: [])
+        /// The issuers named, in file order (for `roles`, which needs their `roles_claim`).
+        var used: [IssuerConfig] = []
+    }
+
+    static let fields = FieldTable<Draft>([
+        .key("issuers", required: true, readIssuers),
+        .key("scopes") { b, f, d in if let v = strings(f, b, &d) { d.requirements.scopes = v } },
+        .key("any_scopes") { b, f, d in if let v = strings(f, b, &d) { d.requirements.anyScopes = v } },
+        .key("roles") { b, f, d in
+            guard let values = strings(f, b, &d) else { return }
+            d.requirements.roles = values
+            if !values.isEmpty {
+                for issuer in d.used where issuer.rolesClaim == nil {
+                    b.reader.fail(f.keyNode, "`\(f.path)` needs `roles_claim` on issuer `\(issuer.name)`")
+                    d.ok = false
+                }
+            }
+        },
+        .key("claims", readClaims),
+        .key("forward_token") { b, f, d in
+            if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
+        },
+    ])
+
+    static func strings(_ f: Entry, _ b: ConfigBuilder, _ d: inout Draft) -> [String]? {
+        guard let list = b.reader.stringList(f.value, path: f.path) else { d.ok = false; return nil }
+        return list.map(\.value)
+    }
+
+    @Sendable static func readIssuers(_ b: ConfigBuilder, _ f: Entry, _ d: inout Draft) {
+        guard let list = b.reader.stringList(f.value, path: f.path) else { d.ok = false; return }
+        if list.isEmpty, case .sequence = f.value {
+            b.reader.fail(f.value, "`\(f.path)` must name at least one issuer")
+            d.ok = false
+        }
+        for s in list {
+            if let issuer = d.issuers.first(where: { $0.name == s.value }) {
+                if !d.requirements.issuers.contains(s.value) {
+                    d.requirements.issuers.append(s.value)
+                    d.used.append(issuer)
+                }
+            } else if b.declaredIssuers.contains(s.value) {
+                d.ok = false  // declared but invalid: its own error says why
+            } else {
+                b.reader.fail(s.location, "unknown issuer `\(s.shown)`" + b.reader.didYouMean(s.value, among: b.declaredIssuers))
+                d.ok = false
+            }
+        }
+    }
+
+    @Sendable static func readClaims(_ b: ConfigBuilder, _ f: Entry, _ d: inout Draft) {
+        guard let pairs = b.reader.pairs(f.value, path: f.path) else { d.ok = false; return }
+        for (claim, _, value) in pairs {
+            let path = "\(f.path).\(claim)"
+            guard let s = b.reader.scalar(value, path: path, expected: "a string, number or boolean") else {
+                d.ok = false
+                continue
+            }
+            if s.quoted || s.interpolated {
+                d.requirements.claims.append((claim, .string(s.value)))
+                continue
+            }
+            switch s.tag {
+            case .null:
+                b.reader.fail(s.location, "`\(path)` must be a string, number or boolean, not empty")
+                d.ok = false
+            case .bool:
+                d.requirements.claims.append((claim, .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"].contains(s.value))))
+            case .int, .float:
+                if let v = Double(s.value), v.isFinite {
+                    d.requirements.claims.append((claim, .number(v)))
+                } else {
+                    b.reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
+                    d.ok = false
+                }
+            default: d.requirements.claims.append((claim, .string(s.value)))
+            }
+        }
+    }
+
+    static func auth(_ e: Entry, _ b: ConfigBuilder, issuers: [IssuerConfig]) -> RouteAuth? {
+        if case .scalar = e.value {
+            guard let s = b.reader.scalar(e.value, path: e.path, expected: "`public` or a mapping") else { return nil }
+            if s.value == "public" { return .publicAccess }
+            let found = !s.quoted && s.tag == .null ? "empty" : "`\(s.shown)`"
+            b.reader.fail(s.location, "`\(e.path)` must be `public` or a mapping with `issuers`, not \(found)"
+                + b.reader.didYouMean(s.value, among: ["public"]))
+            return nil
+        }
+        var d = Draft(issuers: issuers)
+        guard fields.read(e.value, path: e.path, builder: b, into: &d) != nil else { return nil }
+        // A missing `issuers` is reported by the table.
+        guard d.ok, hasIssuers(e) else { return nil }
+        return .required(d.requirements)
+    }
+
+    /// Whether `issuers` is written (a missing one is an error; an empty one was already reported).
+    static func hasIssuers(_ e: Entry) -> Bool {
+        if case .mapping(let m) = e.value { return m["issuers"] != nil }
+        return false
+    }
+}

@@ -1,0 +1,71 @@
+// The walk from the composed YAML root to a GatewayConfig; each section's keys live in its
+// own field table (ServerSections, IssuerSection, UpstreamSection, IdentitySection,
+// RouteSection, MatchSection, AuthSection), cross-checks in ConfigCrossChecks.
+import Yams
+
+/// Walks the root mapping into a GatewayConfig, collecting errors in `reader`.
+final class ConfigBuilder {
+    let reader: ConfigReader
+    let baseDirectory: String
+    /// Names declared in the file, valid or not (so a reference to an invalid entry is not
+    /// reported a second time as unknown).
+    var declaredIssuers: [String] = []
+    var declaredUpstreams: [String] = []
+    /// Issuers whose own entries are valid, in file order, duplicates included: their keys
+    /// can be loaded (and their errors reported) even when other parts of the file are wrong.
+    var parsedIssuers: [IssuerConfig] = []
+
+    init(reader: ConfigReader, baseDirectory: String) {
+        self.reader = reader
+        self.baseDirectory = baseDirectory
+    }
+
+    /// A file path from the config, resolved against the config file's directory.
+    func resolve(_ file: String) -> String {
+        if file.hasPrefix("/") || baseDirectory.isEmpty { return file }
+        return baseDirectory == "/" ? "/" + file : baseDirectory + "/" + file
+    }
+
+    /// The top level as read so far.
+    struct Draft {
+        var listen: ListenAddress?
+        var admin: ListenAddress? = ListenAddress.defaultAdmin
+        var limits = Limits()
+        var issuers: [IssuerConfig] = []
+        var upstreams: [String: UpstreamConfig] = [:]
+        var identity = IdentityConfig()
+        var routes: [Route] = []
+        var tokenCache = TokenCacheConfig()
+        var logLevel: String?
+        var revocation: RevocationConfig?
+    }
+
+    /// The top-level keys. Routes come after issuers and upstreams, which they refer to.
+    static let fields = FieldTable<Draft>([
+        .key("listen", required: true) { b, e, d in d.listen = ServerSections.listen(e, b) },
+        .key("admin") { b, e, d in d.admin = ServerSections.admin(e, b) },
+        .key("limits") { b, e, d in d.limits = ServerSections.limits(e, b) },
+        .key("issuers") { b, e, d in d.issuers = IssuerSection.issuers(e, b) },
+        .key("upstreams") { b, e, d in d.upstreams = UpstreamSection.upstreams(e, b) },
+        .key("identity") { b, e, d in d.identity = IdentitySection.identity(e, b) },
+        .key("routes", required: true) { b, e, d in
+            d.routes = RouteSection.routes(e, b, issuers: d.issuers, upstreams: d.upstreams)
+        },
+        .key("token_cache") { b, e, d in d.tokenCache = ServerSections.tokenCache(e, b) },
+        .key("log") { b, e, d in d.logLevel = ServerSections.logLevel(e, b) },
+        .key("revocation") { b, e, d in d.revocation = RevocationSection.revocation(e, b) },
+    ])
+
+    func build(_ root: Node) -> GatewayConfig? {
+        var draft = Draft()
+        guard Self.fields.read(root, path: "", builder: self, into: &draft) != nil, let listen = draft.listen
+        else { return nil }
+        var config = GatewayConfig(listen: listen, admin: draft.admin, limits: draft.limits, issuers: draft.issuers,
+                                   upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
+        config.tokenCache = draft.tokenCache
+        config.logLevel = draft.logLevel
+        config.revocation = draft.revocation
+        config.warnings = ConfigCrossChecks.warnings(config)
+        return config
+    }
+}

@@ -1,0 +1,99 @@
+// `listen`, `admin`, `limits`, `token_cache` and `log`: the listener-side sections. Defaults
+// live in the types they fill (ListenAddress.defaultAdmin, Limits, TokenCacheConfig).
+
+/// Readers of the listener-side sections of gateway.yml.
+enum ServerSections {
+    static let listenFields = FieldTable<ListenAddress?>([
+        .key("tls") { b, e, _ in b.reader.fail(e.keyNode, "listen.tls is not supported yet") },
+        .key("address", required: true) { b, e, d in d = address(e, b) },
+    ])
+
+    static func listen(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {
+        var address: ListenAddress?
+        listenFields.read(e.value, path: e.path, builder: b, into: &address)
+        return address
+    }
+
+    /// Nil when the mapping or its address is invalid (reported).
+    static let adminFields = FieldTable<ListenAddress?>([
+        .key("address") { b, e, d in d = address(e, b) },
+    ])
+
+    static func admin(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {
+        var address: ListenAddress? = ListenAddress.defaultAdmin
+        guard adminFields.read(e.value, path: e.path, builder: b, into: &address) != nil else { return nil }
+        return address
+    }
+
+    static func address(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {
+        guard let s = b.reader.string(e.value, path: e.path) else { return nil }
+        do {
+            return try ConfigScalars.listenAddress(s.value)
+        } catch {
+            guard case .invalid(let reason) = error else { return nil }
+            b.reader.fail(s.location, "invalid address `\(s.shown)` for `\(e.path)`: \(reason)")
+            return nil
+        }
+    }
+
+    static let limitsFields = FieldTable<Limits>([
+        .key("max_header_bytes") { b, f, l in if let v = b.reader.size(f.value, path: f.path) { l.maxHeaderBytes = v } },
+        .key("max_body_bytes") { b, f, l in if let v = b.reader.size(f.value, path: f.path) { l.maxBodyBytes = v } },
+        .key("header_timeout") { b, f, l in
+            if let v = b.reader.duration(f.value, path: f.path, positive: true) { l.headerTimeout = v }
+        },
+        .key("idle_timeout") { b, f, l in
+            if let v = b.reader.duration(f.value, path: f.path, positive: true) { l.idleTimeout = v }
+        },
+        .key("max_connections") { b, f, l in
+            if let v = b.reader.positiveInt(f.value, path: f.path) { l.maxConnections = v }
+        },
+        .key("drain_timeout") { b, f, l in
+            if let v = b.reader.duration(f.value, path: f.path, positive: true) { l.drainTimeout = v }
+        },
+        .key("body_timeout") { b, f, l in
+            if let v = b.reader.duration(f.value, path: f.path, positive: true) { l.bodyTimeout = v }
+        },
+    ])
+
+    static func limits(_ e: Entry, _ b: ConfigBuilder) -> Limits {
+        var limits = Limits()
+        limitsFields.read(e.value, path: e.path, builder: b, into: &limits)
+        return limits
+    }
+
+    static let tokenCacheFields = FieldTable<TokenCacheConfig>([
+        .key("enabled") { b, f, c in if let v = b.reader.bool(f.value, path: f.path) { c.enabled = v } },
+        .key("max_entries") { b, f, c in if let v = b.reader.positiveInt(f.value, path: f.path) { c.maxEntries = v } },
+        .key("max_bytes") { b, f, c in if let v = b.reader.size(f.value, path: f.path) { c.maxBytes = v } },
+    ])
+
+    static func tokenCache(_ e: Entry, _ b: ConfigBuilder) -> TokenCacheConfig {
+        var cache = TokenCacheConfig()
+        tokenCacheFields.read(e.value, path: e.path, builder: b, into: &cache)
+        return cache
+    }
+
+    /// The swift-log level names `log.level` accepts.
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    static let logFields = FieldTable<String?>([
+        .key("level") { b, l, level in
+            guard let s = b.reader.string(l.value, path: l.path) else { return }
+            guard logLevels.contains(s.value) else {
+                let hint = b.reader.didYouMean(s.value, among: logLevels)
+                b.reader.fail(s.location, "unknown log level `\(s.shown)` for `\(l.path)`"
+                    + (hint.isEmpty ? "; one of: \(logLevels.joined(separator: ", "))" : hint))
+                return
+            }
+            level = s.value
+        },
+    ])
+
+    /// `log: {level: info}`; nil when absent or invalid.
+    static func logLevel(_ e: Entry, _ b: ConfigBuilder) -> String? {
+        var level: String?
+        logFields.read(e.value, path: e.path, builder: b, into: &level)
+        return level
+    }
+}
