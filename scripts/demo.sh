@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs `gateway demo`, then the four curl commands it prints, showing each result.
+# Runs `gateway demo`, then every curl command it prints (each shown in full, ready to
+# paste), showing each result.
 # Usage: scripts/demo.sh PATH/TO/gateway
 set -euo pipefail
 bin=${1:?usage: demo.sh PATH/TO/gateway}
 out=$(mktemp)
-"$bin" demo --port 0 >"$out" 2>&1 &
+"$bin" demo --port 0 --admin-port 0 >"$out" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do
@@ -22,7 +23,7 @@ while IFS= read -r line; do
     curl*)
       n=$((n + 1))
       echo "== $title"
-      echo "\$ ${line:0:110}..."
+      echo "\$ $line"
       bash -c "$line" | tr -d '\r' | grep -Ev '^(date|content-length|x-request-id):' -i || true
       echo; echo
       ;;

@@ -1,10 +1,6 @@
 import GatewayJOSE
 import GatewayPolicy
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension GatewayRuntime {
     /// `.revoked` when the revocation list in force lists this verified token (by `jti`, or
     /// by subject issued before the cut-off), else nil. Runs on every request, verified-token
@@ -16,18 +12,20 @@ extension GatewayRuntime {
         return store.list.isRevoked(token, iss: issuer.config.issuer) ? .revoked : nil
     }
 
-    /// Why `/readyz` must fail because of revocation (the url has not loaded for `max_stale`), or nil.
-    public func revocationReadinessProblem() -> String? {
-        revocation?.readinessProblem(now: Double(time(nil)))
+    /// Why `/readyz` must fail because of revocation (the url has not loaded for `max_stale`
+    /// at `now`, seconds since the epoch), or nil.
+    public func revocationReadinessProblem(now: Double) -> String? {
+        revocation?.readinessProblem(now: now)
     }
 
-    /// The store for `config.revocation` (nil without one), from `provider` or, without a
-    /// provider, from the file alone.
+    /// The store for `config.revocation` (nil without one), from `provider`.
     static func loadRevocation(_ config: GatewayConfig, provider: RevocationStoreProvider?)
         throws(ConfigError) -> RevocationStore?
     {
         guard let r = config.revocation else { return nil }
-        if let provider { return try provider(r) }
-        return try RevocationStore.loadFile(r, now: Double(time(nil)))
+        guard let provider else {
+            throw ConfigError(location: r.location, message: "revocation needs the gateway's revocation loader")
+        }
+        return try provider(r)
     }
 }

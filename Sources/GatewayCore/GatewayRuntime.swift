@@ -2,10 +2,6 @@ import GatewayHTTP
 import GatewayJOSE
 import GatewayPolicy
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An issuer with its keys loaded and its token requirements fixed.
 public struct LoadedIssuer: Sendable {
     public var config: IssuerConfig
@@ -16,10 +12,57 @@ public struct LoadedIssuer: Sendable {
     public var keys: KeySet { store.snapshot.keys }
 }
 
-/// Gives the key store of an issuer with `jwks_url` (the first fetch done): the server's
-/// JWKS service in `gateway serve`/`check`, a fixed set in tests.
-/// - Throws: `ConfigError` located at the issuer's `jwks_url` when the first fetch fails.
-public typealias RemoteKeyStoreProvider = (_ issuer: IssuerConfig, _ url: String) throws(ConfigError) -> IssuerKeyStore
+/// Gives the key store of an issuer whose keys are remote (`jwks_url`, or `discovery`): the
+/// server's JWKS service in `gateway serve`/`check`, a fixed set in tests.
+/// - Throws: `ConfigError` located at the issuer's key source when the first fetch fails.
+public typealias RemoteKeyStoreProvider = @Sendable (_ issuer: IssuerConfig) throws(ConfigError) -> IssuerKeyStore
+
+/// Why a key file could not be read, in words ("No such file or directory").
+public struct KeyFileError: Error, Sendable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// Where an issuer's key material comes from. The runtime only parses what it is given:
+/// the I/O side (the server or the command line) reads the files, the environment and the
+/// network.
+public struct KeyMaterialProvider: Sendable {
+    /// Environment variables as read by the I/O side (for `secret_env`).
+    public var environment: [String: String]
+    /// The whole contents of a key file named in the config (`jwks_file`, `public_key_file`).
+    public var readFile: @Sendable (_ path: String) throws(KeyFileError) -> [UInt8]
+    /// Key stores for remote issuers; nil makes such an issuer a config error.
+    public var remoteKeys: RemoteKeyStoreProvider?
+
+    public init(environment: [String: String],
+                readFile: @escaping @Sendable (_ path: String) throws(KeyFileError) -> [UInt8],
+                remoteKeys: RemoteKeyStoreProvider? = nil) {
+        self.environment = environment
+        self.readFile = readFile
+        self.remoteKeys = remoteKeys
+    }
+}
+
+extension IssuerConfig {
+    /// Whether the keys are fetched over the network (`jwks_url`, `discovery`).
+    public var hasRemoteKeys: Bool {
+        switch keySource {
+        case .jwksURL, .discovery: true
+        case .jwksFile, .publicKeyFile, .secretEnv: false
+        }
+    }
+
+    /// The config key naming the key source (`jwks_url`, `jwks_file`...), for messages.
+    public var keySourceKey: String {
+        switch keySource {
+        case .jwksURL: "jwks_url"
+        case .discovery: "discovery"
+        case .jwksFile: "jwks_file"
+        case .publicKeyFile: "public_key_file"
+        case .secretEnv: "secret_env"
+        }
+    }
+}
 
 /// Everything a request decision needs, built once per config load and then immutable:
 /// the config, loaded keys, the route table and the identity-header matcher.
@@ -38,14 +81,9 @@ public final class GatewayRuntime: Sendable {
     /// The revocation list in force (nil without `revocation:`); see `revocationDenial`.
     public let revocation: RevocationStore?
 
-    /// Loads every issuer's keys from files and the environment.
-    /// - Parameters:
-    ///   - environment: the process environment (for `secret_env`).
-    ///   - remoteKeys: key stores for issuers with `jwks_url`; without it such an issuer
-    ///     is a config error.
+    /// Loads every issuer's keys from what `keyMaterial` gives.
     /// - Throws: `ConfigErrors` located at each issuer's key source.
-    public init(config: GatewayConfig, environment: [String: String],
-                remoteKeys: RemoteKeyStoreProvider? = nil,
+    public init(config: GatewayConfig, keyMaterial: KeyMaterialProvider,
                 revocation revocationProvider: RevocationStoreProvider? = nil) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         var issuers: [String: LoadedIssuer] = [:]
@@ -53,17 +91,19 @@ public final class GatewayRuntime: Sendable {
         for issuer in config.issuers {
             do {
                 let store: IssuerKeyStore
-                if case .jwksURL(let url) = issuer.keySource {
-                    guard let remoteKeys else {
+                if issuer.hasRemoteKeys {
+                    guard let remoteKeys = keyMaterial.remoteKeys else {
                         throw ConfigError(location: issuer.keySourceLocation,
-                                          message: "issuer \(issuer.name): jwks_url needs the gateway's JWK Set fetcher")
+                                          message: "issuer \(issuer.name): \(issuer.keySourceKey) needs the gateway's JWK Set fetcher")
                     }
-                    store = try remoteKeys(issuer, url)
+                    store = try remoteKeys(issuer)
                 } else {
-                    store = IssuerKeyStore(keys: try GatewayRuntime.loadKeys(issuer, environment: environment))
+                    store = IssuerKeyStore(keys: try GatewayRuntime.keySet(of: issuer, keyMaterial: keyMaterial))
                 }
-                for w in store.snapshot.keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
-                warnings += GatewayRuntime.lint(issuer, keys: store.snapshot.keys)
+                let snapshot = store.snapshot
+                for w in snapshot.keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
+                // An issuer still waiting for its first JWK Set has no keys to lint yet.
+                if !snapshot.awaitingKeys { warnings += GatewayRuntime.lint(issuer, keys: snapshot.keys) }
                 let requirements = TokenRequirements(
                     issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
                     clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
@@ -92,58 +132,38 @@ public final class GatewayRuntime: Sendable {
         self.stripPrefixes = id.stripPrefixes.map(HeaderName.normalized)
     }
 
-    /// Parses `contents`, the bytes of the config file at `path` (`ConfigLoader.parse`), and
-    /// loads every issuer's keys, reporting every
-    /// problem in one pass: when the file has errors, the keys of each issuer whose own entry
-    /// is valid are still loaded from files and the environment, and their errors join the
-    /// file's. Remote JWK Sets (`jwks_url`) are fetched only for a valid file, as by `init`.
-    /// - Throws: `ConfigErrors` in file order (line, then column).
-    public static func load(path: String, contents: [UInt8], environment: [String: String],
-                            remoteKeys: RemoteKeyStoreProvider? = nil,
-                            revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
-        let config: GatewayConfig
-        do {
-            config = try ConfigLoader.parse(contents: contents, path: path, environment: { environment[$0] })
-        } catch {
-            var errors = error.errors
-            for issuer in error.parsedIssuers {
-                if case .jwksURL = issuer.keySource { continue }
-                do {
-                    _ = try loadKeys(issuer, environment: environment)
-                } catch let e as ConfigError {
-                    errors.append(e)
-                } catch {
-                    errors.append(ConfigError(location: issuer.keySourceLocation, message: "\(error)"))
-                }
-            }
-            throw ConfigErrors(errors).sortedByLocation()
-        }
-        do {
-            return try GatewayRuntime(config: config, environment: environment, remoteKeys: remoteKeys,
-                                      revocation: revocation)
-        } catch {
-            throw error.sortedByLocation()
-        }
-    }
-
-    static func loadKeys(_ issuer: IssuerConfig, environment: [String: String]) throws -> KeySet {
+    /// The keys of an issuer whose key source is local (a file or a secret), parsed from
+    /// what `keyMaterial` gives.
+    /// - Throws: `ConfigError` located at the issuer's key source.
+    public static func keySet(of issuer: IssuerConfig, keyMaterial: KeyMaterialProvider) throws(ConfigError) -> KeySet {
         let at = issuer.keySourceLocation
         func fail(_ message: String) -> ConfigError { ConfigError(location: at, message: message) }
+        func read(_ path: String) -> Result<[UInt8], KeyFileError> {
+            do { return .success(try keyMaterial.readFile(path)) } catch { return .failure(error) }
+        }
         switch issuer.keySource {
-        case .jwksURL:
-            throw fail("issuer \(issuer.name): jwks_url keys are fetched, not loaded from a file")
+        case .jwksURL, .discovery:
+            throw fail("issuer \(issuer.name): remote keys are fetched, not loaded from a file")
         case .jwksFile(let path):
-            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read JWK Set file \(path): \(FileProblem.describe(path))") }
+            let bytes: [UInt8]
+            switch read(path) {
+            case .failure(let e): throw fail("issuer \(issuer.name): cannot read JWK Set file \(path): \(e.reason)")
+            case .success(let b): bytes = b
+            }
             do { return try KeySet.jwkSet(json: bytes) } catch {
                 throw fail("issuer \(issuer.name): JWK Set file \(path): \(describe(error))")
             }
         case .publicKeyFile(let path):
-            guard let bytes = readFile(path) else { throw fail("issuer \(issuer.name): cannot read public key file \(path): \(FileProblem.describe(path))") }
+            let bytes: [UInt8]
+            switch read(path) {
+            case .failure(let e): throw fail("issuer \(issuer.name): cannot read public key file \(path): \(e.reason)")
+            case .success(let b): bytes = b
+            }
             do { return try KeySet.publicKeyPEM(bytes, keyID: issuer.keyID) } catch {
                 throw fail("issuer \(issuer.name): public key file \(path): \(describe(error))")
             }
         case .secretEnv(let name, let encoding):
-            guard let value = environment[name], !value.isEmpty else {
+            guard let value = keyMaterial.environment[name], !value.isEmpty else {
                 throw fail("issuer \(issuer.name): environment variable \(name) is not set")
             }
             let secret: [UInt8]
@@ -165,7 +185,11 @@ public final class GatewayRuntime: Sendable {
                 secret = s
             }
             do {
-                return try KeySet.hmacSecret(secret, keyID: issuer.keyID, algorithms: issuer.algorithms)
+                var keys = try KeySet.hmacSecret(secret, keyID: issuer.keyID, algorithms: issuer.algorithms)
+                if let why = HMACSecretStrength.weakness(secret) {
+                    keys.warnings.append("the secret in \(name) \(why): tokens signed with it can be forged by guessing it; use at least 32 random bytes (e.g. `openssl rand -base64 32` with `secret_encoding: base64`)")
+                }
+                return keys
             } catch {
                 throw fail("issuer \(issuer.name): secret from \(name): \(describe(error))")
             }
@@ -190,22 +214,6 @@ public final class GatewayRuntime: Sendable {
     public static func describe(_ error: Error) -> String {
         if let e = error as? KeyLoadError, case .invalid(let why) = e { return why }
         return "\(error)"
-    }
-
-    /// Reads a whole (small) file; nil when it cannot be read. Key files are read at config
-    /// load only, never per request.
-    public static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-            if out.count > 16 * 1024 * 1024 { return nil }
-        }
-        return ferror(f) == 0 ? out : nil
     }
 
     /// Whether an incoming header with this name must be removed because it looks like an
@@ -255,8 +263,12 @@ public enum HeaderName {
 }
 
 extension GatewayRuntime {
-    /// Names of issuers that have no usable key now (for `/readyz`).
+    /// Names of issuers that have no usable key now, in config order (for `/readyz`): a
+    /// remote issuer whose identity provider has not answered since startup.
     public func issuersWithoutKeys() -> [String] {
-        config.issuers.map(\.name).filter { (issuers[$0]?.keys.keys.isEmpty) ?? true }
+        config.issuers.map(\.name).filter { name in
+            guard let snapshot = issuers[name]?.store.snapshot else { return true }
+            return snapshot.awaitingKeys || snapshot.keys.keys.isEmpty
+        }
     }
 }

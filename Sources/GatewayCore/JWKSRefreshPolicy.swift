@@ -50,3 +50,16 @@ extension Substring {
         return s
     }
 }
+
+extension JWKSRefreshPolicy {
+    /// Most seconds between two attempts to fetch the keys of an issuer that has none yet.
+    public static let startupRetryCeiling: Double = 60
+
+    /// Seconds until the next attempt after `failures` (≥ 1) consecutive failed fetches of an
+    /// issuer that has no keys yet (its identity provider was down at startup): 1 s, 2 s,
+    /// 4 s... doubling, at most 60 s.
+    public static func startupRetryInterval(failures: Int) -> Double {
+        let doublings = min(max(0, failures - 1), 20)
+        return min(startupRetryCeiling, Double(1 << doublings))
+    }
+}

@@ -25,6 +25,10 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
     /// `requiredScopes` is what the challenge's `scope` attribute lists.
     case insufficientScope(requiredScopes: [String], detail: String)
+    /// The token names an issuer whose keys could not be fetched yet (its identity provider
+    /// was down when the gateway started): 503 with `Retry-After`, never 401 — the token is
+    /// not at fault. Carries the issuer's name from the config.
+    case keysUnavailable(issuer: String)
 
     /// HTTP status code sent to the client.
     public var status: Int {
@@ -34,6 +38,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .methodNotAllowed: 405
         case .missingToken, .invalidToken, .revoked: 401
         case .insufficientScope: 403
+        case .keysUnavailable: 503
         }
     }
 
@@ -49,6 +54,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidToken(let e): e.reasonCode
         case .revoked: "revoked"
         case .insufficientScope: "insufficient_scope"
+        case .keysUnavailable: "keys_unavailable"
         }
     }
 
@@ -63,6 +69,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest: "invalid_request"
         case .invalidToken, .revoked: "invalid_token"
         case .insufficientScope: "insufficient_scope"
+        case .keysUnavailable: "temporarily_unavailable"
         }
     }
 
@@ -78,6 +85,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidToken(let e): e.description
         case .revoked: "token revoked"
         case .insufficientScope(_, let detail): detail
+        case .keysUnavailable(let issuer): "the keys of issuer \(issuer) are not available yet; retry later"
         }
     }
 }
@@ -100,11 +108,19 @@ public struct Refusal: Sendable, Equatable {
             // RFC 9110 §15.5.6: a 405 says what is allowed.
             fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
         }
+        if case .keysUnavailable = reason {
+            // RFC 9110 §10.2.3: when to try again.
+            fields.append(HTTPField(name: "Retry-After", value: String(Refusal.keysUnavailableRetryAfter)))
+        }
         if let challenge = Refusal.challenge(for: reason, realm: realm) {
             fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
         }
         self.fields = fields
     }
+
+    /// `Retry-After` seconds on a 503 for an issuer without keys: a few startup retries of
+    /// its JWK Set (1 s, 2 s, 4 s...) fit in it.
+    public static let keysUnavailableRetryAfter = 5
 
     /// The `WWW-Authenticate` value (RFC 6750 §3), or nil when the refusal is not about credentials.
     static func challenge(for reason: DenialReason, realm: String) -> String? {
@@ -123,7 +139,7 @@ public struct Refusal: Sendable, Equatable {
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed:
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .keysUnavailable:
             return nil
         }
     }

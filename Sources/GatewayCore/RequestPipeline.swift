@@ -224,6 +224,8 @@ public enum RequestPipeline {
             return .failure(.invalidToken(.issuer))
         }
         let keys = issuer.store.snapshot
+        // The issuer's identity provider has not answered since startup: not the token's fault.
+        if keys.awaitingKeys { return .failure(.keysUnavailable(issuer: issuer.config.name)) }
         let verified: VerifiedToken
         do {
             verified = try TokenVerifier.verify(token, keys: keys.keys, requirements: issuer.requirements, now: now)

@@ -1,12 +1,8 @@
 import GatewayPolicy
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Gives the revocation store for a `revocation:` section, its documents loaded: the
-/// server's revocation service in `gateway serve`/`check`/`explain`, `RevocationStore.loadFile`
-/// when nothing else is given (a `url` then is a config error).
+/// server's revocation service in `gateway serve`/`check`/`explain` (the runtime reads no
+/// files); without one a `revocation:` section is a config error.
 /// - Throws: `ConfigError` at the `revocation` line when a document cannot be read or is invalid.
 public typealias RevocationStoreProvider = (_ config: RevocationConfig) throws(ConfigError) -> RevocationStore
 
@@ -80,50 +76,5 @@ public final class RevocationStore: @unchecked Sendable {
         let age = now - last
         if age > config.maxStale { return "revocation list not loaded from its url for \(Int(age))s (max_stale \(Int(config.maxStale))s)" }
         return nil
-    }
-
-    // MARK: Loading a file
-
-    /// Most bytes read from a revocation file: 512 bytes an entry, at least 1 MiB.
-    public static func maxFileBytes(maxEntries: Int) -> Int { max(1 << 20, maxEntries.multipliedReportingOverflow(by: 512).partialValue) }
-
-    /// Reads and parses the document at `path`.
-    /// - Returns: the list, or why not (no entry values).
-    public static func readFile(_ path: String, maxEntries: Int, now: Double) -> Result<RevocationList, RevocationDocumentError> {
-        let limit = maxFileBytes(maxEntries: maxEntries)
-        guard let f = fopen(path, "rb") else { return .failure(.unavailable("cannot read it: \(FileProblem.describe(path))")) }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if bytes.count > limit { return .failure(.tooLarge(max: limit)) }
-            if n < chunk.count { break }
-        }
-        guard ferror(f) == 0 else { return .failure(.unavailable("read error")) }
-        do {
-            return .success(try RevocationDocument.parse(bytes, now: now, maxEntries: maxEntries))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// A store from `config.file` alone (no fetching): for tests and tools without the
-    /// server's fetcher.
-    /// - Throws: `ConfigError` at `config.location` when the file is unreadable or invalid,
-    ///   or when `config.url` is set.
-    public static func loadFile(_ config: RevocationConfig, now: Double) throws(ConfigError) -> RevocationStore {
-        if config.url != nil {
-            throw ConfigError(location: config.location, message: "revocation.url needs the gateway's fetcher")
-        }
-        var list = RevocationList.empty
-        if let path = config.file {
-            switch readFile(path, maxEntries: config.maxEntries, now: now) {
-            case .success(let l): list = l
-            case .failure(let why): throw ConfigError(location: config.location, message: "revocation file \(path): \(why)")
-            }
-        }
-        return RevocationStore(config: config, file: list, now: now)
     }
 }

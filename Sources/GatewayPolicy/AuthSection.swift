@@ -13,10 +13,10 @@ enum AuthSection {
 
     static let fields = FieldTable<Draft>([
         .key("issuers", required: true, readIssuers),
-        .key("scopes") { b, f, d in if let v = strings(f, b, &d) { d.requirements.scopes = v } },
-        .key("any_scopes") { b, f, d in if let v = strings(f, b, &d) { d.requirements.anyScopes = v } },
+        .key("scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.scopes = v } },
+        .key("any_scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.anyScopes = v } },
         .key("roles") { b, f, d in
-            guard let values = strings(f, b, &d) else { return }
+            guard let values = scopeTokens(f, b, &d, "role") else { return }
             d.requirements.roles = values
             if !values.isEmpty {
                 for issuer in d.used where issuer.rolesClaim == nil {
@@ -31,9 +31,20 @@ enum AuthSection {
         },
     ])
 
-    static func strings(_ f: Entry, _ b: ConfigBuilder, _ d: inout Draft) -> [String]? {
+    /// A list of RFC 6749 §3.3 scope-tokens (`%x21 / %x23-5B / %x5D-7E`): scopes travel
+    /// space-separated in tokens and in `WWW-Authenticate` (RFC 6750 §3), so a space, quote,
+    /// backslash or control character could never match, and would break the challenge.
+    static func scopeTokens(_ f: Entry, _ b: ConfigBuilder, _ d: inout Draft, _ what: String) -> [String]? {
         guard let list = b.reader.stringList(f.value, path: f.path) else { d.ok = false; return nil }
+        for (i, s) in list.enumerated() where !isScopeToken(s.value) {
+            b.reader.fail(s.location, "`\(f.path)[\(i)]`: `\(ConfigScalars.printable(s.shown))` is not a valid \(what): printable ASCII without spaces, `\"` or `\\` (RFC 6749 §3.3 scope-token)")
+            d.ok = false
+        }
         return list.map(\.value)
+    }
+
+    static func isScopeToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) }
     }
 
     @Sendable static func readIssuers(_ b: ConfigBuilder, _ f: Entry, _ d: inout Draft) {

@@ -28,8 +28,8 @@ final class ConfigBuilder {
 
     /// The top level as read so far.
     struct Draft {
-        var listen: ListenAddress?
-        var admin: ListenAddress? = ListenAddress.defaultAdmin
+        var listen = ServerSections.Address()
+        var admin = ServerSections.Address(address: ListenAddress.defaultAdmin)
         var limits = Limits()
         var issuers: [IssuerConfig] = []
         var upstreams: [String: UpstreamConfig] = [:]
@@ -58,14 +58,18 @@ final class ConfigBuilder {
 
     func build(_ root: Node) -> GatewayConfig? {
         var draft = Draft()
-        guard Self.fields.read(root, path: "", builder: self, into: &draft) != nil, let listen = draft.listen
+        guard Self.fields.read(root, path: "", builder: self, into: &draft) != nil, let listen = draft.listen.address
         else { return nil }
-        var config = GatewayConfig(listen: listen, admin: draft.admin, limits: draft.limits, issuers: draft.issuers,
+        ServerSections.checkDistinct([("listen.address", draft.listen), ("admin.address", draft.admin)], self)
+        var config = GatewayConfig(listen: listen, admin: draft.admin.address, limits: draft.limits, issuers: draft.issuers,
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
         config.logLevel = draft.logLevel
         config.revocation = draft.revocation
-        config.warnings = ConfigCrossChecks.warnings(config)
+        let findings = ConfigCrossChecks.check(config)
+        for e in findings.errors { reader.fail(e.location, e.message) }
+        config.warnings = findings.warnings
+        config.strictWarnings = findings.strict
         return config
     }
 }

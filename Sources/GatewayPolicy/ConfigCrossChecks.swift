@@ -1,53 +1,112 @@
 // Checks across routes and issuers, run on a config whose entries are each valid.
 
-/// Warnings about the whole configuration (routes that can never match, unused issuers).
+/// Routes that can never match, protected routes a public route opens, unused issuers.
 enum ConfigCrossChecks {
+    /// What the checks found: errors (the file is refused), warnings (as printed, with
+    /// `PATH:LINE:COLUMN: warning:`), and the warnings `gateway check --strict` refuses.
+    struct Findings {
+        var errors: [ConfigError] = []
+        var warnings: [String] = []
+        var strict: [ConfigError] = []
 
-    static func warnings(_ config: GatewayConfig) -> [String] {
-        var out: [String] = []
+        mutating func warn(_ at: ConfigLocation, _ message: String, strict isStrict: Bool = false) {
+            warnings.append("\(at.path):\(at.line):\(at.column): warning: \(message)")
+            if isStrict { strict.append(ConfigError(location: at, message: message)) }
+        }
+    }
+
+    static func check(_ config: GatewayConfig) -> Findings {
+        var out = Findings()
         let routes = config.routes
         for (j, later) in routes.enumerated() {
-            for earlier in routes[..<j] where covers(earlier, later) {
-                let l = later.location
-                out.append("\(l.path):\(l.line):\(l.column): warning: route `\(later.name)` can never match: route `\(earlier.name)` before it matches every request it would")
-                break
+            if let earlier = routes[..<j].first(where: { covers($0, later) }) {
+                if later.auth != .publicAccess, earlier.auth == .publicAccess {
+                    out.errors.append(ConfigError(location: later.location, message:
+                        "route `\(later.name)` is protected but can never match: public route `\(earlier.name)` before it matches every request it would, so those requests are served without a token (move `\(later.name)` before `\(earlier.name)`)"))
+                } else {
+                    out.warn(later.location, "route `\(later.name)` can never match: route `\(earlier.name)` before it matches every request it would")
+                }
+                continue
             }
+            guard case .required = later.auth else { continue }
+            methodShadowing(later, at: j, routes: routes, into: &out)
+            methodFallThrough(later, at: j, routes: routes, into: &out)
+            trailingSlash(later, routes: routes, into: &out)
         }
         var used: Set<String> = []
         for r in routes { if case .required(let req) = r.auth { used.formUnion(req.issuers) } }
         for issuer in config.issuers where !used.contains(issuer.name) {
-            let l = issuer.keySourceLocation
-            out.append("\(l.path):\(l.line):\(l.column): warning: issuer `\(issuer.name)` is not used by any route")
+            out.warn(issuer.keySourceLocation, "issuer `\(issuer.name)` is not used by any route")
         }
         return out
     }
 
-    /// Whether every request `later` matches is matched by `earlier` (conservative: only
-    /// exact/prefix paths; earlier host absent, equal, or a wildcard covering the later host;
-    /// earlier methods absent or ⊇ later methods).
+    /// Whether every request `later` matches is matched by `earlier` (hosts and paths as far
+    /// as provable, see `RouteOverlap.covers`; earlier methods absent or ⊇ later methods).
     static func covers(_ earlier: Route, _ later: Route) -> Bool {
-        if let eh = earlier.host {
-            guard let lh = later.host else { return false }
-            let wildcardCovers = eh.hasPrefix("*.") && lh.hasSuffix(eh.dropFirst()) && lh.count > eh.count - 1
-            guard eh == lh || wildcardCovers else { return false }
-        }
         if let em = earlier.methods {
             guard let lm = later.methods, lm.isSubset(of: em) else { return false }
         }
-        // A case-sensitive earlier route does not cover a case-insensitive later one.
-        if later.caseInsensitive, !earlier.caseInsensitive { return false }
-        let fold: (String) -> String = earlier.caseInsensitive ? { $0.lowercased() } : { $0 }
-        switch (earlier.path, later.path) {
-        case let (.exact(a), .exact(b)):
-            return fold(a) == fold(b)
-        case let (.prefix(p), .exact(b)):
-            return RouteTable.prefixMatches(Array(fold(p).utf8), Array(fold(b).utf8)[...])
-        case let (.prefix(p), .prefix(q)):
-            let pp = Array(fold(p).utf8), qq = Array(fold(q).utf8)
-            // Every path under q is under p when q itself is under p.
-            return RouteTable.prefixMatches(pp, qq[...])
-        default:
-            return false
+        return RouteOverlap.covers(earlier, later)
+    }
+
+    /// A public route before a protected one that matches all its paths for some of its
+    /// methods (e.g. `GET /` before a protected `/admin`): those requests never reach the
+    /// protected route. (A public route matching only part of its paths is taken as a
+    /// deliberate exception, such as a public health path under a protected prefix.)
+    static func methodShadowing(_ protected: Route, at index: Int, routes: [Route], into out: inout Findings) {
+        for open in routes[..<index] where open.auth == .publicAccess {
+            guard let taken = open.methods, RouteOverlap.covers(open, protected) else { continue }
+            let shadowed = protected.methods.map { taken.intersection($0) } ?? taken
+            if shadowed.isEmpty { continue }
+            let paths = "`\(RouteOverlap.describe(protected.path))`" + (protected.host.map { " on host `\($0)`" } ?? "")
+            out.warn(protected.location, "route `\(protected.name)` is protected, but public route `\(open.name)` before it takes its \(shadowed.sorted().joined(separator: ", ")) requests to \(paths) without a token (move `\(protected.name)` before `\(open.name)`)", strict: true)
         }
+    }
+
+    /// A protected route limited to some methods, and a public route that provably matches
+    /// some of its paths: requests with the other methods on those paths reach the public
+    /// route without a token (unless a protected route before it covers those methods too).
+    static func methodFallThrough(_ protected: Route, at index: Int, routes: [Route], into out: inout Findings) {
+        guard let methods = protected.methods else { return }
+        for (qi, open) in routes.enumerated() where open.auth == .publicAccess {
+            guard RouteOverlap.intersect(protected, open) else { continue }
+            // A public route inside the protected route's paths (`/admin/login` under a
+            // protected `/admin`) is a carve-out written on purpose, whatever its methods.
+            if RouteOverlap.covers(protected, open), !RouteOverlap.covers(open, protected) { continue }
+            // Requests the public route takes before the protected route with its own methods
+            // are an exception written on purpose (e.g. a public health path under a protected prefix).
+            var covered = methods
+            var everything = false
+            for (pi, other) in routes.enumerated() where pi < qi && pi != index {
+                guard case .required = other.auth, RouteOverlap.covers(other, protected) else { continue }
+                if let m = other.methods { covered.formUnion(m) } else { everything = true }
+            }
+            if everything { continue }
+            let paths = "`\(RouteOverlap.describe(protected.path))`" + (protected.host.map { " on host `\($0)`" } ?? "")
+            let which: String
+            if let m = open.methods {
+                let leaking = m.subtracting(covered)
+                if leaking.isEmpty { continue }
+                which = leaking.sorted().joined(separator: ", ") + " requests"
+            } else {
+                which = "requests with any method except " + covered.sorted().joined(separator: ", ")
+            }
+            out.warn(protected.location, "route `\(protected.name)` is protected only for \(methods.sorted().joined(separator: ", ")): \(which) to \(paths) reach public route `\(open.name)` without a token (list the methods on a protected route before `\(open.name)`, or narrow `\(open.name)`)", strict: true)
+        }
+    }
+
+    /// `path_prefix: /admin/` matches `/admin/...` but not `/admin`, which then goes on to later routes.
+    static func trailingSlash(_ protected: Route, routes: [Route], into out: inout Findings) {
+        guard case .prefix(let p) = protected.path, p.count > 1, p.hasSuffix("/") else { return }
+        let bare = String(p.dropLast())
+        var probe = protected
+        probe.path = .exact(bare)
+        probe.methods = protected.methods
+        if routes.contains(where: { route in
+            guard case .required = route.auth else { return false }
+            return covers(route, probe)
+        }) { return }
+        out.warn(protected.location, "route `\(protected.name)`: `path_prefix: \(p)` does not cover `\(bare)` itself (requests for it go on to later routes); write `path_prefix: \(bare)` to protect `\(bare)` and `\(p)...`")
     }
 }

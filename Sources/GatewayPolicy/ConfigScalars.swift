@@ -1,4 +1,4 @@
-// Pure parsers for the scalar formats of gateway.yml (SPEC §3): durations, sizes,
+// Pure parsers for the scalar formats of gateway.yml: durations, sizes,
 // listen addresses, upstream URLs and HTTP field names. No I/O.
 import Foundation
 
@@ -8,7 +8,7 @@ public enum ScalarError: Error, Sendable, Equatable {
     case invalid(reason: String)
 }
 
-/// Parsers for the value formats used in `gateway.yml` (SPEC §3).
+/// Parsers for the value formats used in `gateway.yml`.
 public enum ConfigScalars {
     /// Largest accepted duration, in seconds (about 31 years): keeps later conversions to
     /// integer nanoseconds (Dispatch) from overflowing.
@@ -176,6 +176,23 @@ public enum ConfigScalars {
             return true
         default: return false
         }
+    }
+
+    /// `text` with control characters escaped (`\r`, `\n`, `\t`, `\u{7F}`...), so a value
+    /// can be shown inside a one-line error message.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\r": out += "\\r"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value):
+                out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// RFC 9110 §5.6.2 `token` (field names §5.1, methods §9.1).

@@ -3,12 +3,16 @@ import Yams
 
 /// Reader of the `identity` mapping.
 enum IdentitySection {
-    /// Header names an identity header may never take: hop-by-hop (RFC 9110 §7.6.1) and fields
-    /// that frame or route the request.
+    /// Header names an identity header may never take: hop-by-hop (RFC 9110 §7.6.1), fields
+    /// that frame or route the request, credentials, and fields the gateway itself sets or
+    /// passes on (the upstream would get two values, or the gateway's would be overwritten).
     static let forbiddenHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "authorization", "proxy-authorization", "host", "content-length",
+        "authorization", "proxy-authorization", "proxy-authenticate", "host", "content-length", "cookie",
+        "forwarded", "x-forwarded", "x-request-id", "traceparent", "tracestate",
     ]
+    /// Prefixes of names an identity header may never take (`X-Forwarded-For`, `-Proto`, `-Host`...).
+    static let forbiddenPrefixes = ["x-forwarded-"]
 
     struct Draft {
         var identity = IdentityConfig()
@@ -47,8 +51,12 @@ enum IdentitySection {
             b.reader.fail(s.location, "`\(path)`: `\(s.shown)` is not a valid header field name")
             return nil
         }
+        if s.value.contains("_") {
+            b.reader.fail(s.location, "`\(path)`: `\(s.value)` must not contain `_` (servers that map `_` to `-`, or drop such fields, would not see it as written)")
+            return nil
+        }
         let lower = s.value.lowercased()
-        if forbiddenHeaders.contains(lower) {
+        if forbiddenHeaders.contains(lower) || forbiddenPrefixes.contains(where: lower.hasPrefix) {
             b.reader.fail(s.location, "`\(path)`: `\(s.value)` cannot be an identity header")
             return nil
         }

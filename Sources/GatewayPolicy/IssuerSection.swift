@@ -4,7 +4,7 @@ import Yams
 
 /// Reader of the `issuers` list.
 enum IssuerSection {
-    static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env"]
+    static let keySources = ["jwks_url", "jwks_file", "public_key_file", "secret_env", "discovery"]
 
     /// One entry as read so far; settings left nil keep `IssuerConfig`'s defaults.
     struct Draft {
@@ -14,6 +14,8 @@ enum IssuerSection {
         var audiences: [String] = []
         var sources: [Entry] = []
         var keySource: KeySource?
+        /// `discovery: true`: the key source is derived from `issuer` once the entry is read.
+        var discovery = false
         var keySourceLocation = ConfigLocation(path: "", line: 1, column: 1)
         var keyID: String?
         var algorithms: [JWSAlgorithm] = []
@@ -114,10 +116,20 @@ enum IssuerSection {
         }
         let src = sources[0]
         d.keySourceLocation = b.reader.location(src.keyNode)
+        if src.key == "discovery" {
+            switch b.reader.bool(src.value, path: src.path) {
+            case true?: d.discovery = true
+            case false?:
+                b.reader.fail(src.value, "`\(src.path)` must be true, or be removed in favour of another key source")
+                d.ok = false
+            case nil: d.ok = false
+            }
+            return
+        }
         if let s = b.reader.string(src.value, path: src.path) {
             switch src.key {
             case "jwks_url":
-                if let why = jwksURLProblem(s.value) {
+                if let why = RemoteKeyURL.problem(s.value) {
                     b.reader.fail(s.location, "invalid `\(src.path)` `\(s.shown)`: \(why)")
                 } else {
                     d.keySource = .jwksURL(s.value)
@@ -172,20 +184,6 @@ enum IssuerSection {
         }
     }
 
-    /// Why a `jwks_url` is refused, or nil: https, or http to a loopback host only
-    /// (127.0.0.0/8, ::1, localhost — for tests and sidecars; keys must not travel in clear).
-    static func jwksURLProblem(_ text: String) -> String? {
-        let parsed: (scheme: String, host: String, port: UInt16, basePath: String)
-        do { parsed = try ConfigScalars.upstreamURL(text) } catch {
-            if case .invalid(let reason) = error { return reason }
-            return "not a URL"
-        }
-        if parsed.scheme == "https" { return nil }
-        let host = parsed.host.lowercased()
-        if host == "localhost" || host == "::1" || (ConfigScalars.isIPv4(host) && host.hasPrefix("127.")) { return nil }
-        return "must be https (http only for a loopback host)"
-    }
-
     /// One issuer entry: nil when it is not a mapping; else its name and `issuer` value when
     /// they are valid strings, and the issuer when the whole entry is valid.
     static func issuer(_ node: Node, path: String, _ b: ConfigBuilder)
@@ -193,6 +191,17 @@ enum IssuerSection {
         var d = Draft()
         guard fields.read(node, path: path, builder: b, into: &d) != nil else { return nil }
         if d.name == nil || d.iss == nil { d.ok = false }
+        if d.discovery, let iss = d.iss {
+            // The discovery document's URL comes from `issuer`, under the same transport rule
+            // as `jwks_url`.
+            let url = RemoteKeyURL.discovery(issuer: iss.value)
+            if let why = RemoteKeyURL.problem(url) {
+                b.reader.fail(iss.location, "invalid discovery document URL `\(url)` from `issuer` (`discovery` is true): \(why)")
+                d.ok = false
+            } else {
+                d.keySource = .discovery(url)
+            }
+        }
         guard d.ok, let name = d.name, let iss = d.iss, let keySource = d.keySource, !d.algorithms.isEmpty
         else { return (nil, d.name, d.iss) }
         var issuer = IssuerConfig(name: name.value, issuer: iss.value, audiences: d.audiences, algorithms: d.algorithms,

@@ -21,6 +21,16 @@ enum MatchSection {
 
     static let pathKeys = ["path", "path_prefix", "path_regex"]
 
+    /// The methods a route may name: RFC 9110 §9, PATCH (RFC 5789), and the rest of the IANA
+    /// HTTP Method Registry (WebDAV and its extensions, QUERY). Anything else is a typo.
+    static let knownMethods = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        "ACL", "BASELINE-CONTROL", "BIND", "CHECKIN", "CHECKOUT", "COPY", "LABEL", "LINK", "LOCK", "MERGE",
+        "MKACTIVITY", "MKCALENDAR", "MKCOL", "MKREDIRECTREF", "MKWORKSPACE", "MOVE", "ORDERPATCH", "PROPFIND",
+        "PROPPATCH", "QUERY", "REBIND", "REPORT", "SEARCH", "UNBIND", "UNCHECKOUT", "UNLINK", "UNLOCK", "UPDATE",
+        "UPDATEREDIRECTREF", "VERSION-CONTROL",
+    ]
+
     static let fields = FieldTable<Draft>([
         .key("host") { b, h, d in
             guard let s = b.reader.string(h.value, path: h.path) else { d.ok = false; return }
@@ -86,7 +96,14 @@ enum MatchSection {
         var set: Set<String> = []
         for (i, s) in list.enumerated() {
             if ConfigScalars.isToken(s.value) {
-                set.insert(s.value.uppercased())
+                let method = s.value.uppercased()
+                if knownMethods.contains(method) {
+                    set.insert(method)
+                } else {
+                    b.reader.fail(s.location, "`\(m.path)[\(i)]`: unknown method `\(s.shown)`"
+                        + b.reader.didYouMean(method, among: knownMethods))
+                    d.ok = false
+                }
             } else {
                 b.reader.fail(s.location, "`\(m.path)[\(i)]`: `\(s.shown)` is not a valid method")
                 d.ok = false

@@ -1,4 +1,4 @@
-// The typed, validated configuration (SPEC §3). `ConfigLoader` builds it; `RouteTable` uses it.
+// The typed, validated configuration of gateway.yml. `ConfigLoader` builds it; `RouteTable` uses it.
 import GatewayJOSE
 
 /// Where in the config file something is (1-based, from Yams marks).
@@ -58,7 +58,7 @@ public struct ListenAddress: Sendable, Equatable {
     public static let defaultAdmin = ListenAddress(host: "127.0.0.1", port: 9090)
 }
 
-/// `limits:` (SPEC §3). Durations in seconds, sizes in bytes.
+/// `limits:`. Durations in seconds, sizes in bytes.
 public struct Limits: Sendable, Equatable {
     public var maxHeaderBytes: Int = 16 * 1024
     public var maxBodyBytes: Int = 10 * 1024 * 1024
@@ -68,7 +68,7 @@ public struct Limits: Sendable, Equatable {
     public var drainTimeout: Double = 30
     /// `body_timeout`: longest wait for request body progress (bytes arriving) while the
     /// gateway is ready to take them; over it: 408 (or the connection closed once the
-    /// response started). Not part of SPEC §3's list; default 30 s.
+    /// response started).
     public var bodyTimeout: Double = 30
     public init() {}
 }
@@ -91,6 +91,10 @@ public enum SecretEncoding: String, Sendable, Equatable {
 /// Exactly one key source per issuer.
 public enum KeySource: Sendable, Equatable {
     case jwksURL(String)
+    /// `discovery: true`: the OpenID Provider configuration document at this URL
+    /// (`<issuer without trailing slash>/.well-known/openid-configuration`, OpenID Connect
+    /// Discovery 1.0 §4) names the JWK Set (`jwks_uri`).
+    case discovery(String)
     case jwksFile(String)
     case publicKeyFile(String)
     /// The variable's name and encoding (the value is read when keys are loaded).
@@ -161,7 +165,7 @@ public struct UpstreamConfig: Sendable, Equatable {
     }
 }
 
-/// `identity:` (SPEC §3).
+/// `identity:`: the headers the verified identity is sent upstream in.
 public struct IdentityConfig: Sendable, Equatable {
     public var subjectHeader: String = "X-Auth-Subject"
     public var issuerHeader: String = "X-Auth-Issuer"
@@ -254,6 +258,10 @@ public struct GatewayConfig: Sendable {
     public var routes: [Route]
     /// Warnings (shadowed routes, unused issuers...), safe to print.
     public var warnings: [String]
+    /// The warnings (also in `warnings`) that `gateway check --strict` turns into errors:
+    /// requests with methods a protected route leaves out that reach a public route on its
+    /// paths, and methods of a protected route that an earlier public route takes on all its paths.
+    public var strictWarnings: [ConfigError] = []
     /// `token_cache:` (defaults when absent).
     public var tokenCache = TokenCacheConfig()
     /// `log.level`: a swift-log level name; nil = the command line's (default info).

@@ -21,7 +21,7 @@ enum RevocationSection {
         },
         .key("url") { b, f, d in
             guard let s = b.reader.string(f.value, path: f.path) else { return d.valid = false }
-            if let problem = IssuerSection.jwksURLProblem(s.value) {
+            if let problem = RemoteKeyURL.problem(s.value) {
                 b.reader.fail(s.location, "invalid `\(f.path)` `\(s.shown)`: \(problem)")
                 return d.valid = false
             }

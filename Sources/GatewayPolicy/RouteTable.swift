@@ -1,7 +1,7 @@
-// First-match route lookup (SPEC §3 routes, §4 "Path and routing"). Called once per
+// First-match route lookup over the normalised request path. Called once per
 // request: everything that can be is precomputed in `init`.
 
-/// First-match route lookup (SPEC §3 routes, §4).
+/// First-match route lookup: routes in file order, the first whose host, method and path fit.
 public struct RouteTable: Sendable {
     public let routes: [Route]
     private let compiled: [CompiledRoute]
@@ -17,7 +17,7 @@ public struct RouteTable: Sendable {
     /// - Parameters:
     ///   - host: the Host header value (port ignored, `[v6]:port` accepted, case-insensitive,
     ///     one trailing dot ignored), nil when absent. A route with a `host` never matches nil.
-    ///   - path: the normalised path (SPEC §4), without the query.
+    ///   - path: the normalised path (percent-decoded unreserved characters, dot-segments removed, RFC 3986 §5.2.4), without the query.
     ///   - method: the request method; compared case-sensitively (RFC 9110 §9.1).
     /// - Returns: the index in `routes` of the first route that fits, or nil (404).
     public func match(host: String?, path: String, method: String) -> Int? {

@@ -3,26 +3,54 @@
 
 /// Readers of the listener-side sections of gateway.yml.
 enum ServerSections {
-    static let listenFields = FieldTable<ListenAddress?>([
+    /// A listener's address as read, with where its value is written (nil: not written).
+    struct Address {
+        var address: ListenAddress?
+        var location: ConfigLocation?
+    }
+
+    static let listenFields = FieldTable<Address>([
         .key("tls") { b, e, _ in b.reader.fail(e.keyNode, "listen.tls is not supported yet") },
-        .key("address", required: true) { b, e, d in d = address(e, b) },
+        .key("address", required: true) { b, e, d in d = Address(address: address(e, b), location: b.reader.location(e.value)) },
     ])
 
-    static func listen(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {
-        var address: ListenAddress?
+    static func listen(_ e: Entry, _ b: ConfigBuilder) -> Address {
+        var address = Address()
         listenFields.read(e.value, path: e.path, builder: b, into: &address)
         return address
     }
 
-    /// Nil when the mapping or its address is invalid (reported).
-    static let adminFields = FieldTable<ListenAddress?>([
-        .key("address") { b, e, d in d = address(e, b) },
+    static let adminFields = FieldTable<Address>([
+        .key("address") { b, e, d in d = Address(address: address(e, b), location: b.reader.location(e.value)) },
     ])
 
-    static func admin(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {
-        var address: ListenAddress? = ListenAddress.defaultAdmin
-        guard adminFields.read(e.value, path: e.path, builder: b, into: &address) != nil else { return nil }
+    /// Nil address when the mapping or its address is invalid (reported); the default when not written.
+    static func admin(_ e: Entry, _ b: ConfigBuilder) -> Address {
+        var address = Address(address: ListenAddress.defaultAdmin)
+        guard adminFields.read(e.value, path: e.path, builder: b, into: &address) != nil else { return Address() }
         return address
+    }
+
+    /// The listeners' addresses, by their keys, in file order of precedence (`listen` first).
+    /// Two listeners cannot share a port on overlapping addresses: same host, or either one
+    /// the wildcard (`0.0.0.0`, `::`, which on Linux also takes IPv4). Port 0 (any free port)
+    /// never collides. Reported at the later key, or at the earlier when the later is a default.
+    static func checkDistinct(_ listeners: [(key: String, address: Address)], _ b: ConfigBuilder) {
+        func overlaps(_ x: ListenAddress, _ y: ListenAddress) -> Bool {
+            let wildcard: Set<String> = ["0.0.0.0", "::"]
+            return x.port == y.port && x.port != 0 && (x.host == y.host || wildcard.contains(x.host) || wildcard.contains(y.host))
+        }
+        func show(_ a: ListenAddress) -> String { a.host.contains(":") ? "[\(a.host)]:\(a.port)" : "\(a.host):\(a.port)" }
+        for (j, later) in listeners.enumerated() {
+            guard let l = later.address.address else { continue }
+            for earlier in listeners[..<j] {
+                guard let e = earlier.address.address, overlaps(e, l) else { continue }
+                let written = later.address.location == nil ? " (its default)" : ""
+                guard let at = later.address.location ?? earlier.address.location else { continue }
+                b.reader.fail(at, "`\(later.key)` \(show(l))\(written) and `\(earlier.key)` \(show(e)) would listen on the same port; each listener needs its own address")
+                break
+            }
+        }
     }
 
     static func address(_ e: Entry, _ b: ConfigBuilder) -> ListenAddress? {

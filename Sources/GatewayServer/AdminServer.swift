@@ -41,7 +41,7 @@ public final class AdminServer: Sendable {
             only("GET") {
                 let runtime = reloader.current
                 let missing = runtime.issuersWithoutKeys()
-                let revocation = runtime.revocationReadinessProblem()
+                let revocation = runtime.revocationReadinessProblem(now: wallClockSeconds())
                 if missing.isEmpty && revocation == nil {
                     respond(json(200, .object([("status", .string("ready"))])))
                 } else {
@@ -53,7 +53,8 @@ public final class AdminServer: Sendable {
             }
         case "/metrics":
             only("GET") {
-                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
+                metrics.sync(runtime: reloader.current, jwksRefreshTotals: jwks?.refreshTotals ?? [:],
+                             jwksAges: jwks?.keySetAges(now: wallClockSeconds()) ?? [:])
                 respond(SimpleHTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                   body: metrics.exposition()))
             }

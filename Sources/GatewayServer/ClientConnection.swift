@@ -293,8 +293,8 @@ final class ClientConnection: @unchecked Sendable {
                     self.decide(ex, runtime: runtime, mayRefetchKeys: false)
                 }
             }
-            if let store = runtime.issuers[issuer]?.store {
-                store.refetchForUnknownKey(now: monotonicSeconds(), completion: resume)
+            if let store = runtime.issuers[issuer]?.store, let jwks = loop.jwks {
+                jwks.refetchForUnknownKey(store, completion: resume)
             } else {
                 resume(false)
             }

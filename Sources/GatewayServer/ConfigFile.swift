@@ -23,11 +23,10 @@ public enum ConfigFile {
         }
     }
 
-    /// Reads the file at `path`, then validates it and loads its keys (`GatewayRuntime.load`).
+    /// Reads the file at `path`, then validates it and loads its keys (`RuntimeLoader.load`).
     public static func loadRuntime(path: String, environment: [String: String],
                                    remoteKeys: RemoteKeyStoreProvider?,
                                    revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
-        try GatewayRuntime.load(path: path, contents: read(path), environment: environment, remoteKeys: remoteKeys,
-                                revocation: revocation)
+        try RuntimeLoader.load(path: path, environment: environment, remoteKeys: remoteKeys, revocation: revocation)
     }
 }

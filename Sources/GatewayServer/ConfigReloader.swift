@@ -60,8 +60,13 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         do {
-            next = try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
+            // A new remote key source must answer: a reload never starts an issuer without keys.
+            if let jwks {
+                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false,
                                               revocation: revocation.map { $0.store(for:) })
+            } else {
+                next = try RuntimeLoader.load(path: path, environment: env)
+            }
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.

@@ -79,7 +79,13 @@ public final class GatewayMetrics: Sendable {
     /// Brings the snapshot-based series up to date: token cache hits/misses/evictions
     /// (a reload starts a new cache; the series keep counting across it) and JWK Set
     /// refresh results per issuer.
-    public func sync(runtime: GatewayRuntime, jwksRefreshTotals: [String: [String: Int]]) {
+    /// `jwksAges`: seconds since each remote issuer's key set was fetched, by issuer name
+    /// (`gateway_jwks_age_seconds{issuer}`).
+    public func sync(runtime: GatewayRuntime, jwksRefreshTotals: [String: [String: Int]], jwksAges: [String: Double] = [:]) {
+        for (issuer, age) in jwksAges {
+            registry.makeGauge(name: "gateway_jwks_age_seconds", labels: [("issuer", issuer)],
+                               help: "Seconds since the issuer's JWK Set in use was fetched.").set(age)
+        }
         if let cache = runtime.tokenCache {
             let stats = cache.statistics
             let source = ObjectIdentifier(cache)

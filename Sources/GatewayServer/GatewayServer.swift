@@ -38,10 +38,12 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     /// - Parameters:
     ///   - runtime: the loaded configuration.
     ///   - loopCount: serial queues to spread connections over (default: one per core).
-    public init(runtime: GatewayRuntime, loopCount: Int? = nil, logger: Logger, metrics: GatewayMetrics = GatewayMetrics()) {
+    ///   - jwks: performs the JWK Set refetches that requests with an unknown `kid` ask for.
+    public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, logger: Logger,
+                metrics: GatewayMetrics = GatewayMetrics()) {
         self.metrics = metrics
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, metrics: metrics, logger: logger) }
+        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger) }
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger

@@ -93,7 +93,7 @@ public final class RevocationService: @unchecked Sendable {
         var stamp: FileStamp?
         if let path = config.file {
             stamp = FileStamp.of(path)
-            switch RevocationStore.readFile(path, maxEntries: config.maxEntries, now: now) {
+            switch Self.readFile(path, maxEntries: config.maxEntries, now: now) {
             case .success(let l): fileList = l
             case .failure(let e):
                 count("file", "failure")
@@ -145,6 +145,32 @@ public final class RevocationService: @unchecked Sendable {
         return store
     }
 
+    /// Most bytes read from a revocation file: 512 bytes an entry, at least 1 MiB.
+    public static func maxFileBytes(maxEntries: Int) -> Int {
+        max(1 << 20, maxEntries.multipliedReportingOverflow(by: 512).partialValue)
+    }
+
+    /// Reads and parses the document at `path` (on this service's queue or at load, never on a loop).
+    static func readFile(_ path: String, maxEntries: Int, now: Double) -> Result<RevocationList, RevocationDocumentError> {
+        let limit = maxFileBytes(maxEntries: maxEntries)
+        guard let f = fopen(path, "rb") else { return .failure(.unavailable("cannot read it: \(FileProblem.describe(path))")) }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if bytes.count > limit { return .failure(.tooLarge(max: limit)) }
+            if n < chunk.count { break }
+        }
+        guard ferror(f) == 0 else { return .failure(.unavailable("read error")) }
+        do {
+            return .success(try RevocationDocument.parse(bytes, now: now, maxEntries: maxEntries))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// Stops keeping current every store `runtime` does not use (after a reload, or a refused one).
     public func retain(runtime: GatewayRuntime) {
         let kept = runtime.revocation.map(ObjectIdentifier.init)
@@ -194,7 +220,7 @@ public final class RevocationService: @unchecked Sendable {
                            metadata: ["file": "\(path)", "error": "\(FileProblem.describe(path))"])
             return
         }
-        switch RevocationStore.readFile(path, maxEntries: source.config.maxEntries, now: clock()) {
+        switch Self.readFile(path, maxEntries: source.config.maxEntries, now: clock()) {
         case .success(let list):
             source.store.replaceFile(list)
             releaseParseMemory(Int(stamp?.size ?? 0))

@@ -16,6 +16,8 @@ final class ServerLoop: @unchecked Sendable {
     var poller: ReadinessPoller { upstream.poller }
     /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
     var runtime: GatewayRuntime
+    /// Performs the unknown-`kid` refetches the decision asks for (nil: none are made).
+    let jwks: JWKSService?
     var connections: [ObjectIdentifier: ClientConnection] = [:]
     /// Set on shutdown: responses say `Connection: close` and no further request is read.
     var draining = false
@@ -30,7 +32,8 @@ final class ServerLoop: @unchecked Sendable {
     private let accessLog: AccessLog
     private let metricsCache: MetricsCache
 
-    init(index: Int, runtime: GatewayRuntime, metrics: GatewayMetrics, logger: Logger) {
+    init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger) {
+        self.jwks = jwks
         self.accessLog = AccessLog(logger: logger)
         self.metricsCache = MetricsCache(metrics: metrics)
         self.index = index

@@ -9,18 +9,35 @@ struct Check: ParsableCommand {
         abstract: "Validate gateway.yml (and load its keys); print the route table.",
         discussion: """
             Exit 0 when valid, 1 when invalid (each error as PATH:LINE:COLUMN: message, every
-            error in one run).
+            error in one run). Warnings (PATH:LINE:COLUMN: warning: message) do not change the
+            exit code, except with --strict: then requests with a method that reach a public
+            route on a protected route's paths (the protected route leaves the method out, or
+            an earlier public route takes it) are errors.
 
-            Example:
+            Examples:
               gateway check --config gateway.yml
+              gateway check --strict --config gateway.yml   # in CI
             """)
 
     @OptionGroup var options: ConfigOption
 
+    @Flag(help: "Refuse the config (exit 1) when some methods on a protected route's paths reach a public route.")
+    var strict = false
+
     func run() throws {
         let jwks = JWKSService(logger: makeLogger(level: .warning))
         let runtime = try loadRuntime(path: options.config, jwks: jwks)
-        for w in runtime.warnings { printError(w.contains("warning:") ? w : "warning: \(w)") }
+        let refused = strict ? runtime.config.strictWarnings : []
+        let refusedAsWarnings = Set(refused.map {
+            "\($0.location.path):\($0.location.line):\($0.location.column): warning: \($0.message)"
+        })
+        for w in runtime.warnings where !refusedAsWarnings.contains(w) {
+            printError(w.contains("warning:") ? w : "warning: \(w)")
+        }
+        if !refused.isEmpty {
+            for e in refused { printError(e.description) }
+            throw ExitCode(1)
+        }
         print("\(options.config): valid, \(runtime.config.routes.count) route(s)")
         print(RouteTableText.render(runtime.config))
     }

@@ -4,6 +4,8 @@ import GatewayCore
 import GatewayJOSE
 import GatewayPolicy
 import GatewayServer
+import Metrics
+import Prometheus
 
 #if canImport(Glibc)
 import Glibc
@@ -14,9 +16,17 @@ import Glibc
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a self-contained demo: echo upstream, gateway, throw-away keys, curl commands.",
-        discussion: "Example:\n  gateway demo --port 8080")
+        discussion: """
+            Prints complete commands to paste into another terminal: four requests (allowed,
+            missing scope, expired, no token) and the admin listener's /metrics and /readyz.
+
+            Example:
+              gateway demo --port 8080 --admin-port 9090
+            """)
 
     @Option(help: "Port for the gateway on 127.0.0.1 (0 = any free port).") var port: UInt16 = 8080
+    @Option(help: "Port for the admin listener (/metrics, /readyz, /healthz) on 127.0.0.1 (0 = any free port).")
+    var adminPort: UInt16 = 9090
 
     func run() throws {
         let echo = try EchoUpstream()
@@ -63,12 +73,26 @@ struct Demo: ParsableCommand {
             """
         try writeFile("\(dir)/gateway.yml", yaml)
         let runtime = try loadRuntime(path: "\(dir)/gateway.yml", jwks: nil)
-        let server = GatewayServer(runtime: runtime, loopCount: nil, logger: makeLogger(level: .warning))
+        let logger = makeLogger(level: .warning)
+        let metrics = GatewayMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        metrics.recordReload(success: true, now: Double(time(nil)))
+        let server = GatewayServer(runtime: runtime, loopCount: nil, logger: logger, metrics: metrics)
         do {
             try server.start(host: "127.0.0.1", port: port)
         } catch {
             removeFiles()
             printError("gateway: cannot listen on 127.0.0.1:\(port): \(error) (try --port 0)")
+            throw ExitCode(1)
+        }
+        let reloader = ConfigReloader(path: "\(dir)/gateway.yml", initial: runtime, server: server, metrics: metrics,
+                                      jwks: nil, logger: logger)
+        let admin: AdminServer
+        do {
+            admin = try AdminServer(host: "127.0.0.1", port: adminPort, metrics: metrics, reloader: reloader, jwks: nil)
+        } catch {
+            removeFiles()
+            printError("gateway: cannot listen on 127.0.0.1:\(adminPort): \(error) (try --admin-port 0)")
             throw ExitCode(1)
         }
         let now = Double(time(nil))
@@ -84,8 +108,9 @@ struct Demo: ParsableCommand {
         let noScope = try mint([("scope", .string("profile"))], iat: now, exp: now + 3600)
         let expired = try mint([("scope", .string("read:orders"))], iat: now - 7200, exp: now - 3600)
         let base = "http://127.0.0.1:\(server.port)"
+        let adminBase = "http://127.0.0.1:\(admin.port)"
         print("""
-            gateway demo: gateway on \(base), echo upstream on 127.0.0.1:\(echo.port)
+            gateway demo: gateway on \(base), admin on \(adminBase), echo upstream on 127.0.0.1:\(echo.port)
             config: \(dir)/gateway.yml (keys: \(dir)/jwks.json)
 
             # 1. allowed (200, the echo shows X-Auth-Subject: alice and X-Auth-Scopes)
@@ -99,6 +124,12 @@ struct Demo: ParsableCommand {
 
             # 4. no token (401)
             curl -s -i \(base)/orders/42
+
+            # 5. the requests above in the metrics (admin listener)
+            curl -s \(adminBase)/metrics | grep -E '^gateway_(requests|auth_decisions)_total'
+
+            # 6. readiness (admin listener)
+            curl -s -i \(adminBase)/readyz
 
             ready; Ctrl-C to stop
             """)
@@ -115,7 +146,7 @@ struct Demo: ParsableCommand {
             return s
         }
         let sources = [stop(SIGINT), stop(SIGTERM)]
-        withExtendedLifetime((echo, server, sources)) { dispatchMain() }
+        withExtendedLifetime((echo, server, admin, reloader, sources)) { dispatchMain() }
     }
 }
 

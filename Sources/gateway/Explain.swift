@@ -15,14 +15,19 @@ struct Explain: ParsableCommand {
         discussion: """
             No request is sent anywhere. The token is never printed.
 
+            Exit status: 0 whenever the dry run ran; with --exit-code, 0 when the request would be
+            forwarded and 3 when it would be refused (1 invalid config, 2 usage error either way).
+
             Examples:
               gateway explain --config gateway.yml GET http://api.example.com/orders/42
               gateway explain --token "$TOKEN" GET http://localhost:8080/orders/42
               echo "$TOKEN" | gateway explain --token - POST http://localhost:8080/orders
+              gateway explain --exit-code --token "$TOKEN" GET http://localhost:8080/orders/42 || echo refused
             """)
 
     @OptionGroup var options: ConfigOption
     @Option(help: "The Bearer token, or - to read it from standard input.") var token: String?
+    @Flag(help: "Exit 0 when the request would be forwarded, 3 when it would be refused.") var exitCode = false
     @Argument(help: "The request method, e.g. GET.") var method: String
     @Argument(help: "The request URL, e.g. http://api.example.com/orders/42?x=1.") var url: String
 
@@ -63,7 +68,14 @@ struct Explain: ParsableCommand {
         case .needsKeyRefresh(let issuer):
             print("decision: the JWK Set of issuer \(issuer) would be refetched first")
         }
+        if exitCode {
+            if case .forward = decision { return }
+            throw ExitCode(Explain.refusedExitCode)
+        }
     }
+
+    /// `--exit-code` status of a request that would not be forwarded.
+    static let refusedExitCode: Int32 = 3
 }
 
 /// Splits `http://host[:port]/path?query` into the Host value and the origin-form target.

@@ -13,9 +13,10 @@ struct GatewayCommand: ParsableCommand {
               gateway check --config gateway.yml
               gateway demo
               gateway token mint --key keys/rsa.pem --alg RS256 --claim sub=alice --ttl 1h
+              gateway jwks --key keys/rsa.pem --kid rsa-1 > keys/jwks.json
             """,
         version: GatewayVersion.current,
-        subcommands: [Serve.self, Check.self, Explain.self, Demo.self, Token.self])
+        subcommands: [Serve.self, Check.self, Explain.self, Demo.self, Token.self, Jwks.self])
 }
 
 /// `--config PATH`, shared by the commands that read `gateway.yml`.

@@ -23,8 +23,16 @@ struct Serve: ParsableCommand {
             SIGTERM/SIGINT: stop accepting, finish in-flight requests (up to limits.drain_timeout), exit 0.
             SIGHUP (or POST /reload): reload gateway.yml; a bad file is logged and the running config stays.
 
-            Example:
+            --listen and --admin override listen.address and admin.address (HOST:PORT, [IPv6]:PORT;
+            port 0 = any free port); they stay in force across reloads.
+
+            An identity provider that cannot be reached at startup does not stop the gateway: the
+            error is logged, its JWK Set is retried (1 s doubling to 60 s), /readyz answers 503
+            naming the issuer, and requests whose token names it get 503 with Retry-After.
+
+            Examples:
               gateway serve --config gateway.yml --log-level info
+              gateway serve --listen 0.0.0.0:8080 --admin 127.0.0.1:9090
             """)
 
     @OptionGroup var options: ConfigOption
@@ -35,7 +43,20 @@ struct Serve: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: log.level from the config, else info).")
     var logLevel: String?
 
+    @Option(help: "Address to listen on (HOST:PORT), instead of listen.address.")
+    var listen: String?
+
+    @Option(help: "Admin listener address (HOST:PORT), instead of admin.address.")
+    var admin: String?
+
     func validate() throws {
+        for (flag, value) in [("--listen", listen), ("--admin", admin)] {
+            guard let value else { continue }
+            do { _ = try ConfigScalars.listenAddress(value) } catch {
+                guard case .invalid(let why) = error else { continue }
+                throw ValidationError("\(flag) \(value): \(why)")
+            }
+        }
         if let loops, loops < 1 || loops > 256 { throw ValidationError("--loops must be 1...256") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -52,14 +73,17 @@ struct Serve: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
 
         let jwks = JWKSService(logger: logger)
+        // An identity provider that is down does not stop the start: its issuer's requests are
+        // answered 503 and /readyz names it until its keys arrive.
         let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
-        let runtime = try loadRuntime(path: options.config, jwks: jwks, revocation: revocation)
-        // Every issuer has keys from here on (a failed refresh keeps the last good set).
-        logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count)])
+        let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true, revocation: revocation)
+        let waiting = runtime.issuersWithoutKeys()
+        logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
+                                             "issuers_without_keys": .array(waiting.map { .string($0) })])
         metrics.recordReload(success: true, now: Double(time(nil)))
         for w in runtime.warnings { logger.warning("\(w)") }
-        let server = GatewayServer(runtime: runtime, loopCount: loops, logger: logger, metrics: metrics)
-        let listen = runtime.config.listen
+        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics)
+        let listen = self.listen.flatMap { try? ConfigScalars.listenAddress($0) } ?? runtime.config.listen
         do {
             try server.start(host: listen.host, port: listen.port)
         } catch {
@@ -68,10 +92,11 @@ struct Serve: ParsableCommand {
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
                                       jwks: jwks, revocation: revocation, logger: logger)
-        let adminAddress = runtime.config.admin ?? .defaultAdmin
-        let admin: AdminServer
+        let adminAddress = admin.flatMap { try? ConfigScalars.listenAddress($0) }
+            ?? runtime.config.admin ?? .defaultAdmin
+        let adminServer: AdminServer
         do {
-            admin = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader,
+            adminServer = try AdminServer(host: adminAddress.host, port: adminAddress.port, metrics: metrics, reloader: reloader,
                                     jwks: jwks)
         } catch {
             printError("gateway: cannot listen on admin address \(adminAddress.host):\(adminAddress.port): \(error)")
@@ -79,10 +104,10 @@ struct Serve: ParsableCommand {
         }
         logger.info("listening", metadata: [
             "address": .string(listen.host), "port": .stringConvertible(Int(server.port)),
-            "admin_port": .stringConvertible(Int(admin.port)), "routes": .stringConvertible(runtime.config.routes.count),
+            "admin_port": .stringConvertible(Int(adminServer.port)), "routes": .stringConvertible(runtime.config.routes.count),
         ])
         SignalHandling.install(server: server, reloader: reloader, logger: logger)
-        withExtendedLifetime(admin) { dispatchMain() }
+        withExtendedLifetime(adminServer) { dispatchMain() }
     }
 }
 

@@ -15,17 +15,20 @@ func printError(_ line: String) {
 }
 
 /// Loads and validates the config and its keys; errors printed one per line as
-/// `PATH:LINE:COLUMN: message`, then exit code 1. Remote JWK Sets (`jwks_url`) are fetched
-/// through `jwks` (waiting for each first fetch).
-/// Without `revocation`, a one-shot revocation loader on `jwks` validates `revocation:` documents
-/// (url fetched once, nothing watched); without `jwks` either, only a revocation file can be read.
-func loadRuntime(path: String, jwks: JWKSService?, revocation: RevocationService? = nil) throws -> GatewayRuntime {
+/// `PATH:LINE:COLUMN: message`, then exit code 1. Remote JWK Sets are fetched through `jwks`
+/// (waiting for each first fetch); with `startWithoutKeys` an issuer whose first fetch fails
+/// is logged and retried instead of being an error (`serve` only).
+/// Without `revocation`, a one-shot revocation loader on `jwks` validates `revocation:`
+/// documents (url fetched once, nothing watched).
+func loadRuntime(path: String, jwks: JWKSService?, startWithoutKeys: Bool = false,
+                 revocation: RevocationService? = nil) throws -> GatewayRuntime {
     let env = ProcessEnvironment.current()
     let revocation = revocation
         ?? jwks.map { RevocationService(jwks: $0, metrics: nil, logger: makeLogger(level: .warning), watch: false) }
     do {
-        return try ConfigFile.loadRuntime(path: path, environment: env, remoteKeys: jwks.map { $0.keyStore(for:url:) },
-                                          revocation: revocation.map { $0.store(for:) })
+        guard let jwks else { return try RuntimeLoader.load(path: path, environment: env) }
+        return try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: startWithoutKeys,
+                                      revocation: revocation.map { $0.store(for:) })
     } catch {
         for e in error.errors { printError(e.description) }
         throw ExitCode(1)

@@ -2,6 +2,7 @@ import ArgumentParser
 import GatewayCore
 import GatewayJOSE
 import GatewayPolicy
+import GatewayServer
 
 #if canImport(Glibc)
 import Glibc
@@ -53,8 +54,9 @@ struct Token: ParsableCommand {
 
         func run() throws {
             let algorithm = JWSAlgorithm(rawValue: alg)!
-            guard let bytes = GatewayRuntime.readFile(key) else {
-                printError("gateway: cannot read key file \(key): \(FileProblem.describe(key))")
+            let bytes: [UInt8]
+            do { bytes = try KeyFiles.read(key) } catch {
+                printError("gateway: cannot read key file \(key): \(error.reason)")
                 throw ExitCode(1)
             }
             let signingKey: SigningKey

@@ -34,12 +34,12 @@ final class RemoteKeysTests: XCTestCase {
 
     func runtime(_ store: IssuerKeyStore) throws -> GatewayRuntime {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        var asked: [String] = []
-        let rt = try GatewayRuntime(config: config, environment: [:], remoteKeys: { issuer, url in
-            asked.append(issuer.name + " " + url)
+        let asked = Asked()
+        let rt = try GatewayRuntime(config: config, keyMaterial: .testFiles(remoteKeys: { issuer throws(ConfigError) in
+            if case .jwksURL(let url) = issuer.keySource { asked.add(issuer.name + " " + url) }
             return store
-        })
-        XCTAssertEqual(asked, ["remote https://keys.test.example/jwks.json"])
+        }))
+        XCTAssertEqual(asked.all, ["remote https://keys.test.example/jwks.json"])
         return rt
     }
 
@@ -55,7 +55,7 @@ final class RemoteKeysTests: XCTestCase {
 
     func testJWKSURLWithoutAFetcherIsAConfigErrorAtTheKey() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        XCTAssertThrowsError(try GatewayRuntime(config: config, environment: [:])) { error in
+        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .testFiles())) { error in
             let e = (error as? ConfigErrors)?.errors.first
             XCTAssertEqual(e?.location.line, 7)
             XCTAssertTrue(e?.message.contains("jwks_url") ?? false, "\(String(describing: e))")
@@ -83,9 +83,16 @@ final class RemoteKeysTests: XCTestCase {
         let yaml = Self.yaml.replacingOccurrences(of: "jwks_url: https://keys.test.example/jwks.json",
                                                   with: "jwks_file: \(Fixtures.directory)/vectors/jwks.json")
         let rt = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]),
-                                    environment: [:])
+                                    keyMaterial: .testFiles())
         guard case .refuse(let r, _, _) = decide(rt, Fixtures.token("unknown-kid")) else { return XCTFail() }
         XCTAssertEqual(r.status, 401)
+    }
+
+    final class Asked: @unchecked Sendable {
+        let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
     }
 
     final class Calls: @unchecked Sendable {
@@ -99,9 +106,9 @@ final class RemoteKeysTests: XCTestCase {
     func testConcurrentUnknownKidsShareOneRefetchAndTheRateLimitHolds() throws {
         let store = IssuerKeyStore(keys: try Self.keys(without: ["ec-256"]), jwksURL: "https://k/jwks.json")
         let calls = Calls()
-        store.setRefetcher { _ in calls.start() }
         DispatchQueue.concurrentPerform(iterations: 50) { _ in
-            store.refetchForUnknownKey(now: 1000) { calls.done($0) }
+            // `.fetch` tells exactly one caller to start the fetch (the server performs it).
+            if store.refetchForUnknownKey(now: 1000, completion: { calls.done($0) }) == .fetch { calls.start() }
         }
         XCTAssertEqual(calls.started, 1)
         XCTAssertEqual(calls.results, [], "every request waits for the refetch")
@@ -112,12 +119,12 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertNotEqual(store.snapshot.generation, before)
         XCTAssertEqual(store.snapshot.keys.keys.count, 6)
         // Within 30 s of the last refetch: refused at once, nothing started.
-        store.refetchForUnknownKey(now: 1029) { calls.done($0) }
+        if store.refetchForUnknownKey(now: 1029, completion: { calls.done($0) }) == .fetch { calls.start() }
         XCTAssertEqual(calls.started, 1)
         XCTAssertEqual(calls.results.last, false)
         XCTAssertEqual(calls.results.count, 51)
         // A failed refetch keeps the last good set.
-        store.refetchForUnknownKey(now: 1030) { calls.done($0) }
+        if store.refetchForUnknownKey(now: 1030, completion: { calls.done($0) }) == .fetch { calls.start() }
         XCTAssertEqual(calls.started, 2)
         let kept = store.snapshot.generation
         store.finishRefetch(nil)
@@ -125,6 +132,31 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertEqual(store.snapshot.generation, kept)
         XCTAssertEqual(store.snapshot.keys.keys.count, 6)
         XCTAssertEqual(store.refetchesStarted, 2)
+    }
+
+    func testAnIssuerWithoutKeysYetAnswers503WithRetryAfterNever401() throws {
+        let store = IssuerKeyStore(awaitingKeysFrom: "https://keys.test.example/jwks.json")
+        let rt = try runtime(store)
+        XCTAssertEqual(rt.issuersWithoutKeys(), ["remote"])
+        guard case .refuse(let r, let route, _) = decide(rt, Fixtures.token("valid-RS256")) else { return XCTFail() }
+        XCTAssertEqual(r.status, 503)
+        XCTAssertEqual(route, "orders")
+        XCTAssertEqual(r.reason.code, "keys_unavailable")
+        XCTAssertEqual(r.fields.first { $0.name == "Retry-After" }?.value, "5")
+        XCTAssertNil(r.fields.first { $0.name == "WWW-Authenticate" })
+        XCTAssertTrue(String(decoding: r.body, as: UTF8.self).hasPrefix("{\"error\":\"temporarily_unavailable\""))
+        // A token that names no configured issuer is still the token's fault.
+        guard case .refuse(let other, _, _) = decide(rt, Fixtures.token("wrong-issuer")) else { return XCTFail() }
+        XCTAssertEqual(other.status, 401)
+        // The first installed set ends the wait.
+        store.replace(try Self.keys())
+        XCTAssertEqual(rt.issuersWithoutKeys(), [])
+        guard case .forward = decide(rt, Fixtures.token("valid-RS256")) else { return XCTFail("keys installed: forwarded") }
+    }
+
+    func testStartupRetriesDoubleFromOneSecondToSixty() {
+        XCTAssertEqual((1...9).map { JWKSRefreshPolicy.startupRetryInterval(failures: $0) }, [1, 2, 4, 8, 16, 32, 60, 60, 60])
+        XCTAssertEqual(JWKSRefreshPolicy.startupRetryInterval(failures: 10_000), 60)
     }
 
     func testRefreshIntervalHonoursMaxAgeWithinBounds() {
@@ -164,5 +196,34 @@ final class RemoteKeysTests: XCTestCase {
         XCTAssertFalse(errors("ftp://keys.example/jwks.json").isEmpty)
         XCTAssertTrue(errors("https://k.example/j", refresh: "jwks_refresh: 10s").first?.contains("at least 30s") ?? false)
         XCTAssertEqual(errors("https://k.example/j", refresh: "jwks_refresh: 30s"), [])
+    }
+
+    func testDiscoveryConfigRules() throws {
+        func parse(issuer: String = "https://issuer.test.example/", _ source: String) -> Result<GatewayConfig, ConfigErrors> {
+            let yaml = Self.yaml
+                .replacingOccurrences(of: "issuer: https://issuer.test.example/", with: "issuer: \"\(issuer)\"")
+                .replacingOccurrences(of: "jwks_url: https://keys.test.example/jwks.json", with: source)
+            do { return .success(try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:])) } catch {
+                return .failure(error)
+            }
+        }
+        guard case .success(let config) = parse("discovery: true") else { return XCTFail() }
+        XCTAssertEqual(config.issuers[0].keySource, .discovery("https://issuer.test.example/.well-known/openid-configuration"))
+        XCTAssertEqual(config.issuers[0].keySourceLocation.line, 7)
+        guard case .success(let noSlash) = parse(issuer: "https://id.example/realms/corp", "discovery: true") else { return XCTFail() }
+        XCTAssertEqual(noSlash.issuers[0].keySource, .discovery("https://id.example/realms/corp/.well-known/openid-configuration"))
+        guard case .success(let loopback) = parse(issuer: "http://127.0.0.1:8081/", "discovery: true") else { return XCTFail() }
+        XCTAssertEqual(loopback.issuers[0].keySource, .discovery("http://127.0.0.1:8081/.well-known/openid-configuration"))
+        func messages(_ r: Result<GatewayConfig, ConfigErrors>) -> [String] {
+            if case .failure(let e) = r { return e.errors.map(\.description) }
+            return []
+        }
+        let clear = messages(parse(issuer: "http://idp.example/", "discovery: true"))
+        XCTAssertTrue(clear.first?.contains("t.yml:4:13: invalid discovery document URL `http://idp.example/.well-known/openid-configuration`") ?? false, "\(clear)")
+        XCTAssertTrue(clear.first?.contains("must be https") ?? false, "\(clear)")
+        XCTAssertTrue(messages(parse("discovery: false")).first?.contains("must be true") ?? false)
+        XCTAssertTrue(messages(parse("discovery: yes please")).first?.contains("true or false") ?? false)
+        let both = messages(parse("discovery: true\n    jwks_url: https://k.example/j"))
+        XCTAssertTrue(both.first?.contains("several key sources") ?? false, "\(both)")
     }
 }

@@ -41,11 +41,20 @@ final class RevocationDecisionTests: XCTestCase {
         """
     }
 
+    /// A runtime whose revocation loader gives `document` as the file's contents (the
+    /// runtime reads no files; the server's loader does, see the integration tests).
     func runtime(document: String = "{}") throws -> GatewayRuntime {
-        try document.write(toFile: dir + "/revoked.json", atomically: true, encoding: .utf8)
         let config = try ConfigLoader.parse(yaml: yaml(revocation: "revocation: {file: \(dir)/revoked.json}"),
                                             path: dir + "/gateway.yml", environment: [:])
-        return try GatewayRuntime(config: config, environment: [:])
+        let now = Date().timeIntervalSince1970
+        return try GatewayRuntime(config: config, keyMaterial: .testFiles(), revocation: { r throws(ConfigError) in
+            do {
+                let list = try RevocationDocument.parse(Array(document.utf8), now: now, maxEntries: r.maxEntries)
+                return RevocationStore(config: r, file: list, now: now)
+            } catch {
+                throw ConfigError(location: r.location, message: "revocation file: \(error)")
+            }
+        })
     }
 
     func decide(_ runtime: GatewayRuntime, _ token: String) -> (status: Int, reason: String, refusal: Refusal?) {
@@ -123,18 +132,19 @@ final class RevocationDecisionTests: XCTestCase {
         XCTAssertEqual(decide(rt, try TestTokens.rs256(["jti": .string("tok-1"), "scope": .string("read:orders")])).status, 200)
     }
 
-    func testInvalidDocumentIsAConfigErrorAtTheRevocationLine() throws {
+    func testLoaderErrorIsAConfigErrorAtTheRevocationLine() throws {
         XCTAssertThrowsError(try runtime(document: #"{"tokens": [{"iss": "x"}]}"#)) { error in
-            let text = "\((error as? ConfigErrors)?.errors.map(\.description) ?? [])"
-            XCTAssertTrue(text.contains("gateway.yml:15:1: revocation file \(self.dir)/revoked.json: revocation document: `tokens[0].jti` is required"), text)
+            XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.description),
+                           ["\(self.dir)/gateway.yml:15:1: revocation file: revocation document: `tokens[0].jti` is required"])
         }
     }
 
-    func testURLNeedsTheServersFetcher() throws {
+    func testRevocationNeedsTheServersLoader() throws {
         let config = try ConfigLoader.parse(yaml: yaml(revocation: "revocation: {url: \"http://127.0.0.1:9/r.json\"}"),
                                             path: "g.yml", environment: [:])
-        XCTAssertThrowsError(try GatewayRuntime(config: config, environment: [:])) { error in
-            XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.description), ["g.yml:15:1: revocation.url needs the gateway's fetcher"])
+        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .testFiles())) { error in
+            XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.description),
+                           ["g.yml:15:1: revocation needs the gateway's revocation loader"])
         }
     }
 

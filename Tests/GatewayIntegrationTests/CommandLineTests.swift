@@ -60,6 +60,59 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.err, "\(missing):1:1: cannot read the configuration file: No such file or directory\n")
     }
 
+    /// A GET-only protected route before a public catch-all: `check` warns and exits 0,
+    /// `check --strict` prints the same finding as an error and exits 1.
+    func testCheckStrictRefusesMethodFallThroughToAPublicRoute() throws {
+        let (dir, cleanup) = try temporaryDirectory()
+        defer { cleanup() }
+        let path = dir + "/gateway.yml"
+        try """
+            listen: {address: 127.0.0.1:8080}
+            issuers:
+              - {name: corp, issuer: "https://corp.example/", audiences: [api], algorithms: [HS256], secret_env: GW_TEST_STRICT_SECRET}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: all, match: {path_prefix: /}, upstream: u, auth: public}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let env = ["GW_TEST_STRICT_SECRET": "q8V2mX7rT1zL9cB4nW6yH3kP0sD5fG8j"]
+        let message = "route `admin` is protected only for GET: requests with any method except GET to `/admin*` reach public route `all` without a token (list the methods on a protected route before `all`, or narrow `all`)"
+
+        let plain = try run(["check", "--config", path], env: env)
+        XCTAssertEqual(plain.status, 0, plain.err)
+        XCTAssertEqual(plain.err, "\(path):6:5: warning: \(message)\n")
+        XCTAssertTrue(plain.out.hasPrefix("\(path): valid, 2 route(s)"), plain.out)
+
+        let strict = try run(["check", "--strict", "--config", path], env: env)
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertEqual(strict.err, "\(path):6:5: \(message)\n")
+        XCTAssertEqual(strict.out, "")
+
+        // Without the fall-through, --strict accepts the same file.
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "methods: [GET]", with: "methods: [GET, HEAD]")
+            .replacingOccurrences(of: "path_prefix: /}", with: "path_prefix: /public}")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let fixed = try run(["check", "--strict", "--config", path], env: env)
+        XCTAssertEqual(fixed.status, 0, fixed.err)
+        XCTAssertEqual(fixed.err, "")
+    }
+
+    /// `serve` logs the same fall-through warning at start (and still starts: it is a warning).
+    func testServeLogsMethodFallThroughAtStart() throws {
+        let g = try GatewayProcess(config: """
+            listen: {address: 127.0.0.1:0}
+            issuers:
+              - {name: corp, issuer: "https://corp.example/", audiences: [api], algorithms: [HS256], secret_env: GW_TEST_STRICT_SECRET}
+            upstreams: {u: {url: "http://127.0.0.1:9"}}
+            routes:
+              - {name: admin, match: {path_prefix: /admin, methods: [GET]}, upstream: u, auth: {issuers: [corp]}}
+              - {name: all, match: {path_prefix: /}, upstream: u, auth: public}
+            """, environment: ["GW_TEST_STRICT_SECRET": "q8V2mX7rT1zL9cB4nW6yH3kP0sD5fG8j"])
+        defer { g.stop() }
+        let logs = g.stdout + g.stderr
+        XCTAssertTrue(logs.contains("warning: route `admin` is protected only for GET: requests with any method except GET to"), logs)
+    }
+
     /// A temporary directory for one test's files (removed by the returned closure).
     func temporaryDirectory() throws -> (String, () -> Void) {
         let dir = NSTemporaryDirectory() + "gw-check-" + UUID().uuidString
@@ -217,7 +270,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testEveryCommandHasHelpWithAnExample() throws {
-        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"]] {
+        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"], ["jwks"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, command.joined(separator: " "))
             XCTAssertTrue(r.out.contains("Example"), "\(command): \(r.out)")
@@ -230,11 +283,12 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(r.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 
-    /// `gateway demo` prints four curl commands; each gives the status it promises.
+    /// `gateway demo` prints four request commands, each giving the status it promises, then
+    /// complete commands for the admin listener's /metrics (counting those requests) and /readyz.
     func testDemoCommandsGiveThePromisedStatuses() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
-        p.arguments = ["demo", "--port", "0"]
+        p.arguments = ["demo", "--port", "0", "--admin-port", "0"]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -247,8 +301,9 @@ final class CommandLineTests: XCTestCase {
             if d.isEmpty { break }
             text += String(decoding: d, as: UTF8.self)
         }
-        let curls = text.split(separator: "\n").filter { $0.hasPrefix("curl ") }
-        XCTAssertEqual(curls.count, 4, text)
+        let commands = text.split(separator: "\n").filter { $0.hasPrefix("curl ") }
+        XCTAssertEqual(commands.count, 6, text)
+        let curls = commands.prefix(4)
         var statuses: [Int] = []
         for line in curls {
             // curl -s -i URL [-H 'Authorization: Bearer T']
@@ -267,5 +322,25 @@ final class CommandLineTests: XCTestCase {
             if r.status == 200 { XCTAssertTrue(r.bodyText.contains("X-Auth-Subject"), r.bodyText) }
         }
         XCTAssertEqual(statuses, [200, 403, 401, 401])
+        guard commands.count == 6 else { return }
+        // curl -s http://127.0.0.1:PORT/metrics | grep -E '^gateway_(requests|auth_decisions)_total'
+        XCTAssertTrue(commands[4].hasSuffix("| grep -E '^gateway_(requests|auth_decisions)_total'"), String(commands[4]))
+        let metricsURL = URL(string: String(commands[4].split(separator: " ")[2]))!
+        XCTAssertEqual(metricsURL.path, "/metrics")
+        // The access-log record of the last request may land just after its response: poll briefly.
+        var scraped: RawResponse?
+        for _ in 0..<20 {
+            let c = try RawHTTPClient(port: UInt16(metricsURL.port!))
+            try c.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            scraped = try c.readResponse()
+            if scraped?.bodyText.contains("status=\"401\"} 2") == true { break }
+            usleep(100_000)
+        }
+        let metrics = try XCTUnwrap(scraped)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.bodyText.contains("gateway_requests_total{route=\"orders\",status=\"403\"} 1"), metrics.bodyText)
+        let readyURL = URL(string: String(commands[5].split(separator: " ")[3]))!
+        XCTAssertEqual(readyURL.path, "/readyz")
+        XCTAssertEqual(readyURL.port, metricsURL.port)
     }
 }

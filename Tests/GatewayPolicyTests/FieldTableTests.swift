@@ -21,6 +21,7 @@ final class FieldTableTests: XCTestCase {
           - {name: file, issuer: "https://f", algorithms: [ES256], jwks_file: keys/jwks.json}
           - {name: pem, issuer: "https://p", algorithms: [EdDSA], public_key_file: keys/p.pem, key_id: p1}
           - {name: hmac, issuer: "https://h", algorithms: [HS256], secret_env: SECRET, secret_encoding: base64url}
+          - {name: oidc, issuer: "https://o/", algorithms: [RS256], discovery: true}
         upstreams:
           u: {url: "https://u.example:8443/base", connect_timeout: 1s, timeout: 2s,
               tls: {ca_file: ca.pem, client_certificate: c.crt, client_key: c.key}}
@@ -68,12 +69,13 @@ final class FieldTableTests: XCTestCase {
         "token_cache.max_entries": { $0.tokenCache.maxEntries == 6 },
         "token_cache.max_bytes": { $0.tokenCache.maxBytes == 7 * 1024 },
         "log": { $0.logLevel != nil }, "log.level": { $0.logLevel == "debug" },
-        "issuers": { $0.issuers.count == 4 },
-        "issuers[].name": { $0.issuers.map(\.name) == ["remote", "file", "pem", "hmac"] },
+        "issuers": { $0.issuers.count == 5 },
+        "issuers[].name": { $0.issuers.map(\.name) == ["remote", "file", "pem", "hmac", "oidc"] },
         "issuers[].issuer": { issuer($0, "remote")?.issuer == "https://r" },
         "issuers[].audiences": { issuer($0, "remote")?.audiences == ["api"] },
         "issuers[].algorithms": { issuer($0, "pem")?.algorithms == [.EdDSA] },
         "issuers[].jwks_url": { issuer($0, "remote")?.keySource == .jwksURL("https://r/jwks") },
+        "issuers[].discovery": { issuer($0, "oidc")?.keySource == .discovery("https://o/.well-known/openid-configuration") },
         "issuers[].jwks_file": { issuer($0, "file")?.keySource == .jwksFile("/etc/gw/keys/jwks.json") },
         "issuers[].public_key_file": { issuer($0, "pem")?.keySource == .publicKeyFile("/etc/gw/keys/p.pem") },
         "issuers[].secret_env": {

@@ -86,9 +86,9 @@ public final class RecordingUpstream: @unchecked Sendable {
     private static let maxHeadBytes = 64 * 1024
     private static let maxBodyBytes = 64 * 1024 * 1024
 
-    /// Starts listening.
+    /// Starts listening on 127.0.0.1:`port` (0: any free port).
     /// - Throws: `RecordingUpstreamError.socket` when the socket cannot be set up.
-    public init(handler: @escaping Handler) throws {
+    public init(port: Int = 0, handler: @escaping Handler) throws {
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RecordingUpstreamError.socket("socket: errno \(errno)") }
@@ -96,7 +96,7 @@ public final class RecordingUpstream: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -60,7 +60,7 @@ step "gateway check on the ConfigMap's gateway.yml"
 if [ -f "$work/gateway.yml" ]; then
   # The real Secret is not in the repository: check with a fresh random HMAC secret...
   secret=$(openssl rand 32 | basenc --base64url | tr -d '=')
-  if env INTERNAL_HMAC_SECRET="$secret" "$gateway" check --config "$work/gateway.yml"; then
+  if env INTERNAL_HMAC_SECRET="$secret" "$gateway" check --strict --config "$work/gateway.yml"; then
     echo "ok"
   else
     fail "gateway check"

@@ -56,7 +56,11 @@ func runtime(secret: String) -> GatewayRuntime {
     """
     let env = ["BENCH_SECRET": secret]
     let config = try! ConfigLoader.parse(yaml: yaml, path: "bench.yml", environment: env)
-    return try! GatewayRuntime(config: config, environment: env)
+    // HMAC only: no key file to read.
+    let material = KeyMaterialProvider(environment: env, readFile: { _ throws(KeyFileError) in
+        throw KeyFileError(reason: "not used")
+    })
+    return try! GatewayRuntime(config: config, keyMaterial: material)
 }
 
 let benchmarks: @Sendable () -> Void = {
