@@ -29,6 +29,15 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// was down when the gateway started): 503 with `Retry-After`, never 401 — the token is
     /// not at fault. Carries the issuer's name from the config.
     case keysUnavailable(issuer: String)
+    /// A cookie-borne token on an unsafe method from another origin (docs/browser-apps.md):
+    /// 403, no challenge (the credentials are fine; the request's origin is not).
+    case crossSiteRequest
+    /// A browser navigation without any token on a route with `login_url`: 302 to
+    /// `location` (already built: the login URL with the original URL filled in).
+    case loginRequired(location: String)
+    /// A CORS preflight the route's `cors` does not allow: 403 without any
+    /// `Access-Control-*` field. The text says which part failed, never the request's bytes.
+    case corsPreflightRefused(String)
 
     /// HTTP status code sent to the client.
     public var status: Int {
@@ -37,8 +46,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: 404
         case .methodNotAllowed: 405
         case .missingToken, .invalidToken, .revoked: 401
-        case .insufficientScope: 403
+        case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
         case .keysUnavailable: 503
+        case .loginRequired: 302
         }
     }
 
@@ -55,6 +65,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .revoked: "revoked"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "keys_unavailable"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_redirect"
+        case .corsPreflightRefused: "cors_preflight_refused"
         }
     }
 
@@ -70,6 +83,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidToken, .revoked: "invalid_token"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "temporarily_unavailable"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_required"
+        case .corsPreflightRefused: "cors_refused"
         }
     }
 
@@ -86,6 +102,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .revoked: "token revoked"
         case .insufficientScope(_, let detail): detail
         case .keysUnavailable(let issuer): "the keys of issuer \(issuer) are not available yet; retry later"
+        case .crossSiteRequest: "cross-site request refused"
+        case .loginRequired: "sign-in required"
+        case .corsPreflightRefused(let why): why
         }
     }
 }
@@ -111,6 +130,11 @@ public struct Refusal: Sendable, Equatable {
         if case .keysUnavailable = reason {
             // RFC 9110 §10.2.3: when to try again.
             fields.append(HTTPField(name: "Retry-After", value: String(Refusal.keysUnavailableRetryAfter)))
+        }
+        if case .loginRequired(let location) = reason {
+            // RFC 9110 §15.4.3; the answer depends on the request's cookies: never cached.
+            fields.append(HTTPField(name: "Location", value: location))
+            fields.append(HTTPField(name: "Cache-Control", value: "no-store"))
         }
         if let challenge = Refusal.challenge(for: reason, realm: realm) {
             fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
@@ -139,7 +163,8 @@ public struct Refusal: Sendable, Equatable {
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .keysUnavailable:
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
+             .corsPreflightRefused:
             return nil
         }
     }

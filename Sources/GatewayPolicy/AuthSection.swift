@@ -29,7 +29,7 @@ enum AuthSection {
         .key("forward_token") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
         },
-    ])
+    ] + BrowserSection.authFields)
 
     /// A list of RFC 6749 §3.3 scope-tokens (`%x21 / %x23-5B / %x5D-7E`): scopes travel
     /// space-separated in tokens and in `WWW-Authenticate` (RFC 6750 §3), so a space, quote,

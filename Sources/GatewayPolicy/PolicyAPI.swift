@@ -206,11 +206,13 @@ public struct AuthRequirements: Sendable, Equatable {
     /// claim name → required value (string, number or bool as JSON text-free scalar).
     public var claims: [(name: String, value: ClaimValue)] = []
     public var forwardToken: Bool = false
+    /// `token_from`, `csrf_origins`, `login_url`.
+    public var browser = BrowserAuth()
     public init(issuers: [String]) { self.issuers = issuers }
     public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
-            && a.forwardToken == b.forwardToken
+            && a.forwardToken == b.forwardToken && a.browser == b.browser
     }
 }
 
@@ -233,6 +235,8 @@ public struct Route: Sendable {
     public var upstream: String
     public var stripPrefix: Bool = false
     public var auth: RouteAuth
+    /// `cors:`; nil: `OPTIONS` is an ordinary method and `Access-Control-*` pass through.
+    public var cors: CORSConfig?
     public var location: ConfigLocation
     public init(name: String, host: String?, path: PathMatch, methods: Set<String>?, upstream: String,
                 auth: RouteAuth, location: ConfigLocation) {

@@ -14,6 +14,7 @@ enum RouteSection {
         var upstream: String?
         var stripPrefix = false
         var auth: RouteAuth?
+        var cors: CORSConfig?
     }
 
     static let fields = FieldTable<Draft>([
@@ -43,6 +44,10 @@ enum RouteSection {
         .key("auth", required: true, hint: " (use `auth: public` for a route without a token)") { b, a, d in
             d.auth = AuthSection.auth(a, b, issuers: d.issuers)
         },
+        .key("cors") { b, e, d in
+            d.cors = BrowserSection.cors(e, b)
+            if d.cors == nil { d.ok = false }
+        },
     ])
 
     /// One route entry: nil when it is not a mapping; else its name when that is a valid
@@ -58,6 +63,7 @@ enum RouteSection {
                           upstream: upstream, auth: auth, location: b.reader.location(node))
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = d.stripPrefix
+        route.cors = d.cors
         return (route, name)
     }
 

@@ -33,7 +33,10 @@ final class FieldTableTests: XCTestCase {
             upstream: u
             strip_prefix: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
-                   forward_token: true}
+                   forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
+                   login_url: "https://login.test/?rd={url}"}
+            cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
+                   expose_headers: [X-E], max_age: 1m, allow_credentials: true}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
           - {name: x, match: {path_regex: "/x/[0-9]+"}, upstream: u, auth: {issuers: [file, pem, hmac]}}
         """
@@ -131,6 +134,16 @@ final class FieldTableTests: XCTestCase {
         "routes[].auth.roles": { auth($0)?.roles == ["r1"] },
         "routes[].auth.claims": { auth($0).map { $0.claims.map(\.name) == ["tenant"] && $0.claims.first?.value == .string("acme") } ?? false },
         "routes[].auth.forward_token": { auth($0)?.forwardToken == true },
+        "routes[].auth.token_from": { auth($0)?.browser.tokenFrom == [.cookie("at")] },
+        "routes[].auth.csrf_origins": { auth($0)?.browser.csrfOrigins.map(\.description) == ["https://app.test"] },
+        "routes[].auth.login_url": { auth($0)?.browser.loginURL == "https://login.test/?rd={url}" },
+        "routes[].cors": { $0.routes.first?.cors != nil },
+        "routes[].cors.allowed_origins": { $0.routes.first?.cors?.allowedOrigins.map(\.description) == ["https://app.test"] },
+        "routes[].cors.allowed_methods": { $0.routes.first?.cors?.allowedMethods == ["PUT"] },
+        "routes[].cors.allowed_headers": { $0.routes.first?.cors?.allowedHeaders == ["X-H"] },
+        "routes[].cors.expose_headers": { $0.routes.first?.cors?.exposeHeaders == ["X-E"] },
+        "routes[].cors.max_age": { $0.routes.first?.cors?.maxAge == 60 },
+        "routes[].cors.allow_credentials": { $0.routes.first?.cors?.allowCredentials == true },
     ]
 
     func testEveryKeyOfEveryMappingIsRead() throws {
