@@ -213,6 +213,7 @@ public enum RequestPipeline {
                 return .failure(.invalidToken(error))
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -242,6 +243,7 @@ public enum RequestPipeline {
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

@@ -289,6 +289,8 @@ public struct GatewayConfig: Sendable {
     /// `listen.trusted_proxies` (default none), and where the key is written.
     public var trustedProxies: [IPNetwork] = []
     public var trustedProxiesLocation: ConfigLocation?
+    /// `revocation:`; nil when absent.
+    public var revocation: RevocationConfig?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen

@@ -13,6 +13,7 @@ final class FieldTableTests: XCTestCase {
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
         log: {level: debug}
+        revocation: {file: revoked.json, url: "https://r/revoked.json", refresh: 2s, max_stale: 3m, max_entries: 8}
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
              jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
@@ -63,6 +64,12 @@ final class FieldTableTests: XCTestCase {
         "limits.drain_timeout": { $0.limits.drainTimeout == 4 },
         "limits.body_timeout": { $0.limits.bodyTimeout == 5 },
         "token_cache": { $0.tokenCache != TokenCacheConfig() },
+        "revocation": { $0.revocation != nil },
+        "revocation.file": { $0.revocation?.file?.hasSuffix("revoked.json") == true },
+        "revocation.url": { $0.revocation?.url == "https://r/revoked.json" },
+        "revocation.refresh": { $0.revocation?.refresh == 2 },
+        "revocation.max_stale": { $0.revocation?.maxStale == 180 },
+        "revocation.max_entries": { $0.revocation?.maxEntries == 8 },
         "token_cache.enabled": { !$0.tokenCache.enabled },
         "token_cache.max_entries": { $0.tokenCache.maxEntries == 6 },
         "token_cache.max_bytes": { $0.tokenCache.maxBytes == 7 * 1024 },
