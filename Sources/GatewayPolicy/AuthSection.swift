@@ -29,6 +29,17 @@ enum AuthSection {
         .key("forward_token") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
         },
+        .key("mode") { b, f, d in
+            guard let s = b.reader.string(f.value, path: f.path) else { d.ok = false; return }
+            guard let mode = AuthMode(rawValue: s.value) else {
+                let modes = AuthMode.allCases.map(\.rawValue)
+                b.reader.fail(s.location, "`\(f.path)` must be \(modes.map { "`\($0)`" }.joined(separator: " or ")), not `\(ConfigScalars.printable(s.shown))`"
+                    + b.reader.didYouMean(s.value, among: modes))
+                d.ok = false
+                return
+            }
+            d.requirements.mode = mode
+        },
     ])
 
     /// A list of RFC 6749 §3.3 scope-tokens (`%x21 / %x23-5B / %x5D-7E`): scopes travel

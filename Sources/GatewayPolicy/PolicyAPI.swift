@@ -206,11 +206,13 @@ public struct AuthRequirements: Sendable, Equatable {
     /// claim name → required value (string, number or bool as JSON text-free scalar).
     public var claims: [(name: String, value: ClaimValue)] = []
     public var forwardToken: Bool = false
+    /// `auth.mode`: enforce refusals (default) or only report them.
+    public var mode: AuthMode = .enforce
     public init(issuers: [String]) { self.issuers = issuers }
     public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
-            && a.forwardToken == b.forwardToken
+            && a.forwardToken == b.forwardToken && a.mode == b.mode
     }
 }
 

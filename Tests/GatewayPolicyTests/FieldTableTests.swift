@@ -32,7 +32,7 @@ final class FieldTableTests: XCTestCase {
             upstream: u
             strip_prefix: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
-                   forward_token: true}
+                   forward_token: true, mode: report_only}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
           - {name: x, match: {path_regex: "/x/[0-9]+"}, upstream: u, auth: {issuers: [file, pem, hmac]}}
         """
@@ -124,6 +124,7 @@ final class FieldTableTests: XCTestCase {
         "routes[].auth.roles": { auth($0)?.roles == ["r1"] },
         "routes[].auth.claims": { auth($0).map { $0.claims.map(\.name) == ["tenant"] && $0.claims.first?.value == .string("acme") } ?? false },
         "routes[].auth.forward_token": { auth($0)?.forwardToken == true },
+        "routes[].auth.mode": { auth($0)?.mode == .reportOnly },
     ]
 
     func testEveryKeyOfEveryMappingIsRead() throws {
