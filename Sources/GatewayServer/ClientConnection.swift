@@ -310,8 +310,8 @@ final class ClientConnection: @unchecked Sendable {
             ex.requestID = plan.requestID
             ex.routeName = plan.routeName
             ex.subject = plan.subject
-            ex.outcome = .allow
-            ex.reason = "ok"
+            ex.outcome = plan.wouldDeny == nil ? .allow : .wouldDeny
+            ex.reason = plan.wouldDeny?.code ?? "ok"
             if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
                 ex.outcome = .error
                 ex.reason = "body_too_large"
