@@ -1,4 +1,5 @@
 import Foundation
+import GatewayHTTP
 import GatewayTestSupport
 import XCTest
 
@@ -188,6 +189,46 @@ final class PolicyTestCommandTests: XCTestCase {
             "\(path):2:3: key `hmac`: environment variable GW_POLICY_TEST_UNSET is not set",
             "\(path):3:3: key `missing`: cannot read \(dir)/keys/none.pem: No such file or directory",
         ])
+    }
+
+    /// A `jwks_url` is fetched once, when the config loads; the cases (an unknown `kid`
+    /// included) never fetch again, and nothing else is contacted.
+    func testARemoteKeySetIsFetchedOnceAndNothingElseIsContacted() throws {
+        let keys = try RecordingUpstream { _ in
+            .ok(Fixtures.text("vectors/jwks.json"), fields: [HTTPField(name: "Content-Type", value: "application/json")])
+        }
+        defer { keys.stop() }
+        let upstream = try RecordingUpstream { _ in .ok("never") }
+        defer { upstream.stop() }
+        let config = """
+            listen: {address: 127.0.0.1:8080}
+            issuers:
+              - {name: idp, issuer: "https://idp.test.example/", algorithms: [RS256], jwks_url: "http://127.0.0.1:\(keys.port)/jwks.json"}
+            upstreams: {api: {url: "http://127.0.0.1:\(upstream.port)"}}
+            routes:
+              - {name: api, match: {path_prefix: /}, upstream: api, auth: {issuers: [idp]}}
+            """
+        let fixture = """
+            keys:
+              idp: {alg: RS256, kid: rsa-1, private_key_file: keys/rsa-1.pem}
+              stranger: {alg: RS256, kid: not-in-the-set, private_key_file: keys/rsa-1.pem}
+            cases:
+              - name: signed by a key of the set
+                request: {method: GET, url: "http://api.test/x"}
+                token: {key: idp, claims: {iss: "https://idp.test.example/", sub: alice}}
+                expect: {status: forward, upstream_headers: {X-Auth-Subject: alice}}
+              - name: unknown kid is refused without a refetch
+                request: {method: GET, url: "http://api.test/x"}
+                token: {key: stranger, claims: {iss: "https://idp.test.example/", sub: alice}}
+                expect: {status: 401, reason: unknown_key}
+            """
+        let (dir, cleanup) = try directory(config: config, files: ["remote.yml": fixture])
+        defer { cleanup() }
+        let r = try run(["test", "--config", dir + "/gateway.yml", dir + "/remote.yml"])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.hasSuffix("2 case(s): 2 passed, 0 failed\n"), r.out)
+        XCTAssertEqual(keys.requests.map(\.target), ["/jwks.json"])
+        XCTAssertEqual(upstream.requests.count, 0)
     }
 
     func testAnInvalidConfigOrMissingFilesAreNotPolicyFailures() throws {
