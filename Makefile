@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro
+.PHONY: all deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread
 
 all: build
 
@@ -92,9 +92,35 @@ bench: bench-deps release
 	cd Benchmarks/harness && GATEWAY_BIN="$$bin" \
 	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TARGETS)
 
+# Instructions/request (callgrind) and system calls/request (strace) of the gateway (token-cache
+# hit, cache miss with a fresh token per request, public route; --loops 1) and the anchors (nginx
+# proxy, HAProxy proxy, HAProxy JWT RS256): ICOUNT_WARMUP requests, then exactly ICOUNT_REQUESTS
+# keep-alive requests over 32 connections, same token. Loopback only. Prints a markdown table;
+# raw data in Benchmarks/harness/results/icount-*/. How and why: Benchmarks/harness/instructions.sh.
+# About 25 minutes on 2 cores (callgrind runs the targets ~50x slower).
+ICOUNT_REQUESTS ?= 20000
+ICOUNT_WARMUP ?= 2000
+ICOUNT_TARGETS ?=
+bench-instructions: bench-deps release
+	@missing=""; for p in valgrind strace binutils; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	bin="$$($(SWIFT) build -c release --show-bin-path)/gateway"; test -x "$$bin" || { echo "no $$bin" >&2; exit 1; }; \
+	cd Benchmarks/harness && GATEWAY_BIN="$$bin" REQUESTS=$(ICOUNT_REQUESTS) WARMUP_REQUESTS=$(ICOUNT_WARMUP) \
+	  ./instructions.sh $(ICOUNT_TARGETS)
+
 # RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
 bench-idle: release
 	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# RSS with 1,000 clients that request a large response and never read it (before, peak,
+# after they close); fails when the peak is more than 100 MiB over the start.
+bench-slowread: release
+	bash scripts/bench-slowread-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
 # Micro-benchmarks (ordo-one/benchmark, separate package in Benchmarks/ so `make test` never
 # builds it): time and mallocs per operation of the per-request steps. Release build.

@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy"]),
         // Readiness of many descriptors through one Dispatch read source per serial queue.
         .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
+        // TLS termination on the listener (libssl), below the connection as a ClientTransport.
+        .target(name: "GatewayTLS", dependencies: ["COpenSSL", "GatewayEvents", "GatewayJOSE"]),
         // libcurl multi-socket driven by Dispatch.
         .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
         // Listener, connections, proxy loop.
@@ -53,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP",
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -67,6 +69,12 @@ let package = Package(
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents"]),
+        // The connection layer without sockets: byte queues, timers, framing, outcomes.
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream",
+                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),

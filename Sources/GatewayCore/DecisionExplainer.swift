@@ -84,6 +84,10 @@ public enum DecisionExplainer {
             step("verify", false, "\(error.description) (\(error.reasonCode))")
             return (steps, decision)
         }
+        if let denial = RequestPipeline.subjectDenial(verified, issuer: issuer) {
+            step("subject", false, denial.errorDescription + " (require_sub)")
+            return (steps, decision)
+        }
         let granted = RequestPipeline.scopes(of: verified, issuer: issuer.config)
         if !req.scopes.isEmpty || !req.anyScopes.isEmpty {
             let missing = req.scopes.filter { !granted.containsExactly($0) }

@@ -18,9 +18,13 @@ enum ReportOnlyRollout {
     static func forwards(_ reason: DenialReason) -> Bool {
         // Exhaustive on purpose: a new refusal must be classified here, not fall into either side.
         switch reason {
-        case .missingToken, .invalidToken, .insufficientScope, .keysUnavailable:
+        // `loginRequired` is the browser form of `missingToken` (a navigation without a token).
+        case .missingToken, .invalidToken, .insufficientScope, .keysUnavailable, .loginRequired:
             return true
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .invalidRequest:
+        // Not about the credential: the request's shape, route, or origin (the CSRF guard and
+        // CORS preflights protect the browser, whatever the token).
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .invalidRequest,
+             .crossSiteRequest, .corsPreflightRefused:
             return false
         }
     }

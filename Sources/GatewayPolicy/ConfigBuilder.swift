@@ -14,6 +14,10 @@ final class ConfigBuilder {
     /// Issuers whose own entries are valid, in file order, duplicates included: their keys
     /// can be loaded (and their errors reported) even when other parts of the file are wrong.
     var parsedIssuers: [IssuerConfig] = []
+    /// `listen.tls` and `listen.trusted_proxies` (ConfigBuilder+ListenTLS.swift).
+    var listenTLS: ListenTLSConfig?
+    var trustedProxies: [IPNetwork] = []
+    var trustedProxiesLocation: ConfigLocation?
 
     init(reader: ConfigReader, baseDirectory: String) {
         self.reader = reader
@@ -63,6 +67,10 @@ final class ConfigBuilder {
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
         config.logLevel = draft.logLevel
+        config.listenTLS = listenTLS
+        config.trustedProxies = trustedProxies
+        config.trustedProxiesLocation = trustedProxiesLocation
+        config.adminTokenEnv = draft.admin.tokenEnv
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings

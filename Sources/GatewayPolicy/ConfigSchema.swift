@@ -18,6 +18,7 @@ enum ConfigSchema {
         ("routes[]", RouteSection.fields.known),
         ("routes[].match", MatchSection.fields.known),
         ("routes[].auth", AuthSection.fields.known),
+        ("routes[].cors", BrowserSection.corsFields.known),
     ]
 
     /// Every key as `mapping.key` (`key` alone at the top level).

@@ -20,12 +20,15 @@ struct RequestRecord {
     var target: String
     var status: Int
     var route: String?
-    var decision: Decision
-    /// Stable reason label: "ok", or a refusal / failure code.
-    var reason: String
+    /// How the exchange ended: decides `decision` and `reason`.
+    var outcome: Outcome
     var subject: String?
     var upstreamSeconds: Double?
     var totalSeconds: Double
     var bytesIn: UInt64
     var bytesOut: UInt64
+
+    var decision: Decision { outcome.decision }
+    /// Stable reason label from a closed set: "ok", or a refusal / failure code.
+    var reason: String { outcome.reasonCode }
 }

@@ -162,7 +162,7 @@ final class PolicyTestCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.out, "")
         XCTAssertEqual(r.err.split(separator: "\n").map(String.init), [
-            "\(path):2:15: `keys.corp.alg` must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, not `RS257`; did you mean `RS256`?",
+            "\(path):2:15: `keys.corp.alg` must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519, not `RS257`; did you mean `RS256`?",
             "\(path):7:33: `cases[0].request.url` must look like http://host[:port]/path[?query] (or https://), not `ftp://x/`",
             "\(path):7:55: `cases[0].request.headers.Host`: the Host field comes from `url`",
             "\(path):8:18: unknown signing key `crop`; did you mean `corp`?",
