@@ -136,5 +136,20 @@ final class ReportOnlyIntegrationTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0, e)
         XCTAssertTrue(e.contains("\(path):13:5: warning: route `orders` is report-only (`auth.mode: report_only`)"), e)
         XCTAssertTrue(o.contains("mode=report_only"), o)
+
+        // explain names the would-deny reason; --exit-code gives 0 (the request is forwarded).
+        let x = Process()
+        x.executableURL = URL(fileURLWithPath: GatewayProcess.binaryPath)
+        x.arguments = ["explain", "--exit-code", "--config", path, "--token", Fixtures.token("expired"),
+                       "GET", "http://api.test/orders/1"]
+        let xo = Pipe()
+        x.standardOutput = xo
+        x.standardError = FileHandle.nullDevice
+        try x.run()
+        let text = String(decoding: xo.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        x.waitUntilExit()
+        XCTAssertEqual(x.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("decision: forward to http://127.0.0.1:9/orders/1 (route orders)"), text)
+        XCTAssertTrue(text.contains("report-only route: would refuse 401 expired under `mode: enforce`"), text)
     }
 }
