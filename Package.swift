@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         // System libraries, found with pkg-config (Debian: libcurl4-openssl-dev, libssl-dev).
@@ -41,11 +42,20 @@ let package = Package(
         .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
         // libcurl multi-socket driven by Dispatch.
         .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
+        // W3C Trace Context for each request, and the OTLP/HTTP span exporter (off the loops).
+        .target(
+            name: "GatewayTracing",
+            dependencies: [
+                "GatewayHTTP", "GatewayUpstream",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // Listener, connections, proxy loop.
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents",
+                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents", "GatewayTracing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -53,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP",
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -67,6 +77,7 @@ let package = Package(
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayTracingTests", dependencies: ["GatewayTracing", "GatewayTestSupport"]),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),
