@@ -1,5 +1,5 @@
 // The walk from the composed YAML root to a GatewayConfig; each section's keys live in its
-// own field table (ServerSections, IssuerSection, UpstreamSection, IdentitySection,
+// own field table (ServerSections, TracingSection, IssuerSection, UpstreamSection, IdentitySection,
 // RouteSection, MatchSection, AuthSection), cross-checks in ConfigCrossChecks.
 import Yams
 
@@ -37,6 +37,7 @@ final class ConfigBuilder {
         var routes: [Route] = []
         var tokenCache = TokenCacheConfig()
         var logLevel: String?
+        var tracing: TracingConfig?
     }
 
     /// The top-level keys. Routes come after issuers and upstreams, which they refer to.
@@ -52,6 +53,7 @@ final class ConfigBuilder {
         },
         .key("token_cache") { b, e, d in d.tokenCache = ServerSections.tokenCache(e, b) },
         .key("log") { b, e, d in d.logLevel = ServerSections.logLevel(e, b) },
+        .key("tracing") { b, e, d in d.tracing = TracingSection.tracing(e, b) },
     ])
 
     func build(_ root: Node) -> GatewayConfig? {
@@ -63,6 +65,7 @@ final class ConfigBuilder {
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
         config.logLevel = draft.logLevel
+        config.tracing = draft.tracing
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings

@@ -266,6 +266,8 @@ public struct GatewayConfig: Sendable {
     public var tokenCache = TokenCacheConfig()
     /// `log.level`: a swift-log level name; nil = the command line's (default info).
     public var logLevel: String?
+    /// `tracing:`; nil = no span export (trace context is still propagated).
+    public var tracing: TracingConfig?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen
