@@ -8,7 +8,7 @@ import Glibc
 /// Writes one access-log line per request (SPEC §5) through swift-log: message "request"
 /// with the fields time, request_id, client, method, path (query values of
 /// `access_token`/`token` redacted), status, route, decision, reason, subject,
-/// upstream_ms, total_ms, bytes_in, bytes_out. Never the token, Authorization or Cookie.
+/// upstream_ms, total_ms, bytes_in, bytes_out, trace_id (W3C trace id). Never the token, Authorization or Cookie.
 ///
 /// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
 /// of its own), the line is built directly as bytes: the same JSON object, keys in the same
@@ -46,6 +46,7 @@ struct AccessLog {
         ]
         if let s = r.subject { m["subject"] = .string(s) }
         if let u = r.upstreamSeconds { m["upstream_ms"] = .stringConvertible(Self.milliseconds(u)) }
+        if let t = r.trace { m["trace_id"] = .string(t.traceIDHex) }
         logger.info("request", metadata: m)
     }
 
@@ -89,6 +90,11 @@ struct AccessLog {
         }
         out.append(contentsOf: #","total_ms":"#.utf8)
         appendDouble(milliseconds(r.totalSeconds), to: &out)
+        if let t = r.trace {
+            out.append(contentsOf: #","trace_id":""#.utf8)
+            t.appendTraceIDHex(to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
         if let u = r.upstreamSeconds {
             out.append(contentsOf: #","upstream_ms":"#.utf8)
             appendDouble(milliseconds(u), to: &out)

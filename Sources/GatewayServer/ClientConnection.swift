@@ -3,6 +3,7 @@ import GatewayCore
 import GatewayEvents
 import GatewayHTTP
 import GatewayPolicy
+import GatewayTracing
 import GatewayUpstream
 
 #if canImport(Glibc)
@@ -274,6 +275,7 @@ final class ClientConnection: @unchecked Sendable {
         let runtime = loop.runtime
         let start = monotonicSeconds()
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: start)
+        ex.trace = loop.tracing.begin(head.fields)
         exchange = ex
         decide(ex, runtime: runtime, mayRefetchKeys: true)
     }
@@ -334,7 +336,8 @@ final class ClientConnection: @unchecked Sendable {
             if let t = plan.upstream.tls {
                 tls = UpstreamTLSOptions(caFile: t.caFile, clientCertificate: t.clientCertificate, clientKey: t.clientKey)
             }
-            let request = UpstreamRequest(method: head.method, url: plan.url, fields: plan.fields, body: body,
+            let fields = ex.trace?.replacingTraceFields(in: plan.fields) ?? plan.fields
+            let request = UpstreamRequest(method: head.method, url: plan.url, fields: fields, body: body,
                                           connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
                                           tls: tls)
             ex.keepAlive = head.keepAlive
@@ -636,7 +639,8 @@ final class ClientConnection: @unchecked Sendable {
             requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
             route: ex.routeName, decision: ex.outcome, reason: ex.reason, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
-            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut))
+            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,
+            trace: ex.trace ?? loop.tracing.begin([]), upstreamStartOffset: ex.upstreamStarted.map { $0 - ex.started }))
     }
 
     // MARK: Writing
@@ -810,6 +814,8 @@ final class Exchange: @unchecked Sendable {
     var upstreamStarted: Double?
     var upstreamSeconds: Double?
     var bytesOut: UInt64 = 0
+    /// W3C trace context (set when the head arrives).
+    var trace: RequestTrace?
 
     init(head: HTTPRequestHead, maxBody: Int, started: Double) {
         self.head = head

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import GatewayCore
 import GatewayEvents
+import GatewayTracing
 import GatewayUpstream
 
 /// One serial queue with its libcurl multi handle: every connection assigned to it, and
@@ -31,9 +32,13 @@ final class ServerLoop: @unchecked Sendable {
     /// Access log and per-loop metric handles.
     private let accessLog: AccessLog
     private let metricsCache: MetricsCache
+    /// Trace context of this loop's requests and their spans.
+    let tracing: LoopTracing
 
-    init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger) {
+    init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
+         exporter: OTLPExporter? = nil) {
         self.jwks = jwks
+        self.tracing = LoopTracing(exporter: exporter)
         self.accessLog = AccessLog(logger: logger)
         self.metricsCache = MetricsCache(metrics: metrics)
         self.index = index
@@ -67,6 +72,7 @@ final class ServerLoop: @unchecked Sendable {
     func observe(_ record: RequestRecord) {
         metricsCache.record(record)
         accessLog.write(record)
+        tracing.finish(record)
     }
 
     /// A request id unique in this process: random per-loop prefix + counter.

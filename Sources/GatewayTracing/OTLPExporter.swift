@@ -22,6 +22,8 @@ public final class OTLPExporter: @unchecked Sendable {
         /// Full URL of the traces endpoint (`http://collector:4318/v1/traces`).
         public var url: String
         public var serviceName: String
+        /// Share of new traces sampled (0...1); a continued trace keeps the client's flag.
+        public var sampleRatio = 1.0
         public var queueCapacity = 2048
         public var batchSize = 256
         /// Seconds between exports of a partial batch.

@@ -106,6 +106,9 @@ public struct RequestTrace: Sendable, Equatable {
     /// The 32 lowercase hexadecimal digits of the trace id (the access log's `trace_id`).
     public var traceIDHex: String { Hex.string(traceID.bytes) }
 
+    /// `traceIDHex` appended as bytes (no String built).
+    public func appendTraceIDHex(to out: inout [UInt8]) { Hex.append(traceID.bytes, to: &out) }
+
     /// The header fields the upstream gets in place of the client's `traceparent` and
     /// `tracestate`: the gateway's `traceparent`, and the client's `tracestate` when the
     /// trace was continued.
