@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro
+.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation
 
 all: build
 
@@ -64,6 +64,17 @@ bench-jose: deps
 	openssl speed -seconds $(BENCH_SECONDS) rsa2048 rsa3072 ecdsap256 ecdsap384 ecdsap521 ed25519 2>/dev/null | grep -E "sign/s|rsa [0-9]+ bits|bits ecdsa|bits EdDSA" || true
 	openssl speed -seconds $(BENCH_SECONDS) -bytes 256 -hmac sha256 2>/dev/null | tail -2 || true
 
+# Release-build timing of the revocation check (one lookup in 100,000- and 1,000,000-entry
+# lists) and of parsing a 100,000-entry document (numbers in docs/revocation.md).
+bench-revocation: deps
+	mkdir -p .build/bench && rm -f .build/bench/revocation-bench
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE \
+	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
+	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/RevocationList.swift Sources/GatewayCore/RevocationKey.swift \
+	  Sources/GatewayCore/RevocationDocument.swift Sources/GatewayCore/RevocationDocumentError.swift \
+	  Benchmarks/RevocationBench.swift -o .build/bench/revocation-bench $$(pkg-config --libs openssl)
+	.build/bench/revocation-bench
+
 # Streaming backpressure benchmark: 1 GiB through the gateway to a client reading at
 # 10 MiB/s; fails if the gateway's RSS goes over 64 MiB. About 2 minutes.
 bench-stream: release
@@ -76,7 +87,7 @@ bench-stream: release
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 
@@ -86,9 +97,35 @@ bench: bench-deps release
 	cd Benchmarks/harness && GATEWAY_BIN="$$bin" \
 	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TARGETS)
 
+# Instructions/request (callgrind) and system calls/request (strace) of the gateway (token-cache
+# hit, cache miss with a fresh token per request, public route; --loops 1) and the anchors (nginx
+# proxy, HAProxy proxy, HAProxy JWT RS256): ICOUNT_WARMUP requests, then exactly ICOUNT_REQUESTS
+# keep-alive requests over 32 connections, same token. Loopback only. Prints a markdown table;
+# raw data in Benchmarks/harness/results/icount-*/. How and why: Benchmarks/harness/instructions.sh.
+# About 25 minutes on 2 cores (callgrind runs the targets ~50x slower).
+ICOUNT_REQUESTS ?= 20000
+ICOUNT_WARMUP ?= 2000
+ICOUNT_TARGETS ?=
+bench-instructions: bench-deps release
+	@missing=""; for p in valgrind strace binutils; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	bin="$$($(SWIFT) build -c release --show-bin-path)/gateway"; test -x "$$bin" || { echo "no $$bin" >&2; exit 1; }; \
+	cd Benchmarks/harness && GATEWAY_BIN="$$bin" REQUESTS=$(ICOUNT_REQUESTS) WARMUP_REQUESTS=$(ICOUNT_WARMUP) \
+	  ./instructions.sh $(ICOUNT_TARGETS)
+
 # RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
 bench-idle: release
 	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# RSS with 1,000 clients that request a large response and never read it (before, peak,
+# after they close); fails when the peak is more than 100 MiB over the start.
+bench-slowread: release
+	bash scripts/bench-slowread-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
 # Micro-benchmarks (ordo-one/benchmark, separate package in Benchmarks/ so `make test` never
 # builds it): time and mallocs per operation of the per-request steps. Release build.

@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy"]),
         // Readiness of many descriptors through one Dispatch read source per serial queue.
         .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
+        // TLS termination on the listener (libssl), below the connection as a ClientTransport.
+        .target(name: "GatewayTLS", dependencies: ["COpenSSL", "GatewayEvents", "GatewayJOSE"]),
         // libcurl multi-socket driven by Dispatch.
         .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
         // W3C Trace Context for each request, and the OTLP/HTTP span exporter (off the loops).
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTracing",
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTLS", "GatewayTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -78,6 +80,12 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
         .testTarget(name: "GatewayTracingTests", dependencies: ["GatewayTracing", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents"]),
+        // The connection layer without sockets: byte queues, timers, framing, outcomes.
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream",
+                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["GatewayTestSupport", "GatewayJOSE", "GatewayHTTP"]),

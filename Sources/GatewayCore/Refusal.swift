@@ -11,14 +11,19 @@ public enum DenialReason: Error, Sendable, Equatable {
     case noRoute
     /// A method the gateway refuses to route (lowercase letters): 400.
     case badMethod(String)
-    /// TRACE / CONNECT: 405.
+    /// TRACE / TRACK / CONNECT: 405.
     case methodNotAllowed
+    /// A GET or HEAD request with content, on a route without `allow_body_on_get`: 400.
+    case contentNotAllowed
     /// Protected route, no Bearer credentials (RFC 6750 §3.1: no error code): 401.
     case missingToken
     /// Several Authorization fields or bad Bearer syntax (RFC 6750 §3.1 invalid_request): 400.
     case invalidRequest(String)
     /// Token refused (RFC 6750 §3.1 invalid_token): 401.
     case invalidToken(TokenError)
+    /// Token valid but listed as revoked (its `jti`, or its subject before a cut-off): 401
+    /// invalid_token, "token revoked" (docs/revocation.md).
+    case revoked
     /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
     /// `requiredScopes` is what the challenge's `scope` attribute lists.
     case insufficientScope(requiredScopes: [String], detail: String)
@@ -26,16 +31,26 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// was down when the gateway started): 503 with `Retry-After`, never 401 — the token is
     /// not at fault. Carries the issuer's name from the config.
     case keysUnavailable(issuer: String)
+    /// A cookie-borne token on an unsafe method from another origin (docs/browser-apps.md):
+    /// 403, no challenge (the credentials are fine; the request's origin is not).
+    case crossSiteRequest
+    /// A browser navigation without any token on a route with `login_url`: 302 to
+    /// `location` (already built: the login URL with the original URL filled in).
+    case loginRequired(location: String)
+    /// A CORS preflight the route's `cors` does not allow: 403 without any
+    /// `Access-Control-*` field. The text says which part failed, never the request's bytes.
+    case corsPreflightRefused(String)
 
     /// HTTP status code sent to the client.
     public var status: Int {
         switch self {
-        case .badPath, .invalidRequest, .badMethod: 400
+        case .badPath, .invalidRequest, .badMethod, .contentNotAllowed: 400
         case .noRoute: 404
         case .methodNotAllowed: 405
-        case .missingToken, .invalidToken: 401
-        case .insufficientScope: 403
+        case .missingToken, .invalidToken, .revoked: 401
+        case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
         case .keysUnavailable: 503
+        case .loginRequired: 302
         }
     }
 
@@ -46,11 +61,16 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "no_route"
         case .badMethod: "bad_method"
         case .methodNotAllowed: "method_not_allowed"
+        case .contentNotAllowed: "body_not_allowed"
         case .missingToken: "missing_token"
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
+        case .revoked: "revoked"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "keys_unavailable"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_redirect"
+        case .corsPreflightRefused: "cors_preflight_refused"
         }
     }
 
@@ -61,11 +81,15 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "not_found"
         case .badMethod: "bad_request"
         case .methodNotAllowed: "method_not_allowed"
+        case .contentNotAllowed: "bad_request"
         case .missingToken: "unauthorized"
         case .invalidRequest: "invalid_request"
-        case .invalidToken: "invalid_token"
+        case .invalidToken, .revoked: "invalid_token"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "temporarily_unavailable"
+        case .crossSiteRequest: "csrf"
+        case .loginRequired: "login_required"
+        case .corsPreflightRefused: "cors_refused"
         }
     }
 
@@ -76,11 +100,16 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .noRoute: "no route matches the request"
         case .badMethod(let why): why
         case .methodNotAllowed: "method not allowed"
+        case .contentNotAllowed: "GET and HEAD requests may not carry content on this route"
         case .missingToken: "bearer token required"
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
+        case .revoked: "token revoked"
         case .insufficientScope(_, let detail): detail
         case .keysUnavailable(let issuer): "the keys of issuer \(issuer) are not available yet; retry later"
+        case .crossSiteRequest: "cross-site request refused"
+        case .loginRequired: "sign-in required"
+        case .corsPreflightRefused(let why): why
         }
     }
 }
@@ -107,6 +136,11 @@ public struct Refusal: Sendable, Equatable {
             // RFC 9110 §10.2.3: when to try again.
             fields.append(HTTPField(name: "Retry-After", value: String(Refusal.keysUnavailableRetryAfter)))
         }
+        if case .loginRequired(let location) = reason {
+            // RFC 9110 §15.4.3; the answer depends on the request's cookies: never cached.
+            fields.append(HTTPField(name: "Location", value: location))
+            fields.append(HTTPField(name: "Cache-Control", value: "no-store"))
+        }
         if let challenge = Refusal.challenge(for: reason, realm: realm) {
             fields.append(HTTPField(name: "WWW-Authenticate", value: challenge))
         }
@@ -127,12 +161,15 @@ public struct Refusal: Sendable, Equatable {
             return base + ", error=\"invalid_request\""
         case .invalidToken(let e):
             return base + ", error=\"invalid_token\", error_description=\"\(e.description)\""
+        case .revoked:
+            return base + ", error=\"invalid_token\", error_description=\"token revoked\""
         case .insufficientScope(let scopes, _):
             // RFC 6750 §3: `scope` lists what the resource needs; omitted when the refusal
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
-        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .keysUnavailable:
+        case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
+             .corsPreflightRefused:
             return nil
         }
     }

@@ -90,6 +90,7 @@ public enum RequestPipeline {
         }
         let route = runtime.routeTable.routes[index]
         guard let upstream = runtime.config.upstreams[route.upstream] else { return refuse(.noRoute, route.name) }
+        if let refused = contentRefusal(head, route: route) { return refuse(refused, route.name) }
 
         var identity: [HTTPField] = []
         var subject: String?
@@ -211,6 +212,8 @@ public enum RequestPipeline {
             } catch {
                 return .failure(.invalidToken(error))
             }
+            if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -239,10 +242,21 @@ public enum RequestPipeline {
             cache.insert(token, entry: VerifiedTokenCache.Entry(
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
+        if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }
         return .success(Verified(token: verified, issuer: issuer))
+    }
+
+    /// 401 unless `sub` is a non-empty string, when the issuer requires one (`require_sub`,
+    /// default true): an absent, empty, numeric or array `sub` would reach the upstream as an
+    /// empty, missing or `a,b` subject header.
+    static func subjectDenial(_ token: VerifiedToken, issuer: LoadedIssuer) -> DenialReason? {
+        guard issuer.config.requireSub else { return nil }
+        if case .string(let sub)? = token.claims[member: "sub"], !sub.isEmpty { return nil }
+        return .invalidToken(.invalidSubject)
     }
 
     // MARK: Authorization
@@ -295,7 +309,8 @@ public enum RequestPipeline {
         return nil
     }
 
-    /// Equality, or membership when the token's claim is an array.
+    /// Equality, or membership when the token's claim is an array. Numbers compare by exact
+    /// value (`JSONNumber`), strings byte for byte.
     static func claimSatisfies(_ actual: JSONValue?, _ expected: ClaimValue) -> Bool {
         func scalarEquals(_ v: JSONValue) -> Bool {
             switch (v, expected) {
@@ -357,12 +372,13 @@ public enum RequestPipeline {
         case ambiguous
     }
 
-    /// Claim value as header text: strings as is, numbers without a needless ".0", booleans,
-    /// arrays of those joined by ","; objects and null give no header.
+    /// Claim value as header text: strings as is, numbers exactly as written in the token
+    /// (integers as their digits, never in floating-point form), booleans, arrays of those
+    /// joined by ","; objects and null give no header.
     static func headerText(_ v: JSONValue?) -> HeaderText {
         switch v {
         case .string(let s)?: return .value(s)
-        case .number(let d)?: return .value(numberText(d))
+        case .number(let n)?: return .value(n.text)
         case .bool(let b)?: return .value(b ? "true" : "false")
         case .array(let items)?:
             var parts: [String] = []
@@ -378,11 +394,6 @@ public enum RequestPipeline {
             return parts.isEmpty ? .absent : .value(parts.joined(separator: ","))
         default: return .absent
         }
-    }
-
-    static func numberText(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
-        return String(d)
     }
 
     /// RFC 9110 §5.5 field-value that reaches the upstream unchanged: no control characters
@@ -402,82 +413,22 @@ public enum RequestPipeline {
     /// client, and CONNECT asks for a tunnel (405).
     public static func methodRefusal(_ method: String) -> DenialReason? {
         if method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) { return .badMethod("method must be uppercase") }
-        if method == "TRACE" || method == "CONNECT" { return .methodNotAllowed }
+        // TRACK is IIS's TRACE.
+        if method == "TRACE" || method == "TRACK" || method == "CONNECT" { return .methodNotAllowed }
         return nil
     }
 
-    // MARK: Forwarded request
-
-    /// Fields upstream frameworks read as the client's address, the request's URL or its
-    /// method, in place of the real ones: a client could otherwise turn a request a GET route
-    /// allowed into a DELETE, or `/status` into `/admin`, behind the gateway's back.
-    static let overrideFields: Set<String> = [
-        "x-real-ip", "x-client-ip", "true-client-ip", "x-original-url", "x-rewrite-url", "x-original-uri",
-        "x-http-method-override", "x-http-method", "x-method-override",
-    ]
-
-    /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
-    /// identity look-alikes, `Authorization` (unless forwarded), `Host` (libcurl sends the
-    /// upstream's), framing (`Content-Length`: set from the body), `Expect` (answered here),
-    /// every `X-Forwarded-*` (the gateway sets For, with the client's chain, Proto and
-    /// Host), `X-Request-Id` (set here) and `overrideFields`. Names compare
-    /// case-insensitively with `_` as `-`.
-    static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool) -> [HTTPField] {
-        let cleaned = HopByHop.removing(from: head.fields)
-        var out: [HTTPField] = []
-        out.reserveCapacity(cleaned.count + 8)
-        for f in cleaned {
-            let n = HeaderName.normalized(f.name)
-            switch n {
-            case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded":
-                continue
-            default: break
-            }
-            if n.hasPrefix("x-forwarded-") || overrideFields.contains(n) { continue }
-            if runtime.isSpoofableIdentityHeader(f.name) { continue }
-            out.append(f)
+    /// 400 for a GET or HEAD request with content (a non-zero `Content-Length` or a
+    /// `Transfer-Encoding`) unless the route sets `allow_body_on_get`: content on these
+    /// methods has no defined meaning (RFC 9110 §9.3.1), and an upstream that ignores it
+    /// would read the body as the next request (a CL.0 desync).
+    static func contentRefusal(_ head: HTTPRequestHead, route: Route) -> DenialReason? {
+        guard head.method == "GET" || head.method == "HEAD", !route.allowBodyOnGet else { return nil }
+        switch head.framing {
+        case .none: return nil
+        case .contentLength(let n): return n > 0 ? .contentNotAllowed : nil
+        case .chunked: return .contentNotAllowed
         }
-        return out
-    }
-
-    static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
-                                context: RequestContext, requestID: String) {
-        let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
-        let chain = (prior + [context.clientAddress]).joined(separator: ", ")
-        fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
-        fields.append(HTTPField(name: "X-Forwarded-Proto", value: context.scheme))
-        if let host, !host.isEmpty { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
-        fields.append(HTTPField(name: "X-Request-Id", value: requestID))
-    }
-
-    /// A client `X-Request-Id` is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
-    static func requestIDFrom(_ head: HTTPRequestHead) -> String? {
-        var found: String?
-        for f in head.fields where HeaderName.equals(f.name, "x-request-id") {
-            if found != nil { return nil }
-            found = f.value
-        }
-        guard let v = found, !v.isEmpty, v.utf8.count <= 128 else { return nil }
-        for b in v.utf8 {
-            let ok = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-                || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
-            if !ok { return nil }
-        }
-        return v
-    }
-
-    static func upstreamURL(_ upstream: UpstreamConfig, route: Route, target: NormalizedTarget) -> String {
-        var path = target.path
-        if route.stripPrefix, case .prefix(let prefix) = route.path {
-            let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
-            path = String(path.utf8.dropFirst(trimmed.utf8.count)).map { $0 } ?? path
-            if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
-        }
-        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
-        var url = "\(upstream.scheme)://\(host):\(upstream.port)\(upstream.basePath)\(path)"
-        if let q = target.query { url += "?" + q }
-        return url
     }
 }
 

@@ -12,6 +12,9 @@ public enum HTTPParseError: Error, Sendable, Equatable {
     case methodNotAllowed
     /// 417 Expectation Failed: an `Expect` other than `100-continue` (RFC 9110 §10.1.1).
     case expectationFailed
+    /// 413 Content Too Large (RFC 9110 §15.5.14): a chunk size takes the body past
+    /// `HTTPParserLimits.maxBodyBytes`.
+    case contentTooLarge
     /// 501 Not Implemented (e.g. a transfer coding other than chunked, when not 400).
     case notImplemented(String)
 
@@ -25,6 +28,7 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .notImplemented: 501
         case .methodNotAllowed: 405
         case .expectationFailed: 417
+        case .contentTooLarge: 413
         }
     }
 
@@ -38,6 +42,7 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .notImplemented(let r): r
         case .methodNotAllowed: "method not allowed"
         case .expectationFailed: "expectation not supported"
+        case .contentTooLarge: "request body too large"
         }
     }
 }

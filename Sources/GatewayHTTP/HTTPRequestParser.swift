@@ -44,10 +44,10 @@ public struct HTTPRequestParser: Sendable {
         case failed
     }
 
-    private static let cr: UInt8 = 0x0D
-    private static let lf: UInt8 = 0x0A
-    private static let sp: UInt8 = 0x20
-    private static let htab: UInt8 = 0x09
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let sp: UInt8 = 0x20
+    static let htab: UInt8 = 0x09
 
     /// At most this many empty lines before a request-line are ignored (RFC 9112 §2.2).
     public static let maxLeadingEmptyLines = 4
@@ -76,8 +76,10 @@ public struct HTTPRequestParser: Sendable {
     private var chunkSizeValue: UInt64 = 0
     private var chunkSizeDigits = 0
     private var chunkExtensionBytes = 0
-    /// Whether the ";" opening the chunk extensions was seen (only BWS may precede it).
-    private var chunkExtensionOpened = false
+    /// The chunk-ext grammar of the current chunk-size line.
+    private var chunkExtension = ChunkExtensionScanner()
+    /// Sum of the chunk sizes announced so far in this request's body.
+    private var announcedBodyBytes: UInt64 = 0
     /// Trailer bytes accepted so far for this request.
     private var trailerBytes = 0
     /// How far the current (incomplete) trailer line has been scanned.
@@ -156,9 +158,11 @@ public struct HTTPRequestParser: Sendable {
                 } else if chunkSizeDigits == 0 {
                     throw .badRequest("invalid chunk size")
                 } else if b == Self.cr {
+                    try checkAnnouncedSize()
                     pos += 1
                     state = .chunkSizeLF
                 } else if b == UInt8(ascii: ";") || b == Self.sp || b == Self.htab {
+                    try checkAnnouncedSize()
                     // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
                     state = .chunkExtension
                 } else {
@@ -166,19 +170,12 @@ public struct HTTPRequestParser: Sendable {
                 }
 
             case .chunkExtension:
-                // Extensions are ignored (RFC 9112 §7.1.1) but bounded and free of CTLs.
+                // Extensions are ignored (RFC 9112 §7.1.1) but must follow the grammar, bounded.
                 while pos < n {
                     let b = input[pos]
                     if b == Self.cr { break }
                     if b == Self.lf { throw .badRequest("bare LF in chunk line") }
-                    if !HTTPSyntax.isFieldValueByte(b) { throw .badRequest("invalid chunk extension") }
-                    if !chunkExtensionOpened {
-                        if b == UInt8(ascii: ";") {
-                            chunkExtensionOpened = true
-                        } else if b != Self.sp && b != Self.htab {
-                            throw .badRequest("invalid chunk size")
-                        }
-                    }
+                    try chunkExtension.feed(b)
                     chunkExtensionBytes += 1
                     if chunkExtensionBytes > Self.maxChunkExtensionBytes {
                         throw .badRequest("chunk extension too long")
@@ -186,8 +183,7 @@ public struct HTTPRequestParser: Sendable {
                     pos += 1
                 }
                 guard pos < n else { return (nil, pos) }
-                // Whitespace after a chunk-size is only allowed before a ";".
-                guard chunkExtensionOpened else { throw .badRequest("invalid chunk size") }
+                guard chunkExtension.mayEnd else { throw .badRequest("invalid chunk extension") }
                 pos += 1
                 state = .chunkSizeLF
 
@@ -201,6 +197,7 @@ public struct HTTPRequestParser: Sendable {
                     trailerScanned = 0
                     state = .trailers
                 } else {
+                    announcedBodyBytes &+= chunkSizeValue
                     state = .chunkData(remaining: chunkSizeValue)
                 }
 
@@ -258,11 +255,19 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// Once a chunk-size is complete (before its extensions and data): 413 when the sizes
+    /// announced so far pass `maxBodyBytes`. (A size over 16 hex digits was already 400.)
+    private func checkAnnouncedSize() throws(HTTPParseError) {
+        guard let max = limits.maxBodyBytes else { return }
+        let (total, overflow) = announcedBodyBytes.addingReportingOverflow(chunkSizeValue)
+        if overflow || total > max { throw .contentTooLarge }
+    }
+
     private mutating func startChunk() {
         chunkSizeValue = 0
         chunkSizeDigits = 0
         chunkExtensionBytes = 0
-        chunkExtensionOpened = false
+        chunkExtension = ChunkExtensionScanner()
         state = .chunkSize
     }
 
@@ -280,6 +285,7 @@ public struct HTTPRequestParser: Sendable {
         headBytes = 0
         trailerBytes = 0
         trailerScanned = 0
+        announcedBodyBytes = 0
     }
 
     // MARK: - Head
@@ -453,141 +459,4 @@ public struct HTTPRequestParser: Sendable {
             // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 is ignored.
             expectsContinue: expectsContinue && version == .http11)
     }
-
-    /// Request-target form rules (RFC 9112 §3.2): CONNECT is refused with 405 (no tunnels);
-    /// `*` only with OPTIONS; authority-form only with CONNECT, so never; absolute-form only
-    /// when its authority equals the Host field (ASCII case-insensitive), so the gateway and
-    /// the upstream cannot disagree about the target host (§3.2.2).
-    private static func checkTarget(_ buf: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>,
-                                    fields: [HTTPField]) throws(HTTPParseError) {
-        if method.count == 7 && string(buf, method) == "CONNECT" { throw .methodNotAllowed }
-        let form = try HTTPRequestTarget.form(string(buf, target))
-        switch form {
-        case .origin:
-            return
-        case .asterisk:
-            if !(method.count == 7 && string(buf, method) == "OPTIONS") {
-                throw .badRequest("asterisk-form request target without OPTIONS")
-            }
-        case .authority:
-            throw .badRequest("authority-form request target without CONNECT")
-        case .absolute(_, let authority, _):
-            // HTTP/1.0 may omit Host: the authority is then the host everyone reads.
-            if !HTTPSyntax.isValidHostValue(authority.utf8) {
-                throw .badRequest("invalid request target authority")
-            }
-            for f in fields where HTTPSyntax.equalsIgnoringASCIICase(f.name, "host") {
-                if !HTTPSyntax.equalsIgnoringASCIICase(f.value, authority) {
-                    throw .badRequest("request target authority differs from Host")
-                }
-            }
-        }
-    }
-
-    /// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), occupying `buf[from..<to]`.
-    private static func version(_ buf: UnsafeRawBufferPointer, from: Int, to: Int) throws(HTTPParseError) -> HTTPVersion {
-        guard to - from == 8,
-              buf[from] == UInt8(ascii: "H"), buf[from + 1] == UInt8(ascii: "T"),
-              buf[from + 2] == UInt8(ascii: "T"), buf[from + 3] == UInt8(ascii: "P"),
-              buf[from + 4] == UInt8(ascii: "/"), isDigit(buf[from + 5]),
-              buf[from + 6] == UInt8(ascii: "."), isDigit(buf[from + 7])
-        else { throw .badRequest("malformed HTTP version") }
-        switch (buf[from + 5], buf[from + 7]) {
-        case (UInt8(ascii: "1"), UInt8(ascii: "1")): return .http11
-        case (UInt8(ascii: "1"), UInt8(ascii: "0")): return .http10
-        default: throw .versionNotSupported
-        }
-    }
-
-    /// Validates one field line `buf[lineStart..<lineEnd]` (no CRLF) and returns the name
-    /// and the OWS-trimmed value ranges (RFC 9112 §5, RFC 9110 §5.5).
-    private static func fieldLine(_ buf: UnsafeRawBufferPointer, lineStart: Int, lineEnd: Int) throws(HTTPParseError) -> (name: Range<Int>, value: Range<Int>) {
-        let first = buf[lineStart]
-        if first == sp || first == htab { throw .badRequest("obs-fold line folding") }
-        var i = lineStart
-        while i < lineEnd {
-            let b = buf[i]
-            if b == UInt8(ascii: ":") { break }
-            if b == sp || b == htab { throw .badRequest("whitespace before colon") }
-            if !HTTPSyntax.isTokenChar(b) { throw .badRequest("invalid character in field name") }
-            i += 1
-        }
-        guard i < lineEnd else { throw .badRequest("field line without colon") }
-        guard i > lineStart else { throw .badRequest("empty field name") }
-        let nameEnd = i
-        i += 1
-        var valueStart = i
-        while valueStart < lineEnd && (buf[valueStart] == sp || buf[valueStart] == htab) { valueStart += 1 }
-        var valueEnd = lineEnd
-        while valueEnd > valueStart && (buf[valueEnd - 1] == sp || buf[valueEnd - 1] == htab) { valueEnd -= 1 }
-        var j = valueStart
-        while j < valueEnd {
-            if !HTTPSyntax.isFieldValueByte(buf[j]) { throw .badRequest("invalid character in field value") }
-            j += 1
-        }
-        return (lineStart..<nameEnd, valueStart..<valueEnd)
-    }
-
-    /// Content-Length = 1*DIGIT (RFC 9110 §8.6), refusing lists, signs and overflow.
-    private static func contentLength(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> UInt64 {
-        guard !range.isEmpty else { throw .badRequest("invalid Content-Length") }
-        var value: UInt64 = 0
-        for k in range {
-            let b = buf[k]
-            guard isDigit(b) else { throw .badRequest("invalid Content-Length") }
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(UInt64(b &- UInt8(ascii: "0")))
-            if o1 || o2 { throw .badRequest("Content-Length too large") }
-            value = sum
-        }
-        return value
-    }
-
-    /// Calls `body` with each non-empty, OWS-trimmed element of a comma-separated list.
-    private static func forEachListElement(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
-        var start = range.lowerBound
-        while start <= range.upperBound {
-            var end = start
-            while end < range.upperBound && buf[end] != UInt8(ascii: ",") { end += 1 }
-            var s = start, e = end
-            while s < e && (buf[s] == sp || buf[s] == htab) { s += 1 }
-            while e > s && (buf[e - 1] == sp || buf[e - 1] == htab) { e -= 1 }
-            if s < e { body(s..<e) }
-            start = end + 1
-        }
-    }
-
-    /// Whether `buf[range]` equals the lowercase ASCII `literal`, ignoring ASCII case.
-    private static func equalsLowercase(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        let lit = literal.utf8Start
-        var k = 0
-        for idx in range {
-            if HTTPSyntax.lowercased(buf[idx]) != lit[k] { return false }
-            k += 1
-        }
-        return true
-    }
-
-    private static func string(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
-        String(decoding: UnsafeRawBufferPointer(rebasing: buf[range]), as: UTF8.self)
-    }
-
-    /// A field value as a String. obs-text is accepted only when it is valid UTF-8, so
-    /// the String holds exactly the bytes received and forwards them unchanged.
-    private static func valueString(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> String {
-        let bytes = UnsafeRawBufferPointer(rebasing: buf[range])
-        if !bytes.contains(where: { $0 >= 0x80 }) {
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        guard let s = String(validating: bytes, as: UTF8.self) else {
-            throw .badRequest("field value is not valid UTF-8")
-        }
-        return s
-    }
-
-    private static func isDigit(_ b: UInt8) -> Bool {
-        b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")
-    }
-
 }

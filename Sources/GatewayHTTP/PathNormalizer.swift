@@ -7,14 +7,19 @@
 /// - repeated slashes are merged, then dot-segments are removed (§5.2.4), after decoding,
 ///   so `%2e%2e` counts as `..`;
 /// - case, trailing slashes and trailing dots in segment names are kept;
+/// - the path with every percent-encoding decoded must be valid UTF-8 (RFC 3629 §3: no
+///   overlong forms such as `%C0%AE`, no `%FF`, no surrogates), and `%25` followed by two
+///   hex digits (double encoding, `%252e`) is refused: upstreams that decode twice or read
+///   bytes leniently would otherwise see a different path than the one routed;
 /// - the query string is kept exactly as sent.
 public enum PathNormalizer {
     /// Normalises an origin-form request-target ("/a/b?q", RFC 9112 §3.2.1).
     /// - Returns: the normalised path (starting with "/") and the untouched query.
     /// - Throws: `PathError` for `%2F`, `%5C`, `%00` (any case), raw `\`, `;`, `#`, bad
     ///   percent-encoding (`%G1`, `%4`), control characters, space, non-ASCII bytes or other
-    ///   characters outside RFC 3986 `pchar` in the path, escaping above the root (never
-    ///   clamped), or a target that is not origin-form.
+    ///   characters outside RFC 3986 `pchar` in the path, a decoded path that is not UTF-8,
+    ///   `%25` before two hex digits, escaping above the root (never clamped), or a target
+    ///   that is not origin-form.
     public static func normalize(_ target: String) throws(PathError) -> NormalizedTarget {
         let bytes = Array(target.utf8)
         guard bytes.first == UInt8(ascii: "/") else { throw .invalid("request target is not origin-form") }
@@ -32,6 +37,9 @@ public enum PathNormalizer {
         // 1. Decode / canonicalise percent-encodings, validate characters.
         var decoded: [UInt8] = []
         decoded.reserveCapacity(pathEnd)
+        // Every percent-encoding decoded: what a lenient upstream would see.
+        var plain: [UInt8] = []
+        var sawPercent = false
         var i = 0
         while i < pathEnd {
             let b = bytes[i]
@@ -46,6 +54,8 @@ public enum PathNormalizer {
                 case 0: throw .invalid("encoded NUL in path")
                 default: break
                 }
+                sawPercent = true
+                plain.append(v)
                 if isUnreserved(v) {
                     decoded.append(v)
                 } else {
@@ -63,7 +73,20 @@ public enum PathNormalizer {
                 guard b == UInt8(ascii: "/") || isPathChar(b) else { throw .invalid("invalid character in path") }
             }
             decoded.append(b)
+            plain.append(b)
             i += 1
+        }
+        if sawPercent {
+            if String(validating: plain, as: UTF8.self) == nil { throw .invalid("path is not UTF-8 once decoded") }
+            // Checked on the canonical form, so `%25%32%65` (which becomes `%252e`) is caught too.
+            var k = 0
+            while k + 4 < decoded.count {
+                if decoded[k] == UInt8(ascii: "%"), decoded[k + 1] == UInt8(ascii: "2"), decoded[k + 2] == UInt8(ascii: "5"),
+                   HTTPSyntax.hexValue(decoded[k + 3]) != nil, HTTPSyntax.hexValue(decoded[k + 4]) != nil {
+                    throw .invalid("double percent-encoding in path")
+                }
+                k += 1
+            }
         }
 
         // 2. Split into segments, merging repeated slashes, and remove dot-segments.

@@ -1,22 +1,27 @@
 // The value types of GatewayJOSE shared with the other modules. The verifier,
 // keys and codecs live in their own files beside this one.
 
-/// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1).
+/// JWS `alg` values the gateway implements (RFC 7518 §3.1, RFC 8037 §3.1, RFC 9864 §2.2).
 /// Closed: there is no `none`.
+///
+/// `EdDSA` (RFC 8037, polymorphic) and `Ed25519` (RFC 9864, fully specified) both verify
+/// with an Ed25519 key, but they are distinct names: each must be in the issuer's
+/// `algorithms` to be accepted, and a JWK whose `alg` names one does not verify the other.
 public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
     case HS256, HS384, HS512
     case RS256, RS384, RS512
     case PS256, PS384, PS512
     case ES256, ES384, ES512
     case EdDSA
+    case Ed25519
 }
 
 /// A JSON value from the strict reader (duplicate member names refused).
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
-    /// Every JSON number, as Double (claims like `exp` may be fractions).
-    case number(Double)
+    /// Every JSON number, exactly as written (`JSONNumber`: compared by exact value).
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     /// Members in document order (names are unique).
@@ -32,6 +37,12 @@ public indirect enum JSONValue: Sendable, Equatable {
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
+    }
+
+    /// A number from a `Double` (for minting and tests): see `JSONNumber.init(_: Double)`;
+    /// a non-finite value gives `null`, as JSON has no NaN or infinity.
+    public static func number(_ value: Double) -> JSONValue {
+        value.isFinite ? .number(JSONNumber(value)) : .null
     }
 
     /// Member `name` of an object, else nil.
@@ -66,6 +77,8 @@ public enum TokenError: Error, Sendable, Equatable {
     /// A claim destined for a header cannot be written there unchanged (a control
     /// character, leading/trailing whitespace, or a separator inside a list item). Names the claim.
     case unsafeClaim(String)
+    /// `sub` absent, not a string, or empty, where the issuer requires one (RFC 7519 §4.1.2).
+    case invalidSubject
 
     /// The `error_description` sent to the client: fixed text, never token bytes.
     public var description: String {
@@ -85,6 +98,7 @@ public enum TokenError: Error, Sendable, Equatable {
         case .type: "token type not accepted"
         case .lifetime: "token lifetime too long"
         case .unsafeClaim(let c): "claim \(c) cannot be forwarded as a header value"
+        case .invalidSubject: "claim sub missing or not a non-empty string"
         }
     }
 
@@ -106,6 +120,7 @@ public enum TokenError: Error, Sendable, Equatable {
         case .type: "type"
         case .lifetime: "lifetime"
         case .unsafeClaim: "unsafe_claim"
+        case .invalidSubject: "invalid_sub"
         }
     }
 }

@@ -2,8 +2,8 @@
 ///
 /// Refused: anything RFC 8259 §2–§8 does not allow (leading zeros, `+1`, `.5`, trailing
 /// commas, comments, raw control characters in strings, invalid UTF-8, lone surrogates
-/// in `\u` escapes, text after the value), numbers that do not fit a finite Double,
-/// duplicate member names (RFC 7515 §5.2 step 4, RFC 8725 §3.2) and nesting deeper
+/// in `\u` escapes, text after the value), numbers beyond the finite IEEE 754 double
+/// range (RFC 7493 §2.2: `1e400`; within it numbers stay exact, see `JSONNumber`), duplicate member names (RFC 7515 §5.2 step 4, RFC 8725 §3.2) and nesting deeper
 /// than `maxDepth`.
 public enum JSONReader {
     /// Nesting limit for arrays and objects: tokens and JWK Sets are shallow, and a limit
@@ -191,45 +191,41 @@ private struct Parser {
         }
     }
 
-    /// RFC 8259 §6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
-    mutating func number() throws(TokenError) -> Double {
+    /// RFC 8259 §6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?, kept as its text
+    /// (exact at any size; see `JSONNumber`).
+    mutating func number() throws(TokenError) -> JSONNumber {
         let start = i
-        var negative = false
-        if b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        if b[i] == UInt8(ascii: "-") { i += 1 }
         guard i < b.count, b[i] >= 0x30 && b[i] <= 0x39 else { throw fail("bad number") }
-        var integer: UInt64 = 0
-        var digits = 0
+        let integerStart = i
         if b[i] == 0x30 {
             i += 1
             if i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { throw fail("leading zero") }
         } else {
-            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 {
-                if digits < 19 { integer = integer &* 10 &+ UInt64(b[i] - 0x30) }
-                digits += 1
-                i += 1
-            }
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
         }
-        var simple = true
+        // An integer of up to 308 digits is below Double's largest finite value.
+        var mayPassDoubleRange = i - integerStart > 308
         if i < b.count, b[i] == UInt8(ascii: ".") {
-            simple = false
             i += 1
             guard i < b.count, b[i] >= 0x30 && b[i] <= 0x39 else { throw fail("bad fraction") }
             while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
         }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            simple = false
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard i < b.count, b[i] >= 0x30 && b[i] <= 0x39 else { throw fail("bad exponent") }
+            let digitsStart = i
             while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
-        }
-        // Integers of up to 15 digits are exact in a Double: no string conversion needed.
-        if simple && digits <= 15 {
-            let v = Double(integer)
-            return negative ? -v : v
+            // The exponent must fit the canonical form's Int (see `JSONNumber`).
+            var significant = i - digitsStart
+            var k = digitsStart
+            while k < i - 1, b[k] == 0x30 { k += 1; significant -= 1 }
+            guard significant <= JSONNumber.maxExponentDigits else { throw fail("exponent out of range") }
+            mayPassDoubleRange = true
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-        guard let v = Double(text), v.isFinite else { throw fail("number out of range") }
-        return v
+        if mayPassDoubleRange, !(Double(text)?.isFinite ?? false) { throw fail("number out of range") }
+        return JSONNumber(validated: text)
     }
 }

@@ -1,7 +1,6 @@
 /// JSON text for a value (compact, for tests and minting; RFC 8259).
 public enum JSONWriter {
-    /// Compact JSON: no whitespace, members in order, integral numbers within ±2^53
-    /// without a fraction, non-finite numbers as `null` (JSON has no NaN/Infinity).
+    /// Compact JSON: no whitespace, members in order, numbers as their literal text.
     public static func serialize(_ value: JSONValue) -> String {
         var out = [UInt8]()
         write(value, into: &out)
@@ -18,14 +17,7 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let d):
-            if !d.isFinite {
-                out.append(contentsOf: "null".utf8)
-            } else if d == d.rounded(), abs(d) <= 9_007_199_254_740_992 {
-                out.append(contentsOf: String(Int64(d)).utf8)
-            } else {
-                out.append(contentsOf: d.description.utf8)
-            }
+        case .number(let n): out.append(contentsOf: n.text.utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

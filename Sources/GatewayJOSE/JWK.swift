@@ -2,9 +2,13 @@
 enum JWK {
     /// `kid` for warning lines, only when short printable ASCII (it comes from a remote document).
     static func printableKeyID(_ jwk: JSONValue) -> String {
-        guard case .string(let kid)? = jwk[member: "kid"], kid.utf8.count <= 64,
-              kid.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else { return "" }
+        guard case .string(let kid)? = jwk[member: "kid"], isPrintable(kid) else { return "" }
         return " (kid \"\(kid)\")"
+    }
+
+    /// Whether a key ID may appear in a warning line: at most 64 printable ASCII characters, no `"`.
+    static func isPrintable(_ kid: String) -> Bool {
+        kid.utf8.count <= 64 && kid.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }
     }
 
     private static func string(_ jwk: JSONValue, _ name: String) throws(KeyLoadError) -> String? {

@@ -9,7 +9,7 @@ enum Digests {
 }
 
 extension JWSAlgorithm {
-    /// How the algorithm signs (RFC 7518 §3.1, RFC 8037 §3.1).
+    /// How the algorithm signs (RFC 7518 §3.1, RFC 8037 §3.1, RFC 9864 §2.2).
     enum Family: Sendable { case hmac, rsaPKCS1, rsaPSS, ecdsa, eddsa }
 
     var family: Family {
@@ -18,7 +18,7 @@ extension JWSAlgorithm {
         case .RS256, .RS384, .RS512: .rsaPKCS1
         case .PS256, .PS384, .PS512: .rsaPSS
         case .ES256, .ES384, .ES512: .ecdsa
-        case .EdDSA: .eddsa
+        case .EdDSA, .Ed25519: .eddsa
         }
     }
 
@@ -28,7 +28,7 @@ extension JWSAlgorithm {
         case .HS256, .RS256, .PS256, .ES256: Digests.sha256
         case .HS384, .RS384, .PS384, .ES384: Digests.sha384
         case .HS512, .RS512, .PS512, .ES512: Digests.sha512
-        case .EdDSA: nil
+        case .EdDSA, .Ed25519: nil
         }
     }
 
@@ -38,7 +38,7 @@ extension JWSAlgorithm {
         case .HS256, .RS256, .PS256, .ES256: 32
         case .HS384, .RS384, .PS384, .ES384: 48
         case .HS512, .RS512, .PS512, .ES512: 64
-        case .EdDSA: 64
+        case .EdDSA, .Ed25519: 64
         }
     }
 

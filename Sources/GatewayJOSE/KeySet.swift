@@ -1,8 +1,9 @@
 /// The keys of one issuer.
 public struct KeySet: Sendable {
     public var keys: [VerificationKey]
-    /// One line per JWK skipped (bad member, unsupported kty...). Safe to log: names the
-    /// key's position, its `kid` when printable, and the fault; never key material.
+    /// One line per JWK skipped (bad member, unsupported kty...) and per `kid` several keys
+    /// share. Safe to log: names the key's position, its `kid` when printable, and the
+    /// fault; never key material.
     public var warnings: [String]
 
     public init(keys: [VerificationKey], warnings: [String] = []) {
@@ -43,11 +44,35 @@ public struct KeySet: Sendable {
                 warnings.append("JWK #\(index)\(JWK.printableKeyID(item)): \(why); skipped")
             }
         }
+        warnings += repeatedKeyIDWarnings(keys)
         guard keys.contains(where: { $0.usableForVerification }) else {
             throw KeyLoadError.invalid("JWK Set holds no usable signature verification key"
                 + (warnings.isEmpty ? "" : " (" + warnings.joined(separator: " | ") + ")"))
         }
         return KeySet(keys: keys, warnings: warnings)
+    }
+
+    /// Most keys one token is checked against when a JWK Set repeats its `kid`
+    /// (bounds the signature checks a single token can cost).
+    public static let maxKeysPerKeyID = 4
+
+    /// One warning per key ID that several keys of the set share (in order of first use).
+    /// Such a set is accepted — during a rotation a provider may publish old and new key
+    /// under one `kid` — and a token naming it is checked against each of those keys (at
+    /// most `maxKeysPerKeyID`), but it is usually a mistake, so `check` and `serve` say so.
+    static func repeatedKeyIDWarnings(_ keys: [VerificationKey]) -> [String] {
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        for case let kid? in keys.map(\.keyID) {
+            if counts[kid] == nil { order.append(kid) }
+            counts[kid, default: 0] += 1
+        }
+        return order.compactMap { kid in
+            guard let n = counts[kid], n > 1 else { return nil }
+            let name = JWK.isPrintable(kid) ? "kid \"\(kid)\"" : "a kid"
+            let limit = n > maxKeysPerKeyID ? " (only the first \(maxKeysPerKeyID))" : ""
+            return "JWK Set repeats \(name) in \(n) keys: a token naming it is checked against each\(limit)"
+        }
     }
 
     /// One SPKI PEM public key (RFC 7468 §13; RSA ≥ 2048 bits, EC P-256/384/521, Ed25519).

@@ -4,10 +4,10 @@ internal import COpenSSL
 ///
 /// Every failing libcrypto call leaves entries on the queue; they must be cleared or
 /// they leak into the next, unrelated check on the same thread.
-enum OpenSSLErrorQueue {
+package enum OpenSSLErrorQueue {
     /// Drains the queue into one line of OpenSSL reason strings (library and reason,
     /// never key material), for config errors.
-    static func take() -> String {
+    package static func take() -> String {
         var reasons: [String] = []
         var buf = [CChar](repeating: 0, count: 256)
         for _ in 0..<16 {
@@ -26,5 +26,5 @@ enum OpenSSLErrorQueue {
     }
 
     /// Discards the queue (verification failures are reported as `TokenError.signature`).
-    @inline(__always) static func clear() { ERR_clear_error() }
+    @inline(__always) package static func clear() { ERR_clear_error() }
 }

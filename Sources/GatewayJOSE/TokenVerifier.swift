@@ -99,7 +99,7 @@ public enum TokenVerifier {
         let message = UnsafeBufferPointer(rebasing: b[parts.signingInput])
         let verified = parts.signature.withUnsafeBufferPointer { sig in
             // Several keys only when a JWK Set repeats a kid (rotation); each is trusted.
-            candidates.prefix(4).contains { $0.verify(algorithm: alg, message: message, signature: sig) }
+            candidates.prefix(KeySet.maxKeysPerKeyID).contains { $0.verify(algorithm: alg, message: message, signature: sig) }
         }
         guard verified else { throw TokenError.signature }
 
@@ -112,7 +112,10 @@ public enum TokenVerifier {
     /// 0...9999-12-31, or `.malformedClaim(name)`.
     private static func numericDate(_ claims: JSONValue, _ name: String) throws(TokenError) -> Double? {
         guard let v = claims[member: name] else { return nil }
-        guard case .number(let d) = v, d.isFinite, d >= 0, d <= maxNumericDate else { throw TokenError.malformedClaim(name) }
+        // Time arithmetic is in Double: a value too large for it is +infinity, out of range.
+        guard case .number(let n) = v else { throw TokenError.malformedClaim(name) }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d <= maxNumericDate else { throw TokenError.malformedClaim(name) }
         return d
     }
 

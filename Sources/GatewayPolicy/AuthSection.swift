@@ -12,7 +12,8 @@ enum AuthSection {
     }
 
     static let fields = FieldTable<Draft>([
-        .key("issuers", required: true, readIssuers),
+        // Required unless `client_certificate` stands alone (checked in `auth`).
+        .key("issuers", readIssuers),
         .key("scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.scopes = v } },
         .key("any_scopes") { b, f, d in if let v = scopeTokens(f, b, &d, "scope") { d.requirements.anyScopes = v } },
         .key("roles") { b, f, d in
@@ -29,7 +30,10 @@ enum AuthSection {
         .key("forward_token") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
         },
-    ])
+        .key("client_certificate") { b, f, d in
+            if let v = b.parseRouteClientCertificate(f) { d.requirements.clientCertificate = v } else { d.ok = false }
+        },
+    ] + BrowserSection.authFields)
 
     /// A list of RFC 6749 §3.3 scope-tokens (`%x21 / %x23-5B / %x5D-7E`): scopes travel
     /// space-separated in tokens and in `WWW-Authenticate` (RFC 6750 §3), so a space, quote,
@@ -80,20 +84,14 @@ enum AuthSection {
                 d.requirements.claims.append((claim, .string(s.value)))
                 continue
             }
-            switch s.tag {
+            switch ClaimValueTyping.resolvePlain(s.value) {
             case .null:
                 b.reader.fail(s.location, "`\(path)` must be a string, number or boolean, not empty")
                 d.ok = false
-            case .bool:
-                d.requirements.claims.append((claim, .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"].contains(s.value))))
-            case .int, .float:
-                if let v = Double(s.value), v.isFinite {
-                    d.requirements.claims.append((claim, .number(v)))
-                } else {
-                    b.reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
-                    d.ok = false
-                }
-            default: d.requirements.claims.append((claim, .string(s.value)))
+            case .notFinite:
+                b.reader.fail(s.location, "`\(path)` must be a decimal number, not `\(s.shown)`")
+                d.ok = false
+            case .value(let v): d.requirements.claims.append((claim, v))
             }
         }
     }
@@ -108,15 +106,13 @@ enum AuthSection {
             return nil
         }
         var d = Draft(issuers: issuers)
-        guard fields.read(e.value, path: e.path, builder: b, into: &d) != nil else { return nil }
-        // A missing `issuers` is reported by the table.
-        guard d.ok, hasIssuers(e) else { return nil }
+        guard let object = fields.read(e.value, path: e.path, builder: b, into: &d) else { return nil }
+        // `client_certificate: required` alone is certificate-only authentication: no token.
+        if object.has("client_certificate"), !object.has("issuers") {
+            guard b.tokenKeysNeedIssuers(object), d.ok else { return nil }
+            return .required(d.requirements)
+        }
+        guard b.reader.require(object, "issuers") != nil, d.ok else { return nil }
         return .required(d.requirements)
-    }
-
-    /// Whether `issuers` is written (a missing one is an error; an empty one was already reported).
-    static func hasIssuers(_ e: Entry) -> Bool {
-        if case .mapping(let m) = e.value { return m["issuers"] != nil }
-        return false
     }
 }

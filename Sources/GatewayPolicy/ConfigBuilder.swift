@@ -14,6 +14,10 @@ final class ConfigBuilder {
     /// Issuers whose own entries are valid, in file order, duplicates included: their keys
     /// can be loaded (and their errors reported) even when other parts of the file are wrong.
     var parsedIssuers: [IssuerConfig] = []
+    /// `listen.tls` and `listen.trusted_proxies` (ConfigBuilder+ListenTLS.swift).
+    var listenTLS: ListenTLSConfig?
+    var trustedProxies: [IPNetwork] = []
+    var trustedProxiesLocation: ConfigLocation?
 
     init(reader: ConfigReader, baseDirectory: String) {
         self.reader = reader
@@ -37,6 +41,7 @@ final class ConfigBuilder {
         var routes: [Route] = []
         var tokenCache = TokenCacheConfig()
         var logLevel: String?
+        var revocation: RevocationConfig?
         var tracing: TracingConfig?
     }
 
@@ -53,6 +58,7 @@ final class ConfigBuilder {
         },
         .key("token_cache") { b, e, d in d.tokenCache = ServerSections.tokenCache(e, b) },
         .key("log") { b, e, d in d.logLevel = ServerSections.logLevel(e, b) },
+        .key("revocation") { b, e, d in d.revocation = RevocationSection.revocation(e, b) },
         .key("tracing") { b, e, d in d.tracing = TracingSection.tracing(e, b) },
     ])
 
@@ -65,6 +71,11 @@ final class ConfigBuilder {
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
         config.logLevel = draft.logLevel
+        config.listenTLS = listenTLS
+        config.trustedProxies = trustedProxies
+        config.trustedProxiesLocation = trustedProxiesLocation
+        config.adminTokenEnv = draft.admin.tokenEnv
+        config.revocation = draft.revocation
         config.tracing = draft.tracing
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }

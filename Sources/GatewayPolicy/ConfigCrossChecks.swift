@@ -38,6 +38,8 @@ enum ConfigCrossChecks {
         for issuer in config.issuers where !used.contains(issuer.name) {
             out.warn(issuer.keySourceLocation, "issuer `\(issuer.name)` is not used by any route")
         }
+        // `listen.tls` is refused for now: every client listener is plain HTTP.
+        out.warnings.append(contentsOf: BrowserSection.warnings(config, listenerIsTLS: false))
         return out
     }
 

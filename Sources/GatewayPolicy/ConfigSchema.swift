@@ -11,6 +11,7 @@ enum ConfigSchema {
         ("limits", ServerSections.limitsFields.known),
         ("token_cache", ServerSections.tokenCacheFields.known),
         ("log", ServerSections.logFields.known),
+        ("revocation", RevocationSection.fields.known),
         ("tracing", TracingSection.fields.known),
         ("issuers[]", IssuerSection.fields.known),
         ("upstreams.*", UpstreamSection.fields.known),
@@ -19,6 +20,7 @@ enum ConfigSchema {
         ("routes[]", RouteSection.fields.known),
         ("routes[].match", MatchSection.fields.known),
         ("routes[].auth", AuthSection.fields.known),
+        ("routes[].cors", BrowserSection.corsFields.known),
     ]
 
     /// Every key as `mapping.key` (`key` alone at the top level).

@@ -23,6 +23,7 @@ enum IssuerSection {
         var clockSkew: Double?
         var maxTokenLifetime: Double?
         var requireExp: Bool?
+        var requireSub: Bool?
         var scopeClaim: String?
         var rolesClaim: [String]?
 
@@ -84,6 +85,9 @@ enum IssuerSection {
         },
         .key("require_exp") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requireExp = v } else { d.ok = false }
+        },
+        .key("require_sub") { b, f, d in
+            if let v = b.reader.bool(f.value, path: f.path) { d.requireSub = v } else { d.ok = false }
         },
         .key("scope_claim") { b, f, d in
             if let v = b.reader.string(f.value, path: f.path) { d.scopeClaim = v.value } else { d.ok = false }
@@ -211,6 +215,7 @@ enum IssuerSection {
         if let v = d.clockSkew { issuer.clockSkew = v }
         issuer.maxTokenLifetime = d.maxTokenLifetime
         if let v = d.requireExp { issuer.requireExp = v }
+        if let v = d.requireSub { issuer.requireSub = v }
         if let v = d.scopeClaim { issuer.scopeClaim = v }
         issuer.rolesClaim = d.rolesClaim
         return (issuer, name, iss)

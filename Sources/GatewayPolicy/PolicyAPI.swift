@@ -119,6 +119,8 @@ public struct IssuerConfig: Sendable, Equatable {
     public var clockSkew: Double = 30
     public var maxTokenLifetime: Double?
     public var requireExp: Bool = true
+    /// A token must carry `sub` as a non-empty string (default true).
+    public var requireSub: Bool = true
     /// Claim holding space-separated scopes (default "scope"); `scp` arrays are also read.
     public var scopeClaim: String = "scope"
     /// Dotted path split into components (`realm_access.roles` → ["realm_access", "roles"]).
@@ -206,19 +208,28 @@ public struct AuthRequirements: Sendable, Equatable {
     /// claim name → required value (string, number or bool as JSON text-free scalar).
     public var claims: [(name: String, value: ClaimValue)] = []
     public var forwardToken: Bool = false
+    /// `token_from`, `csrf_origins`, `login_url`.
+    public var browser = BrowserAuth()
+    /// `client_certificate: required`: the connection must carry a verified client
+    /// certificate (mutual TLS). With no `issuers`, no token is asked for.
+    public var clientCertificate: Bool = false
     public init(issuers: [String]) { self.issuers = issuers }
     public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
-            && a.forwardToken == b.forwardToken
+            && a.forwardToken == b.forwardToken && a.browser == b.browser && a.clientCertificate == b.clientCertificate
     }
 }
 
 /// A scalar required claim value from config.
 public enum ClaimValue: Sendable, Equatable {
     case string(String)
-    case number(Double)
+    /// Exact: compared by value with the token's number, never through `Double`.
+    case number(JSONNumber)
     case bool(Bool)
+
+    /// A number from a `Double` (finite; for tests and programmatic configs).
+    public static func number(_ value: Double) -> ClaimValue { .number(JSONNumber(value)) }
 }
 
 /// One `routes:` entry.
@@ -232,7 +243,11 @@ public struct Route: Sendable {
     public var caseInsensitive: Bool = false
     public var upstream: String
     public var stripPrefix: Bool = false
+    /// GET and HEAD requests may carry content (default false: 400).
+    public var allowBodyOnGet: Bool = false
     public var auth: RouteAuth
+    /// `cors:`; nil: `OPTIONS` is an ordinary method and `Access-Control-*` pass through.
+    public var cors: CORSConfig?
     public var location: ConfigLocation
     public init(name: String, host: String?, path: PathMatch, methods: Set<String>?, upstream: String,
                 auth: RouteAuth, location: ConfigLocation) {
@@ -251,6 +266,9 @@ public struct GatewayConfig: Sendable {
     public var listen: ListenAddress
     /// Parsed and validated; the admin listener comes later.
     public var admin: ListenAddress?
+    /// `admin.token_env`: the name of the environment variable whose value, as
+    /// `Authorization: Bearer <value>`, lets a non-loopback peer `POST /reload`; nil = loopback only.
+    public var adminTokenEnv: String?
     public var limits: Limits
     public var issuers: [IssuerConfig]
     public var upstreams: [String: UpstreamConfig]
@@ -266,6 +284,13 @@ public struct GatewayConfig: Sendable {
     public var tokenCache = TokenCacheConfig()
     /// `log.level`: a swift-log level name; nil = the command line's (default info).
     public var logLevel: String?
+    /// `listen.tls` (nil: plain HTTP).
+    public var listenTLS: ListenTLSConfig?
+    /// `listen.trusted_proxies` (default none), and where the key is written.
+    public var trustedProxies: [IPNetwork] = []
+    public var trustedProxiesLocation: ConfigLocation?
+    /// `revocation:`; nil when absent.
+    public var revocation: RevocationConfig?
     /// `tracing:`; nil = no span export (trace context is still propagated).
     public var tracing: TracingConfig?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],

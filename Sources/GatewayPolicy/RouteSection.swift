@@ -13,7 +13,9 @@ enum RouteSection {
         var match: MatchSection.Match?
         var upstream: String?
         var stripPrefix = false
+        var allowBodyOnGet = false
         var auth: RouteAuth?
+        var cors: CORSConfig?
     }
 
     static let fields = FieldTable<Draft>([
@@ -40,8 +42,15 @@ enum RouteSection {
                 d.ok = false
             }
         },
+        .key("allow_body_on_get") { b, f, d in
+            if let v = b.reader.bool(f.value, path: f.path) { d.allowBodyOnGet = v } else { d.ok = false }
+        },
         .key("auth", required: true, hint: " (use `auth: public` for a route without a token)") { b, a, d in
             d.auth = AuthSection.auth(a, b, issuers: d.issuers)
+        },
+        .key("cors") { b, e, d in
+            d.cors = BrowserSection.cors(e, b)
+            if d.cors == nil { d.ok = false }
         },
     ])
 
@@ -58,6 +67,8 @@ enum RouteSection {
                           upstream: upstream, auth: auth, location: b.reader.location(node))
         route.caseInsensitive = match.caseInsensitive
         route.stripPrefix = d.stripPrefix
+        route.cors = d.cors
+        route.allowBodyOnGet = d.allowBodyOnGet
         return (route, name)
     }
 

@@ -7,10 +7,17 @@ enum ServerSections {
     struct Address {
         var address: ListenAddress?
         var location: ConfigLocation?
+        /// `admin.token_env` (the admin listener only).
+        var tokenEnv: String?
     }
 
     static let listenFields = FieldTable<Address>([
-        .key("tls") { b, e, _ in b.reader.fail(e.keyNode, "listen.tls is not supported yet") },
+        // HTTPS and trusted proxies (ConfigBuilder+ListenTLS.swift), kept on the builder.
+        .key("tls") { b, e, _ in b.listenTLS = b.parseListenTLS(e) },
+        .key("trusted_proxies") { b, e, _ in
+            b.trustedProxiesLocation = b.reader.location(e.keyNode)
+            b.trustedProxies = b.parseTrustedProxies(e)
+        },
         .key("address", required: true) { b, e, d in d = Address(address: address(e, b), location: b.reader.location(e.value)) },
     ])
 
@@ -21,8 +28,27 @@ enum ServerSections {
     }
 
     static let adminFields = FieldTable<Address>([
-        .key("address") { b, e, d in d = Address(address: address(e, b), location: b.reader.location(e.value)) },
+        .key("address") { b, e, d in
+            d.address = address(e, b)
+            d.location = b.reader.location(e.value)
+        },
+        .key("token_env") { b, e, d in d.tokenEnv = environmentName(e, b) },
     ])
+
+    /// An environment variable name (POSIX portable: letters, digits, `_`, not starting with
+    /// a digit); its value is read when it is needed, never logged.
+    static func environmentName(_ e: Entry, _ b: ConfigBuilder) -> String? {
+        guard let s = b.reader.string(e.value, path: e.path) else { return nil }
+        let bytes = Array(s.value.utf8)
+        let ok = !bytes.isEmpty && !(bytes[0] >= 0x30 && bytes[0] <= 0x39) && bytes.allSatisfy {
+            $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A)
+        }
+        guard ok else {
+            b.reader.fail(s.location, "invalid environment variable name `\(s.shown)` for `\(e.path)`")
+            return nil
+        }
+        return s.value
+    }
 
     /// Nil address when the mapping or its address is invalid (reported); the default when not written.
     static func admin(_ e: Entry, _ b: ConfigBuilder) -> Address {

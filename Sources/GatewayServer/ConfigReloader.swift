@@ -7,7 +7,7 @@ import Logging
 import Glibc
 #endif
 
-/// Reloads `gateway.yml` on SIGHUP or `POST /reload` (SPEC §5): parse and validate the new
+/// Reloads `gateway.yml` on SIGHUP or `POST /reload`: parse and validate the new
 /// file and load its keys; on any error keep serving the old config and say why; on
 /// success swap it in for new requests (requests in flight finish on the config they
 /// started with). Reloads are serialised on one queue.
@@ -18,16 +18,22 @@ public final class ConfigReloader: @unchecked Sendable {
     let server: GatewayServer
     let metrics: GatewayMetrics
     let jwks: JWKSService?
+    let revocation: RevocationService?
     let logger: Logger
     private let queue = DispatchQueue(label: "gateway.reload")
     private var lock = pthread_mutex_t()
     private var runtime: GatewayRuntime
+    /// Other listeners whose limits follow reloads (the admin listener); touched on `queue`.
+    private var followers: [GatewayServer] = []
 
-    /// - Parameter jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    /// - Parameters:
+    ///   - jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    ///   - revocation: loads and keeps current the `revocation:` lists (the file is re-read on reload).
     public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics,
-                jwks: JWKSService?, logger: Logger) {
+                jwks: JWKSService?, revocation: RevocationService? = nil, logger: Logger) {
         self.path = path
         self.jwks = jwks
+        self.revocation = revocation
         self.runtime = initial
         self.server = server
         self.metrics = metrics
@@ -44,6 +50,11 @@ public final class ConfigReloader: @unchecked Sendable {
         return runtime
     }
 
+    /// Makes `server` take each reloaded runtime too (its timeouts follow the config).
+    func alsoUpdate(_ server: GatewayServer) {
+        queue.async { self.followers.append(server) }
+    }
+
     /// Reloads asynchronously; `done` gets the new runtime or the errors.
     public func reload(done: @escaping @Sendable (Result<GatewayRuntime, ConfigErrors>) -> Void = { _ in }) {
         queue.async {
@@ -55,17 +66,21 @@ public final class ConfigReloader: @unchecked Sendable {
     private func reloadNow() -> Result<GatewayRuntime, ConfigErrors> {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
-        do {
+        do throws(ConfigErrors) {
             // A new remote key source must answer: a reload never starts an issuer without keys.
             if let jwks {
-                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false)
+                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false,
+                                              revocation: revocation.map { $0.store(for:) })
             } else {
                 next = try RuntimeLoader.load(path: path, environment: env)
             }
+            let unserved = UnservedSettings.errors(next.config)
+            if !unserved.isEmpty { throw ConfigErrors(unserved) }
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.
             jwks?.retain(runtime: current)
+            revocation?.retain(runtime: current)
             logger.error("config reload refused; keeping the running config",
                          metadata: ["errors": .array(error.errors.map { .string($0.description) })])
             return .failure(error)
@@ -81,10 +96,12 @@ public final class ConfigReloader: @unchecked Sendable {
         metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
         jwks?.retain(runtime: next)
+        revocation?.retain(runtime: next)
         pthread_mutex_lock(&lock)
         runtime = next
         pthread_mutex_unlock(&lock)
         server.replaceRuntime(next)
+        for f in followers { f.replaceRuntime(next) }
         metrics.recordReload(success: true, now: wallClockSeconds())
         for w in next.warnings { logger.warning("\(w)") }
         logger.info("config reloaded", metadata: ["routes": .stringConvertible(next.config.routes.count)])

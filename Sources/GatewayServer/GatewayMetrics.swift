@@ -5,7 +5,7 @@ import Prometheus
 import Glibc
 #endif
 
-/// The gateway's Prometheus metrics (SPEC §5), kept in a swift-prometheus registry and
+/// The gateway's Prometheus metrics, kept in a swift-prometheus registry and
 /// served on the admin listener's `/metrics` in the text exposition format.
 ///
 /// Label values are bounded: route names come from the config (or "-" when no route
@@ -55,6 +55,12 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(name: "gateway_auth_decisions_total",
                              labels: [("route", route), ("decision", decision), ("reason", reason)],
                              help: "Authentication/authorization decisions, by route, decision and reason.")
+    }
+
+    func requestFailures(route: String, reason: String) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_request_failures_total", labels: [("route", route), ("reason", reason)],
+                             help: "Requests that ended in an error (malformed, timeouts, upstream failures, "
+                                 + "responses cut short), by route and reason.")
     }
 
     /// Any other counter (JWKS refreshes, token cache hits/misses...).
@@ -122,9 +128,11 @@ final class MetricsCache {
     private var durations: [String: ValueHistogram] = [:]
     private var upstreamDurations: [String: ValueHistogram] = [:]
     private var decisions: [DecisionKey: Prometheus.Counter] = [:]
+    private var failures: [FailureKey: Prometheus.Counter] = [:]
 
     struct RequestKey: Hashable { var route: String; var status: Int }
     struct DecisionKey: Hashable { var route: String; var decision: String; var reason: String }
+    struct FailureKey: Hashable { var route: String; var reason: String }
 
     init(metrics: GatewayMetrics) { self.metrics = metrics }
 
@@ -149,6 +157,15 @@ final class MetricsCache {
             if let c = decisions[dk] { c.increment() } else {
                 let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason)
                 decisions[dk] = c
+                c.increment()
+            }
+        } else {
+            // A response cut short (client_closed, drain_timeout, upstream_aborted...) is
+            // counted here with its reason, never as a success.
+            let fk = FailureKey(route: route, reason: r.reason)
+            if let c = failures[fk] { c.increment() } else {
+                let c = metrics.requestFailures(route: route, reason: fk.reason)
+                failures[fk] = c
                 c.increment()
             }
         }

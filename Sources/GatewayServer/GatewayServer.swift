@@ -33,6 +33,10 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private var draining = false
     private let logger: Logger
     let metrics: GatewayMetrics
+    /// A local listener (admin, demo echo): answers requests itself, is not counted in
+    /// `gateway_open_connections`, and at its cap evicts the connection that waited longest
+    /// without a request instead of leaving new ones in the backlog.
+    private let isLocal: Bool
     /// The port actually bound (useful with port 0).
     public private(set) var port: UInt16 = 0
 
@@ -51,14 +55,43 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger
+        self.isLocal = false
+    }
+
+    /// A listener whose requests `responder` answers (one loop, the same connection code,
+    /// limits and timeouts as the public listener, its own connection cap).
+    init(runtime: GatewayRuntime, label: String, maxConnections: Int, localMaxBody: Int, logger: Logger,
+         metrics: GatewayMetrics, responder: @escaping LocalResponder) {
+        self.metrics = metrics
+        self.loops = [ServerLoop(index: 0, runtime: runtime, jwks: nil, metrics: metrics, logger: logger, responder: responder,
+                                 localMaxBody: localMaxBody, label: label)]
+        self.maxConnections = maxConnections
+        self.drainTimeout = runtime.config.limits.drainTimeout
+        self.logger = logger
+        self.isLocal = true
+    }
+
+    /// Stops accepting and closes every connection at once.
+    func stop() {
+        acceptQueue.async {
+            self.draining = true
+            if let s = self.acceptSource {
+                if self.acceptSuspended { s.resume() }
+                s.cancel()
+                self.acceptSource = nil
+            }
+            for loop in self.loops {
+                loop.queue.async { for c in Array(loop.connections.values) { c.terminate(nil) } }
+            }
+        }
     }
 
     /// Binds and starts accepting.
     /// - Throws: `SocketError` when the address cannot be bound.
     public func start(host: String, port: UInt16) throws(SocketError) {
         signal(SIGPIPE, SIG_IGN)
-        raiseOpenFilesLimit()
-        let (fd, bound) = try Socket.listen(host: host, port: port)
+        if !isLocal { raiseOpenFilesLimit() }
+        let (fd, bound) = try Socket.listen(host: host, port: port, backlog: isLocal ? 128 : 1024)
         listenFD = fd
         self.port = bound
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
@@ -72,7 +105,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     public func replaceRuntime(_ runtime: GatewayRuntime) {
         for loop in loops { loop.queue.async { loop.runtime = runtime } }
         acceptQueue.async {
-            self.maxConnections = runtime.config.limits.maxConnections
+            if !self.isLocal { self.maxConnections = runtime.config.limits.maxConnections }
             self.drainTimeout = runtime.config.limits.drainTimeout
         }
     }
@@ -80,7 +113,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private func acceptPending() {
         var accepted = 0
         while accepted < 256 {
-            if openConnections >= maxConnections {
+            if openConnections >= maxConnections && !isLocal {
                 // Over the limit: leave new connections in the kernel's backlog.
                 if !acceptSuspended, let s = acceptSource {
                     s.suspend()
@@ -98,12 +131,19 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
             }
             accepted += 1
             openConnections += 1
-            metrics.openConnections.increment()
+            if !isLocal { metrics.openConnections.increment() }
             let loop = loops[nextLoop]
             nextLoop = (nextLoop + 1) % loops.count
+            let cap = maxConnections
+            let isLocal = self.isLocal
             loop.queue.async {
-                let c = ClientConnection(fd: fd, peer: address, loop: loop, server: self)
+                let c = ClientConnection(transport: PlainSocketTransport(descriptor: fd), peer: address, loop: loop,
+                                         server: self)
                 loop.connections[ObjectIdentifier(c)] = c
+                if isLocal && loop.connections.count > cap && !loop.evictOldestWaitingConnection(except: c) {
+                    c.terminate(nil)  // every slot has a request in progress
+                    return
+                }
                 c.start()
             }
         }
@@ -129,12 +169,33 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         }
     }
 
+    /// Connections closed since memory was last handed back to the system.
+    private var closesSinceTrim = 0
+    private var trimScheduled = false
+
+    /// After a burst of closes (slow readers going away, a load spike ending), gives freed
+    /// heap memory back to the system: glibc keeps freed memory of its arenas otherwise, so
+    /// RSS would stay at the peak. Debounced: at most once a second, off the loops.
+    private func connectionGone() {
+        closesSinceTrim += 1
+        guard closesSinceTrim >= 256, !trimScheduled else { return }
+        trimScheduled = true
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) {
+            MemoryRelease.trim()
+            self.acceptQueue.async {
+                self.closesSinceTrim = 0
+                self.trimScheduled = false
+            }
+        }
+    }
+
     func connectionClosed(_ connection: ClientConnection) {
         let loop = connection.loop
         loop.connections[ObjectIdentifier(connection)] = nil
         acceptQueue.async {
+            self.connectionGone()
             self.openConnections -= 1
-            self.metrics.openConnections.decrement()
+            if !self.isLocal { self.metrics.openConnections.decrement() }
             if self.acceptSuspended && self.openConnections < self.maxConnections && !self.draining {
                 self.acceptSuspended = false
                 self.acceptSource?.resume()
@@ -142,7 +203,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         }
     }
 
-    /// Graceful shutdown (SPEC §5): stop accepting, close idle connections, let in-flight
+    /// Graceful shutdown: stop accepting, close idle connections, let in-flight
     /// requests finish for up to `drainTimeout` seconds (default: the current config's
     /// `limits.drain_timeout`), then call `done` (on a global queue).
     public func shutdown(drainTimeout: Double? = nil, done: @escaping @Sendable () -> Void) {
@@ -168,7 +229,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
             group.enter()
             loop.queue.async {
                 for c in loop.connections.values {
-                    if expired || c.isIdle { c.close() }
+                    c.perform(c.machine.drain(expired: expired, idle: c.isIdle))
                 }
                 remaining.add(loop.connections.count)
                 group.leave()

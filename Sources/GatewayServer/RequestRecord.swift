@@ -19,9 +19,8 @@ struct RequestRecord {
     var target: String
     var status: Int
     var route: String?
-    var decision: Decision
-    /// Stable reason label: "ok", or a refusal / failure code.
-    var reason: String
+    /// How the exchange ended: decides `decision` and `reason`.
+    var outcome: Outcome
     var subject: String?
     var upstreamSeconds: Double?
     var totalSeconds: Double
@@ -31,4 +30,8 @@ struct RequestRecord {
     var trace: RequestTrace? = nil
     /// Seconds from the request's start to the start of the upstream exchange.
     var upstreamStartOffset: Double? = nil
+
+    var decision: Decision { outcome.decision }
+    /// Stable reason label from a closed set: "ok", or a refusal / failure code.
+    var reason: String { outcome.reasonCode }
 }

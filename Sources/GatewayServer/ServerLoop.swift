@@ -25,6 +25,27 @@ final class ServerLoop: @unchecked Sendable {
     private var requestCounter: UInt64 = 0
     /// Scratch space for read(2): one per loop, since a loop reads one socket at a time.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientConnection.readChunk, alignment: 16)
+    /// Closes the connection that has waited longest without a request in progress, to make
+    /// room for a new one (a local listener at its connection cap: silent clients must not
+    /// keep the probes out).
+    /// - Returns: false when every connection has a request in progress.
+    func evictOldestWaitingConnection(except newest: ClientConnection) -> Bool {
+        var victim: ClientConnection?
+        for c in connections.values where c !== newest && c.exchange == nil && !c.closeAfterFlush {
+            if victim == nil || c.serial < victim!.serial { victim = c }
+        }
+        guard let victim else { return false }
+        victim.terminate(nil)
+        return true
+    }
+
+    private var connectionSerial: UInt64 = 0
+    /// Increasing numbers for connections in accept order.
+    func nextConnectionSerial() -> UInt64 {
+        connectionSerial &+= 1
+        return connectionSerial
+    }
+
     /// Checks every connection's deadline (header/idle timeouts) a few times a second.
     private var sweep: DispatchSourceTimer?
     private let requestIDPrefix: String
@@ -32,17 +53,25 @@ final class ServerLoop: @unchecked Sendable {
     /// Access log and per-loop metric handles.
     private let accessLog: AccessLog
     private let metricsCache: MetricsCache
+    /// Set for a listener that answers requests itself (admin, demo echo): no upstream, no
+    /// access-log lines or request metrics.
+    let responder: LocalResponder?
+    /// Request body bytes a local responder accepts.
+    let localMaxBody: Int
     /// Trace context of this loop's requests and their spans.
     let tracing: LoopTracing
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
+         responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop",
          exporter: OTLPExporter? = nil) {
         self.jwks = jwks
+        self.responder = responder
+        self.localMaxBody = localMaxBody
         self.tracing = LoopTracing(exporter: exporter)
         self.accessLog = AccessLog(logger: logger)
         self.metricsCache = MetricsCache(metrics: metrics)
         self.index = index
-        self.queue = DispatchQueue(label: "gateway.loop.\(index)")
+        self.queue = DispatchQueue(label: "\(label).\(index)")
         self.runtime = runtime
         var upstream: UpstreamLoop?
         let q = self.queue
@@ -65,11 +94,12 @@ final class ServerLoop: @unchecked Sendable {
 
     private func sweepDeadlines() {
         let now = monotonicSeconds()
-        for c in Array(connections.values) { c.checkDeadline(now) }
+        for c in Array(connections.values) { c.checkDeadlines(now) }
     }
 
     /// Records one finished request: metrics, then the access-log line.
     func observe(_ record: RequestRecord) {
+        guard responder == nil else { return }
         metricsCache.record(record)
         accessLog.write(record)
         tracing.finish(record)

@@ -18,8 +18,8 @@ import Glibc
 final class SocketWatcher: @unchecked Sendable {
     /// curl's descriptor, passed back to curl_multi_socket_action.
     let socket: curl_socket_t
-    /// Our duplicate, in the poller's set.
-    private let watched: Int32
+    /// Our duplicate, in the poller's set; nil once stopped (closed).
+    private var watched: UpstreamDescriptor?
     private let onEvent: (curl_socket_t, Int32) -> Void
     private var registration: PollRegistration!
     /// What curl asked for last.
@@ -27,14 +27,14 @@ final class SocketWatcher: @unchecked Sendable {
     private var wantWrite = false
     private var stopped = false
 
-    /// - Returns: nil when the descriptor cannot be duplicated (descriptor limit).
-    init?(socket: curl_socket_t, poller: ReadinessPoller, onEvent: @escaping (curl_socket_t, Int32) -> Void) {
-        let duplicate = fcntl(socket, F_DUPFD_CLOEXEC, 0)
-        guard duplicate >= 0 else { return nil }
+    /// - Throws: when the descriptor cannot be duplicated (descriptor limit).
+    init(socket: curl_socket_t, poller: ReadinessPoller, onEvent: @escaping (curl_socket_t, Int32) -> Void) throws(UpstreamCallError) {
+        let duplicate = try UpstreamDescriptor(duplicating: socket)
+        let number = duplicate.rawValue
         self.socket = socket
-        self.watched = duplicate
+        self.watched = consume duplicate
         self.onEvent = onEvent
-        self.registration = poller.register(fd: duplicate) { [weak self] ready in self?.fire(ready) }
+        self.registration = poller.register(fd: number) { [weak self] ready in self?.fire(ready) }
     }
 
     /// Makes the registration match curl's wish (CURL_POLL_IN / OUT / INOUT / NONE).
@@ -56,10 +56,7 @@ final class SocketWatcher: @unchecked Sendable {
     /// Whether curl's descriptor number still names the socket the duplicate watches
     /// (same device and inode); false once curl closed it, even if the number was reused.
     func stillWatchesSocket() -> Bool {
-        var theirs = stat()
-        var ours = stat()
-        guard fstat(socket, &theirs) == 0, fstat(watched, &ours) == 0 else { return false }
-        return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino
+        watched?.isSameFile(as: socket) ?? false
     }
 
     /// The socket is gone (closed by curl, or not ours to keep): leave the epoll set and
@@ -67,8 +64,8 @@ final class SocketWatcher: @unchecked Sendable {
     func stop() {
         guard !stopped else { return }
         stopped = true
-        registration.cancel()
-        close(watched)
+        registration.cancel()  // leaves the epoll set before the number is released
+        watched = nil
     }
 
     private func fire(_ ready: Readiness) {

@@ -5,10 +5,6 @@ public import GatewayEvents
 import Glibc
 #endif
 
-/// libcurl's process-wide initialisation, run once before the first multi handle
-/// (curl_global_init is not thread-safe; a global `let` is initialised exactly once).
-private let curlGlobalInit: CURLcode = gw_global_init()
-
 /// A libcurl multi handle driven by Dispatch sources on one serial queue
 /// (CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION). Every method must be called on `queue`.
 ///
@@ -23,34 +19,23 @@ public final class UpstreamLoop: @unchecked Sendable {
     public let queue: DispatchQueue
     /// Readiness of curl's sockets (shared with the listener's connections on the same queue).
     public let poller: ReadinessPoller
-    /// The CURLM handle; owned, freed in deinit.
-    let multi: UnsafeMutableRawPointer
+    /// The multi handle; destroyed (curl_multi_cleanup) after `deinit` has detached the callbacks.
+    let multi: CurlMultiHandle
     /// Drives curl's single timeout (CURLMOPT_TIMERFUNCTION); one-shot, re-armed by curl.
     private let timer: DispatchSourceTimer
     /// When `timer` is armed to fire; nil when disarmed.
     private var timerDeadline: DispatchTime?
-    /// Socket watchers by curl's socket; the dictionary owns them, curl_multi_assign
-    /// stores an unretained pointer for the socket callback.
-    private var watchers: [curl_socket_t: SocketWatcher] = [:]
-    /// Sockets opened through CURLOPT_OPENSOCKETFUNCTION: curl closes them through
-    /// CURLOPT_CLOSESOCKETFUNCTION, so their watchers may outlive CURL_POLL_REMOVE
-    /// (an idle pooled connection) and are only stopped when the socket is closed.
-    private var ownedSockets: Set<curl_socket_t> = []
-    /// Owned sockets curl removed from its wishes (idle in the pool, or closed by curl
-    /// itself: libcurl 7.88 closes the socket of an abandoned connect with close(2), not
-    /// through CLOSESOCKETFUNCTION). Checked every second by `sweepIdleSockets`.
-    private var idleOwnedSockets: Set<curl_socket_t> = []
-    /// Runs `sweepIdleSockets` once a second.
-    private let socketSweep: DispatchSourceTimer
+    /// The descriptors of this loop's upstream connections and their watchers.
+    private var sockets: UpstreamSockets!
     /// Handed to libcurl as OPENSOCKETDATA/CLOSESOCKETDATA; detached in deinit so that
     /// sockets closed by curl_multi_cleanup do not call into a loop being destroyed.
     let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
-    /// Easy handles of finished transfers, already `curl_easy_reset`, for the next transfers
-    /// (saves a curl_easy_init + curl_easy_cleanup per request; a reset handle keeps only
-    /// libcurl's caches, none of our options). At most `maxIdleEasyHandles`.
-    private var idleEasyHandles: [UnsafeMutableRawPointer] = []
+    /// Easy handles of finished transfers, reset, for the next transfers (saves a
+    /// curl_easy_init + curl_easy_cleanup per request; a reset handle keeps only libcurl's
+    /// caches, none of our options).
+    private var idleEasyHandles = CurlEasyHandlePool(capacity: UpstreamLoop.maxIdleEasyHandles)
     static let maxIdleEasyHandles = 32
     /// > 0 while inside a libcurl call that may run easy-handle callbacks; during it,
     /// adding or removing easy handles is forbidden by libcurl and gets deferred.
@@ -60,9 +45,11 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// - Parameter poller: the queue's readiness poller (one is created when nil; it must
     ///   deliver on `queue`).
     public init(queue: DispatchQueue, poller: ReadinessPoller? = nil) {
-        precondition(curlGlobalInit == CURLE_OK, "curl_global_init failed")
-        guard let multi = curl_multi_init() else {
-            fatalError("curl_multi_init failed (out of memory)")
+        let multi: CurlMultiHandle
+        do {
+            multi = try CurlMultiHandle()
+        } catch {
+            fatalError("\(error)")  // curl_global_init or out of memory at start-up
         }
         guard let poller = poller ?? ReadinessPoller(queue: queue) else {
             fatalError("epoll_create1 failed (descriptor limit)")
@@ -72,42 +59,48 @@ public final class UpstreamLoop: @unchecked Sendable {
         self.queue = queue
         self.multi = multi
         self.timer = DispatchSource.makeTimerSource(queue: queue)
-        self.socketSweep = DispatchSource.makeTimerSource(queue: queue)
+        sockets = UpstreamSockets(poller: poller) { [weak self] socket, events in
+            self?.socketAction(socket, events: events)
+        }
+        socketContext.sockets = sockets
 
         let me = Unmanaged.passUnretained(self).toOpaque()
-        socketContext.loop = self
-        _ = gw_multi_setopt_socket_cb(multi, upstreamSocketCallback)
-        _ = gw_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
-        _ = gw_multi_setopt_timer_cb(multi, upstreamTimerCallback)
-        _ = gw_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
-        // Pool size for idle keep-alive connections to all upstreams of this loop.
-        _ = gw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
-        // HTTP/1.1 only: no pipelining, no multiplexing.
-        _ = gw_multi_setopt_long(multi, CURLMOPT_PIPELINING, gw_pipe_nothing())
+        do {
+            try self.multi.setSocketCallback(upstreamSocketCallback)
+            try self.multi.set(CURLMOPT_SOCKETDATA, pointer: me)
+            try self.multi.setTimerCallback(upstreamTimerCallback)
+            try self.multi.set(CURLMOPT_TIMERDATA, pointer: me)
+            // Pool size for idle keep-alive connections to all upstreams of this loop.
+            try self.multi.set(CURLMOPT_MAXCONNECTS, 256)
+            // HTTP/1.1 only: no pipelining, no multiplexing.
+            try self.multi.set(CURLMOPT_PIPELINING, gw_pipe_nothing())
+        } catch {
+            fatalError("\(error)")  // these options exist in every libcurl ≥ 7.66
+        }
 
         timer.setEventHandler { [weak self] in self?.timerFired() }
         timer.schedule(deadline: .distantFuture, leeway: .milliseconds(1))
         timer.activate()
-        socketSweep.setEventHandler { [weak self] in self?.sweepIdleSockets() }
-        socketSweep.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(200))
-        socketSweep.activate()
     }
 
     deinit {
         // No transfer is running (each one keeps the loop alive), so only pooled
-        // connections remain. Detach the callbacks first: curl_multi_cleanup closes
-        // sockets and must not call back into a half-destroyed loop.
-        _ = gw_multi_setopt_socket_cb(multi, nil)
-        _ = gw_multi_setopt_timer_cb(multi, nil)
-        socketContext.loop = nil
-        curl_multi_cleanup(multi)
-        for easy in idleEasyHandles { curl_easy_cleanup(easy) }
-        timer.cancel()
-        socketSweep.cancel()
-        let remaining = Array(watchers.values)
-        if !remaining.isEmpty {
-            queue.async { for watcher in remaining { watcher.stop() } }
+        // connections remain. Detach the callbacks first: curl_multi_cleanup (when `multi`
+        // is destroyed, after this body) closes sockets and must not call back into a
+        // half-destroyed loop.
+        do {
+            try multi.setSocketCallback(nil)
+            try multi.setTimerCallback(nil)
+        } catch {
+            preconditionFailure("\(error)")  // only fails for a handle that is not a multi handle
         }
+        socketContext.sockets = nil
+        timer.cancel()
+        // The block keeps the socket table and the socket context alive until curl_multi_cleanup
+        // (run when `multi` is destroyed right after this body) is done with them.
+        let sockets = self.sockets!
+        let context = socketContext
+        queue.async { withExtendedLifetime(context) { sockets.stopAll() } }
     }
 
     /// Starts an exchange; events go to `delegate` (held strongly until completion).
@@ -133,31 +126,26 @@ public final class UpstreamLoop: @unchecked Sendable {
 
     // MARK: - Transfers
 
-    /// A reset easy handle from the pool, or a new one (nil: out of memory).
-    func takeEasyHandle() -> UnsafeMutableRawPointer? {
+    /// A reset easy handle from the pool, or a new one.
+    func takeEasyHandle() throws(UpstreamCallError) -> CurlEasyHandle {
         assertOnQueue()
-        return idleEasyHandles.popLast() ?? curl_easy_init()
+        return try idleEasyHandles.take()
     }
 
     /// Takes back the easy handle of a finished transfer (not in the multi handle): reset to
     /// default options (so it no longer points at the transfer, its callbacks or its header
     /// list) and kept for the next transfer, or freed when the pool is full.
-    func recycleEasyHandle(_ easy: UnsafeMutableRawPointer) {
+    func recycleEasyHandle(_ easy: consuming CurlEasyHandle) {
         assertOnQueue()
-        if idleEasyHandles.count < Self.maxIdleEasyHandles {
-            curl_easy_reset(easy)
-            idleEasyHandles.append(easy)
-        } else {
-            curl_easy_cleanup(easy)
-        }
+        idleEasyHandles.keep(easy)
     }
 
     private func add(_ transfer: UpstreamTransfer) {
         guard transfer.state == .pending, let easy = transfer.easy else { return }
-        let code = curl_multi_add_handle(multi, easy)
-        guard code == CURLM_OK else {
-            let message = String(cString: curl_multi_strerror(code))
-            queue.async { transfer.failBeforeStart(.connectFailed(message)) }
+        do throws(UpstreamCallError) {
+            try multi.add(easy)
+        } catch {
+            queue.async { transfer.failBeforeStart(.connectFailed(error.message)) }
             return
         }
         transfer.state = .running
@@ -169,7 +157,12 @@ public final class UpstreamLoop: @unchecked Sendable {
         precondition(curlDepth == 0, "easy handle removed from inside a libcurl callback")
         guard let easy = transfer.easy else { return }
         if transfer.state == .running {
-            _ = curl_multi_remove_handle(multi, easy)
+            do {
+                try multi.remove(easy)
+            } catch {
+                // Only for a handle that is not in this multi handle: a broken invariant.
+                preconditionFailure("\(error)")
+            }
             transfers[easy] = nil
         }
     }
@@ -185,19 +178,32 @@ public final class UpstreamLoop: @unchecked Sendable {
 
     private func socketAction(_ socket: curl_socket_t, events: Int32) {
         assertOnQueue()
+        var failure: UpstreamCallError?
         withCurlCall {
-            var running: Int32 = 0
-            _ = curl_multi_socket_action(multi, socket, events, &running)
+            do throws(UpstreamCallError) {
+                try multi.socketAction(socket, events: events)
+            } catch {
+                failure = error
+            }
         }
+        if let failure { multiFailed(failure, socket: socket) }
+    }
+
+    /// curl_multi_socket_action failed. For a socket curl does not know (an event that
+    /// outlived its interest) the watcher goes; anything else (out of memory, a broken
+    /// libcurl state) fails every running transfer, since none of them can be trusted to
+    /// progress.
+    private func multiFailed(_ error: UpstreamCallError, socket: curl_socket_t) {
+        if error.code == .multi(CURLM_BAD_SOCKET) {
+            sockets.forget(socket)
+            return
+        }
+        for transfer in Array(transfers.values) { transfer.fail(error) }
     }
 
     /// Reads CURLMSG_DONE messages and completes their transfers.
     private func drainCompletions() {
-        var left: Int32 = 0
-        while let message = curl_multi_info_read(multi, &left) {
-            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
-            // Copy out before the handle is removed: that invalidates `message`.
-            let result = gw_msg_result(message)
+        while let (easy, result) = multi.nextCompletion() {
             guard let transfer = transfers[easy] else { continue }
             transfer.finish(result)
         }
@@ -205,74 +211,14 @@ public final class UpstreamLoop: @unchecked Sendable {
 
     // MARK: - Sockets and timer (called by libcurl)
 
-    fileprivate func updateSocket(_ socket: curl_socket_t, what: Int32, assigned: UnsafeMutableRawPointer?) -> Int32 {
+    /// CURLMOPT_SOCKETFUNCTION; -1 makes curl fail the transfer using the socket.
+    fileprivate func updateSocket(_ socket: curl_socket_t, what: Int32) -> Int32 {
         assertOnQueue()
-        if what == CURL_POLL_REMOVE {
-            if ownedSockets.contains(socket) {
-                // Idle in the pool, about to be closed through our close callback, or about
-                // to be closed by curl directly (see `idleOwnedSockets`).
-                watchers[socket]?.watch(read: false, write: false)
-                idleOwnedSockets.insert(socket)
-            } else if let watcher = watchers.removeValue(forKey: socket) {
-                watcher.stop()
-            }
-            _ = curl_multi_assign(multi, socket, nil)
+        do {
+            try sockets.update(socket, what: what)
             return 0
-        }
-        if !idleOwnedSockets.isEmpty { idleOwnedSockets.remove(socket) }
-        let watcher: SocketWatcher
-        if let assigned {
-            watcher = Unmanaged<SocketWatcher>.fromOpaque(assigned).takeUnretainedValue()
-        } else if let existing = watchers[socket] {
-            watcher = existing
-            _ = curl_multi_assign(multi, socket, Unmanaged.passUnretained(existing).toOpaque())
-        } else {
-            guard let created = SocketWatcher(socket: socket, poller: poller, onEvent: { [weak self] socket, events in
-                self?.socketAction(socket, events: events)
-            }) else {
-                // Could not watch the socket (descriptor limit): tell curl to fail.
-                return -1
-            }
-            watchers[socket] = created
-            _ = curl_multi_assign(multi, socket, Unmanaged.passUnretained(created).toOpaque())
-            watcher = created
-        }
-        watcher.watch(read: what & CURL_POLL_IN != 0, write: what & CURL_POLL_OUT != 0)
-        return 0
-    }
-
-    /// CURLOPT_OPENSOCKETFUNCTION: a connection socket, opened here so that its close is seen.
-    fileprivate func openSocket(family: Int32, type: Int32, protocol proto: Int32) -> curl_socket_t {
-        let fd = Glibc.socket(family, type | Int32(SOCK_CLOEXEC.rawValue), proto)
-        if fd >= 0 {
-            // A watcher under this number belongs to a socket curl closed without telling us.
-            dropWatcher(fd)
-            ownedSockets.insert(fd)
-        }
-        return fd
-    }
-
-    /// CURLOPT_CLOSESOCKETFUNCTION: curl is done with the socket for good.
-    fileprivate func socketClosing(_ socket: curl_socket_t) {
-        dropWatcher(socket)
-    }
-
-    private func dropWatcher(_ socket: curl_socket_t) {
-        ownedSockets.remove(socket)
-        idleOwnedSockets.remove(socket)
-        watchers.removeValue(forKey: socket)?.stop()
-    }
-
-    /// Stops the watchers of idle sockets whose number no longer names the socket they
-    /// watch (closed by curl without CLOSESOCKETFUNCTION, perhaps reused since): each one
-    /// holds a duplicate descriptor, and with it the connection, open.
-    private func sweepIdleSockets() {
-        for socket in idleOwnedSockets {
-            guard let watcher = watchers[socket] else {
-                idleOwnedSockets.remove(socket)
-                continue
-            }
-            if !watcher.stillWatchesSocket() { dropWatcher(socket) }
+        } catch {
+            return -1  // cannot watch the socket (descriptor limit)
         }
     }
 
@@ -295,9 +241,13 @@ public final class UpstreamLoop: @unchecked Sendable {
         timerDeadline = nil
         socketAction(gw_socket_timeout(), events: 0)
         guard timerDeadline == nil else { return }
-        var milliseconds = -1
-        _ = curl_multi_timeout(multi, &milliseconds)
-        if milliseconds >= 0 { updateTimer(milliseconds) }
+        do {
+            let milliseconds = try multi.timeout()
+            if milliseconds >= 0 { updateTimer(milliseconds) }
+        } catch {
+            // Only for a broken multi handle; keep running transfers from stalling.
+            updateTimer(1000)
+        }
     }
 
     @inline(__always)
@@ -308,13 +258,14 @@ public final class UpstreamLoop: @unchecked Sendable {
     }
 }
 
-/// CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket.
+/// CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket. The per-socket
+/// pointer (curl_multi_assign) is not used: watchers are looked up by socket number.
 private let upstreamSocketCallback: @convention(c) (
     UnsafeMutableRawPointer?, curl_socket_t, Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
-) -> Int32 = { _, socket, what, userp, socketp in
+) -> Int32 = { _, socket, what, userp, _ in
     guard let userp else { return -1 }
     let loop = Unmanaged<UpstreamLoop>.fromOpaque(userp).takeUnretainedValue()
-    return loop.updateSocket(socket, what: what, assigned: socketp)
+    return loop.updateSocket(socket, what: what)
 }
 
 /// CURLMOPT_TIMERFUNCTION: curl asks for one timeout (-1 = none).
@@ -324,31 +275,4 @@ private let upstreamTimerCallback: @convention(c) (UnsafeMutableRawPointer?, Int
     let loop = Unmanaged<UpstreamLoop>.fromOpaque(userp).takeUnretainedValue()
     loop.updateTimer(milliseconds)
     return 0
-}
-
-/// The loop as libcurl's socket open/close callbacks see it; `loop` is nil once the loop
-/// is being destroyed (those callbacks then only open/close the descriptor).
-final class UpstreamSocketContext: @unchecked Sendable {
-    weak var loop: UpstreamLoop?
-    var pointer: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
-}
-
-/// CURLOPT_OPENSOCKETFUNCTION.
-let upstreamOpenSocketCallback: @convention(c) (
-    UnsafeMutableRawPointer?, curlsocktype, UnsafeMutablePointer<curl_sockaddr>?
-) -> curl_socket_t = { clientp, _, address in
-    guard let address else { return -1 }
-    let a = address.pointee
-    if let clientp, let loop = Unmanaged<UpstreamSocketContext>.fromOpaque(clientp).takeUnretainedValue().loop {
-        return loop.openSocket(family: a.family, type: a.socktype, protocol: a.protocol)
-    }
-    return Glibc.socket(a.family, a.socktype | Int32(SOCK_CLOEXEC.rawValue), a.protocol)
-}
-
-/// CURLOPT_CLOSESOCKETFUNCTION.
-let upstreamCloseSocketCallback: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t) -> Int32 = { clientp, socket in
-    if let clientp, let loop = Unmanaged<UpstreamSocketContext>.fromOpaque(clientp).takeUnretainedValue().loop {
-        loop.socketClosing(socket)
-    }
-    return Glibc.close(socket)
 }

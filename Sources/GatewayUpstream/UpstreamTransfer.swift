@@ -22,12 +22,14 @@ public final class UpstreamTransfer: @unchecked Sendable {
     var state = State.pending
     private var cancelled = false
 
-    /// The CURL easy handle; owned, freed by `release()`.
+    /// The easy handle with its header list and error buffer, from `configure()` until
+    /// `release()` gives it back to the loop's pool.
+    private var handle: CurlEasyHandle?
+    /// `handle`'s `CURL *` (nil when there is none): the transfer's key in the loop.
     private(set) var easy: UnsafeMutableRawPointer?
-    /// CURLOPT_HTTPHEADER list; must outlive the easy handle's use of it.
-    private var headerList: UnsafeMutablePointer<curl_slist>?
-    /// CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE bytes).
-    private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The libcurl or system failure that ended the transfer, as translated (nil on success,
+    /// or when the failure was our own: a bad response head, a request body problem).
+    private(set) var callError: UpstreamCallError?
 
     private var head = ResponseHeadParser()
     private var headDelivered = false
@@ -46,14 +48,9 @@ public final class UpstreamTransfer: @unchecked Sendable {
         self.loop = loop
         self.request = request
         self.delegate = delegate
-        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
     }
 
-    deinit {
-        release(recycle: false)  // maybe off the loop's queue: no pool access
-        errorBuffer.deallocate()
-    }
+    // `handle`, if still here, is freed with the transfer (maybe off the loop's queue: no pool access).
 
     // MARK: - Public control
 
@@ -91,13 +88,30 @@ public final class UpstreamTransfer: @unchecked Sendable {
 
     // MARK: - Lifecycle (loop side)
 
-    /// Creates and configures the easy handle.
+    /// Takes an easy handle from the loop's pool and configures it.
     /// - Returns: the error to complete with, or nil when ready to add to the multi handle.
     func configure() -> UpstreamError? {
-        guard let easy = loop.takeEasyHandle() else { return .connectFailed("curl_easy_init failed") }
-        self.easy = easy
+        var handle: CurlEasyHandle
+        do throws(UpstreamCallError) {
+            handle = try loop.takeEasyHandle()
+        } catch {
+            callError = error
+            return .connectFailed(error.message)
+        }
+        do throws(UpstreamError) {
+            try configure(&handle)
+        } catch {
+            loop.recycleEasyHandle(handle)
+            return error
+        }
+        easy = handle.pointer
+        self.handle = consume handle
+        return nil
+    }
+
+    private func configure(_ handle: inout CurlEasyHandle) throws(UpstreamError) {
         guard ResponseHeadParser.isToken(request.method) else {
-            return .connectFailed("request method is not a valid token")
+            throw .connectFailed("request method is not a valid token")
         }
         var fieldLines: [String] = []
         // Framing comes from `request.body` only; `Expect` is never forwarded because the
@@ -105,7 +119,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let droppedNames: Set<String> = ["content-length", "transfer-encoding", "expect"]
         for field in request.fields {
             guard ResponseHeadParser.isToken(field.name), Self.isValidFieldValue(field.value) else {
-                return .connectFailed("request field is not valid HTTP")
+                throw .connectFailed("request field is not valid HTTP")
             }
             if droppedNames.contains(field.name.lowercased()) { continue }
             // "Name;" is curl's spelling for a field with an empty value ("Name:" deletes it).
@@ -151,17 +165,6 @@ public final class UpstreamTransfer: @unchecked Sendable {
                 fieldLines.append("Transfer-Encoding: chunked")
             }
         }
-        for (option, value) in options {
-            guard gw_easy_setopt_long(easy, option, value) == CURLE_OK else {
-                return .connectFailed("libcurl refused an option")
-            }
-        }
-        if case .length(let n) = request.body, !isHead {
-            guard n <= UInt64(Int64.max), gw_easy_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(n)) == CURLE_OK else {
-                return .connectFailed("request body too large")
-            }
-        }
-
         var strings: [(CURLoption, String)] = [
             (CURLOPT_URL, request.url),
             // Only http and https, also for redirects (which are never followed anyway).
@@ -180,43 +183,38 @@ public final class UpstreamTransfer: @unchecked Sendable {
             if let path = tls.clientCertificate { strings.append((CURLOPT_SSLCERT, path)) }
             if let path = tls.clientKey { strings.append((CURLOPT_SSLKEY, path)) }
         }
-        for (option, value) in strings {
-            // curl copies string options.
-            guard gw_easy_setopt_str(easy, option, value) == CURLE_OK else {
-                return option == CURLOPT_URL
-                    ? .connectFailed("upstream URL refused by libcurl")
-                    : .connectFailed("libcurl refused an option")
-            }
-        }
-
-        for line in fieldLines {
-            guard let list = curl_slist_append(headerList, line) else {
-                return .connectFailed("out of memory")
-            }
-            headerList = list
-        }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let pointerOptions: [(CURLoption, UnsafeMutableRawPointer?)] = [
             (CURLOPT_HEADERDATA, me), (CURLOPT_WRITEDATA, me), (CURLOPT_READDATA, me),
-            (CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)),
             (CURLOPT_OPENSOCKETDATA, loop.socketContext.pointer),
             (CURLOPT_CLOSESOCKETDATA, loop.socketContext.pointer),
         ]
-        for (option, value) in pointerOptions {
-            guard gw_easy_setopt_ptr(easy, option, value) == CURLE_OK else {
-                return .connectFailed("libcurl refused an option")
+        if case .length(let n) = request.body, !isHead, n > UInt64(Int64.max) {
+            throw .connectFailed("request body too large")
+        }
+        var urlRefused = false
+        do throws(UpstreamCallError) {
+            try handle.attachErrorBuffer()
+            for (option, value) in options { try handle.set(option, value) }
+            if case .length(let n) = request.body, !isHead {
+                try handle.set(CURLOPT_INFILESIZE_LARGE, offset: curl_off_t(n))
             }
+            for (option, value) in strings {
+                urlRefused = option == CURLOPT_URL
+                try handle.set(option, string: value)  // curl copies string options
+            }
+            urlRefused = false
+            try handle.setHeaderLines(fieldLines)
+            for (option, value) in pointerOptions { try handle.set(option, pointer: value) }
+            try handle.set(CURLOPT_HEADERFUNCTION, dataCallback: upstreamHeaderCallback)
+            try handle.set(CURLOPT_WRITEFUNCTION, dataCallback: upstreamWriteCallback)
+            try handle.set(CURLOPT_READFUNCTION, dataCallback: upstreamReadCallback)
+            try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
+        } catch {
+            callError = error
+            if urlRefused { throw .connectFailed("upstream URL refused by libcurl") }
+            throw error.kind == .resourceExhausted ? .connectFailed("out of memory") : .connectFailed("libcurl refused an option")
         }
-        guard gw_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList) == CURLE_OK,
-              gw_easy_setopt_data_cb(easy, CURLOPT_HEADERFUNCTION, upstreamHeaderCallback) == CURLE_OK,
-              gw_easy_setopt_data_cb(easy, CURLOPT_WRITEFUNCTION, upstreamWriteCallback) == CURLE_OK,
-              gw_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, upstreamReadCallback) == CURLE_OK,
-              gw_easy_setopt_opensocket_cb(easy, upstreamOpenSocketCallback) == CURLE_OK,
-              gw_easy_setopt_closesocket_cb(easy, upstreamCloseSocketCallback) == CURLE_OK
-        else {
-            return .connectFailed("libcurl refused an option")
-        }
-        return nil
     }
 
     /// Configuration or curl_multi_add_handle failed: report it (on a later queue turn).
@@ -232,6 +230,19 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// curl reported CURLMSG_DONE. Called by the loop outside curl calls.
     func finish(_ result: CURLcode) {
         guard state == .running else { return }
+        complete(UpstreamCallError.transferResult(result, detail: handle?.errorDetail ?? ""))
+    }
+
+    /// A libcurl call about this running transfer failed (curl_easy_pause, or
+    /// curl_multi_socket_action for the whole loop): it ends with that failure.
+    /// Called by the loop outside curl calls.
+    func fail(_ error: UpstreamCallError) {
+        guard state == .running else { return }
+        complete(error)
+    }
+
+    private func complete(_ result: UpstreamCallError?) {
+        callError = result
         let error = cancelled ? nil : outcome(result)
         loop.remove(self)
         state = .finished
@@ -250,17 +261,12 @@ public final class UpstreamTransfer: @unchecked Sendable {
         release()
     }
 
-    /// Gives the easy handle back to the loop's pool (or frees it) and frees the header list.
+    /// Gives the easy handle (with its header list) back to the loop's pool.
     /// The handle must not be in the multi handle.
-    private func release(recycle: Bool = true) {
-        if let easy {
-            if recycle { loop.recycleEasyHandle(easy) } else { curl_easy_cleanup(easy) }
-            self.easy = nil
-        }
-        if let headerList {
-            curl_slist_free_all(headerList)
-            self.headerList = nil
-        }
+    private func release() {
+        easy = nil
+        guard let handle = handle.take() else { return }
+        loop.recycleEasyHandle(handle)
     }
 
     private func scheduleUnpause() {
@@ -277,53 +283,35 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let resumeReceive = receiveResumeRequested && receivePaused
         sendResumeRequested = false
         receiveResumeRequested = false
-        guard state == .running, !cancelled, let easy, resumeSend || resumeReceive else { return }
+        guard state == .running, !cancelled, easy != nil, resumeSend || resumeReceive else { return }
         if resumeSend { sendPaused = false }
         if resumeReceive { receivePaused = false }
         // Keep the other direction paused if the delegate has not released it.
         let mask = (sendPaused ? gw_pause_send() : 0) | (receivePaused ? gw_pause_recv() : 0)
+        var failure: UpstreamCallError?
         loop.withCurlCall {
             // Held body bytes may be delivered from inside this call; the callbacks may
             // pause again and then set the flags anew.
-            _ = curl_easy_pause(easy, mask)
+            do throws(UpstreamCallError) {
+                try handle?.pause(mask)
+            } catch {
+                failure = error
+            }
         }
+        // The transfer may have completed inside the call; `fail` then does nothing.
+        if let failure { fail(failure) }
     }
 
     // MARK: - Result mapping
 
-    /// Maps curl's result to the delegate's outcome (nil = success).
-    private func outcome(_ result: CURLcode) -> UpstreamError? {
+    /// The delegate's outcome (nil = success) for curl's translated result.
+    private func outcome(_ result: UpstreamCallError?) -> UpstreamError? {
+        // Our own callback's reason wins over the CURLE_WRITE_ERROR / ABORTED_BY_CALLBACK it caused.
         if let failure { return failure }
-        if result == CURLE_OK {
+        guard let result else {
             return headDelivered ? nil : .invalidResponse("no response head")
         }
-        let message = errorMessage(result)
-        // Once the head went to the delegate, every failure means a cut-off response.
-        if headDelivered { return .aborted(message) }
-        switch result {
-        case CURLE_OPERATION_TIMEDOUT:
-            return .timeout
-        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
-             CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
-             CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE,
-             CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED,
-             CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT,
-             CURLE_USE_SSL_FAILED, CURLE_URL_MALFORMAT, CURLE_SEND_ERROR, CURLE_SEND_FAIL_REWIND,
-             CURLE_OUT_OF_MEMORY, CURLE_FAILED_INIT:
-            return .connectFailed(message)
-        case CURLE_WEIRD_SERVER_REPLY, CURLE_UNSUPPORTED_PROTOCOL, CURLE_GOT_NOTHING, CURLE_RECV_ERROR,
-             CURLE_PARTIAL_FILE, CURLE_BAD_CONTENT_ENCODING:
-            return .invalidResponse(message)
-        default:
-            return .connectFailed(message)
-        }
-    }
-
-    /// curl's detail message (names host and port, never header values), else the code's text.
-    private func errorMessage(_ result: CURLcode) -> String {
-        errorBuffer[Int(CURL_ERROR_SIZE) - 1] = 0
-        let detail = String(cString: errorBuffer)
-        return detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
+        return result.upstreamError(headDelivered: headDelivered)
     }
 
     private static func isValidFieldValue(_ value: String) -> Bool {

@@ -3,6 +3,10 @@ import GatewayCore
 import GatewayPolicy
 import GatewayServer
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `gateway check`: validates the config and its keys, prints the route table.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +42,9 @@ struct Check: ParsableCommand {
             for e in refused { printError(e.description) }
             throw ExitCode(1)
         }
+        let tls = ListenTLSCheck.findings(runtime.config, now: Double(time(nil)))
+        for line in tls.warnings + tls.errors { printError(line) }
+        if !tls.errors.isEmpty { throw ExitCode(1) }
         print("\(options.config): valid, \(runtime.config.routes.count) route(s)")
         print(RouteTableText.render(runtime.config))
     }
@@ -58,7 +65,8 @@ enum RouteTableText {
             switch r.auth {
             case .publicAccess: auth = "public"
             case .required(let req):
-                var parts = ["issuers=" + req.issuers.joined(separator: ",")]
+                var parts = req.issuers.isEmpty ? [] : ["issuers=" + req.issuers.joined(separator: ",")]
+                if req.clientCertificate { parts.append("client_certificate=required") }
                 if !req.scopes.isEmpty { parts.append("scopes=" + req.scopes.joined(separator: ",")) }
                 if !req.anyScopes.isEmpty { parts.append("any_scopes=" + req.anyScopes.joined(separator: ",")) }
                 if !req.roles.isEmpty { parts.append("roles=" + req.roles.joined(separator: ",")) }

@@ -63,6 +63,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        // Signals are caught from here on: a SIGHUP while the keys load (systemd's
+        // ExecReload can send one at any time) is remembered, never fatal.
+        let signals = SignalHandling()
         // The level comes from --log-level, else from the config's log.level (read once at start).
         let environment = ProcessEnvironment.current()
         let configured = logLevel ?? (try? ConfigLoader.parse(contents: ConfigFile.read(options.config), path: options.config,
@@ -70,13 +73,18 @@ struct Serve: ParsableCommand {
         let level = configured.flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "gateway")
+        signals.logger = logger
         let metrics = GatewayMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
 
         let jwks = JWKSService(logger: logger)
         // An identity provider that is down does not stop the start: its issuer's requests are
         // answered 503 and /readyz names it until its keys arrive.
-        let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true)
+        let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
+        let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true, revocation: revocation)
+        let unserved = UnservedSettings.errors(runtime.config)
+        for e in unserved { printError(e.description) }
+        if !unserved.isEmpty { throw ExitCode(1) }
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
@@ -99,7 +107,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
-                                      jwks: jwks, logger: logger)
+                                      jwks: jwks, revocation: revocation, logger: logger)
         let adminAddress = admin.flatMap { try? ConfigScalars.listenAddress($0) }
             ?? runtime.config.admin ?? .defaultAdmin
         let adminServer: AdminServer
@@ -114,34 +122,74 @@ struct Serve: ParsableCommand {
             "address": .string(listen.host), "port": .stringConvertible(Int(server.port)),
             "admin_port": .stringConvertible(Int(adminServer.port)), "routes": .stringConvertible(runtime.config.routes.count),
         ])
-        SignalHandling.install(server: server, reloader: reloader, logger: logger)
-        withExtendedLifetime(adminServer) { dispatchMain() }
+        signals.started(server: server, reloader: reloader)
+        withExtendedLifetime((adminServer, signals)) { MainThread.park() }
     }
 }
 
-/// SIGTERM/SIGINT (drain and exit 0) and SIGHUP (reload) through Dispatch signal sources.
-enum SignalHandling {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+/// SIGTERM/SIGINT (drain and exit 0) and SIGHUP (reload) through Dispatch signal sources,
+/// installed when `serve` starts. Until the server runs (keys still loading), SIGTERM/SIGINT
+/// exit at once (nothing is in flight) and a SIGHUP is kept and performed once the server
+/// runs (the config it loaded may already be stale).
+///
+/// `@unchecked Sendable`: mutable state is touched on `queue` only.
+final class SignalHandling: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "gateway.signals")
+    private var sources: [DispatchSourceSignal] = []
+    private var server: GatewayServer?
+    private var reloader: ConfigReloader?
+    private var reloadPending = false
+    private var stopping = false
+    private var _logger: Logger?
+    /// Set once logging is bootstrapped (signals before that are handled but not logged).
+    var logger: Logger? {
+        get { queue.sync { _logger } }
+        set { queue.sync { _logger = newValue } }
+    }
 
-    static func install(server: GatewayServer, reloader: ConfigReloader, logger: Logger) {
-        let queue = DispatchQueue(label: "gateway.signals")
-        for sig in [SIGTERM, SIGINT] {
+    init() {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            // The default action (terminate) must never run: Dispatch sees the signal instead.
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            s.setEventHandler {
-                logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(sig))])
-                server.shutdown {  // the current config's drain_timeout (reloads included)
-                    logger.info("stopped")
-                    exit(0)
-                }
-            }
+            s.setEventHandler { [unowned self] in self.received(sig) }
             s.resume()
             sources.append(s)
         }
-        signal(SIGHUP, SIG_IGN)
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        hup.setEventHandler { reloader.reload() }
-        hup.resume()
-        sources.append(hup)
+    }
+
+    /// The server runs: later signals act on it; a SIGHUP received during start-up reloads now.
+    func started(server: GatewayServer, reloader: ConfigReloader) {
+        queue.sync {
+            self.server = server
+            self.reloader = reloader
+            if reloadPending {
+                reloadPending = false
+                _logger?.info("reloading: SIGHUP received during start-up")
+                reloader.reload()
+            }
+        }
+    }
+
+    private func received(_ sig: Int32) {
+        switch sig {
+        case SIGHUP:
+            if let reloader { reloader.reload() } else {
+                reloadPending = true
+                _logger?.info("SIGHUP during start-up: reload queued until the server runs")
+            }
+        default:
+            guard !stopping else { return }
+            stopping = true
+            _logger?.info("shutting down", metadata: ["signal": .stringConvertible(Int(sig))])
+            guard let server else {
+                exit(0)  // still starting: nothing in flight
+            }
+            let logger = _logger
+            server.shutdown {  // the current config's drain_timeout (reloads included)
+                logger?.info("stopped")
+                exit(0)
+            }
+        }
     }
 }

@@ -40,7 +40,20 @@ final class PathNormalizerTests: XCTestCase {
         ("/a%20b", "/a%20b"),
         ("/a%3bb", "/a%3Bb"),                             // encoded ";" stays encoded
         ("/%25", "/%25"),                                 // no double decoding
-        ("/%2541", "/%2541"),
+        ("/%25zz", "/%25zz"),                             // a literal "%" before non-hex
+        // Double encoding: "%25" before two hex digits would decode to another escape.
+        ("/%2541", nil),
+        ("/a/%252e%252e/admin", nil),
+        ("/%252F", nil),
+        ("/%25%32%65", nil),                               // decodes to %252e
+        // Not UTF-8 once decoded (RFC 3629 §3): overlong forms, stray bytes, surrogates.
+        ("/%C0%AE%C0%AE/admin", nil),
+        ("/%c0%af", nil),
+        ("/%FF", nil),
+        ("/caf%C3", nil),
+        ("/%ED%A0%80", nil),
+        ("/%F4%90%80%80", nil),                            // above U+10FFFF
+        ("/%F0%9F%98%80", "/%F0%9F%98%80"),                // 4-byte UTF-8 is fine
         ("/caf%c3%a9", "/caf%C3%A9"),
         // Encoded dots are decoded before dot removal.
         ("/a/%2e%2e/b", "/b"),

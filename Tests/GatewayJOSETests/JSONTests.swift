@@ -13,7 +13,9 @@ final class JSONTests: XCTestCase {
                                              .bool(false), .null, .string("x")])), ("b", .object([]))]))
         XCTAssertEqual(try parse("4102444800"), .number(4_102_444_800))
         XCTAssertEqual(try parse("4102444800.5"), .number(4_102_444_800.5))
-        XCTAssertEqual(try parse("12345678901234567890"), .number(1.2345678901234567e19))
+        // Exact beyond 2^53: the digits as sent, not the nearest Double.
+        XCTAssertEqual(try parse("12345678901234567890"), .number(JSONNumber("12345678901234567890")!))
+        XCTAssertNotEqual(try parse("12345678901234567890"), .number(1.2345678901234567e19))
         XCTAssertEqual(try parse("1E-2"), .number(0.01))
         XCTAssertEqual(try parse("[]"), .array([]))
         XCTAssertEqual(try parse(#""""#), .string(""))

@@ -22,7 +22,7 @@ final class KeyLoadingTests: XCTestCase {
         XCTAssertEqual(fitting[2], [.ES256])
         XCTAssertEqual(fitting[3], [.ES384])
         XCTAssertEqual(fitting[4], [.ES512])
-        XCTAssertEqual(fitting[5], [.EdDSA])
+        XCTAssertEqual(fitting[5], [.EdDSA, .Ed25519], "RFC 9864's fully-specified name fits the same key")
         XCTAssertFalse(set.keys.contains { $0.matchesAnyKeyID })
     }
 

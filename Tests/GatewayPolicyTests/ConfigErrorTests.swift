@@ -127,12 +127,12 @@ extension ConfigErrorTests {
         XCTAssertEqual(errors("""
             listen:
               address: "::1:8080"
-              tls: {certificate: a, private_key: b}
+              tls: {certificate: a, private_key: b, min_version: "1.1"}
             admin: {address: "999.1.1.1:80"}
             \(Self.tail)
             """), [
                 "gw.yml:2:12: invalid address `::1:8080` for `listen.address`: an IPv6 address must be in brackets, e.g. `[::]:8080`",
-                "gw.yml:3:3: listen.tls is not supported yet",
+                "gw.yml:3:54: `listen.tls.min_version` must be \"1.2\" or \"1.3\", not `1.1`",
                 "gw.yml:4:18: invalid address `999.1.1.1:80` for `admin.address`: host must be an IP address or `localhost`",
             ])
         XCTAssertEqual(errors("listen: {address: \"0.0.0.0:65536\"}\n\(Self.tail)"),

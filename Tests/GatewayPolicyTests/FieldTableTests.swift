@@ -7,16 +7,17 @@ import XCTest
 /// without a check here (or a check for a key no table has) fails the test.
 final class FieldTableTests: XCTestCase {
     static let everyKey = """
-        listen: {address: 127.0.0.1:8081}
-        admin: {address: 127.0.0.1:9091}
+        listen: {address: 127.0.0.1:8081, tls: {certificate: t.crt, private_key: t.key}, trusted_proxies: [10.0.0.0/8]}
+        admin: {address: 127.0.0.1:9091, token_env: GATEWAY_ADMIN_TOKEN}
         limits: {max_header_bytes: 1KiB, max_body_bytes: 2KiB, header_timeout: 1s, idle_timeout: 2s,
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
         log: {level: debug}
+        revocation: {file: revoked.json, url: "https://r/revoked.json", refresh: 2s, max_stale: 3m, max_entries: 8}
         tracing: {otlp_endpoint: "http://collector:4318", service_name: edge, sample_ratio: 0.25}
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
-             jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, scope_claim: scp,
+             jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
              roles_claim: realm.roles}
           - {name: file, issuer: "https://f", algorithms: [ES256], jwks_file: keys/jwks.json}
           - {name: pem, issuer: "https://p", algorithms: [EdDSA], public_key_file: keys/p.pem, key_id: p1}
@@ -32,8 +33,12 @@ final class FieldTableTests: XCTestCase {
             match: {host: api.example.com, path_prefix: /a, methods: [GET], case_insensitive: true}
             upstream: u
             strip_prefix: true
+            allow_body_on_get: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
-                   forward_token: true}
+                   forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
+                   login_url: "https://login.test/?rd={url}", client_certificate: required}
+            cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
+                   expose_headers: [X-E], max_age: 1m, allow_credentials: true}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
           - {name: x, match: {path_regex: "/x/[0-9]+"}, upstream: u, auth: {issuers: [file, pem, hmac]}}
         """
@@ -50,6 +55,7 @@ final class FieldTableTests: XCTestCase {
     static let checks: [String: Check] = [
         "listen": { $0.listen.port == 8081 }, "listen.address": { $0.listen == ListenAddress(host: "127.0.0.1", port: 8081) },
         "admin": { $0.admin?.port == 9091 }, "admin.address": { $0.admin == ListenAddress(host: "127.0.0.1", port: 9091) },
+        "admin.token_env": { $0.adminTokenEnv == "GATEWAY_ADMIN_TOKEN" },
         "limits": { $0.limits != Limits() },
         "limits.max_header_bytes": { $0.limits.maxHeaderBytes == 1024 },
         "limits.max_body_bytes": { $0.limits.maxBodyBytes == 2048 },
@@ -59,6 +65,12 @@ final class FieldTableTests: XCTestCase {
         "limits.drain_timeout": { $0.limits.drainTimeout == 4 },
         "limits.body_timeout": { $0.limits.bodyTimeout == 5 },
         "token_cache": { $0.tokenCache != TokenCacheConfig() },
+        "revocation": { $0.revocation != nil },
+        "revocation.file": { $0.revocation?.file?.hasSuffix("revoked.json") == true },
+        "revocation.url": { $0.revocation?.url == "https://r/revoked.json" },
+        "revocation.refresh": { $0.revocation?.refresh == 2 },
+        "revocation.max_stale": { $0.revocation?.maxStale == 180 },
+        "revocation.max_entries": { $0.revocation?.maxEntries == 8 },
         "token_cache.enabled": { !$0.tokenCache.enabled },
         "token_cache.max_entries": { $0.tokenCache.maxEntries == 6 },
         "token_cache.max_bytes": { $0.tokenCache.maxBytes == 7 * 1024 },
@@ -86,6 +98,7 @@ final class FieldTableTests: XCTestCase {
         "issuers[].clock_skew": { issuer($0, "remote")?.clockSkew == 1 },
         "issuers[].max_token_lifetime": { issuer($0, "remote")?.maxTokenLifetime == 3600 },
         "issuers[].require_exp": { issuer($0, "remote")?.requireExp == false },
+        "issuers[].require_sub": { issuer($0, "remote")?.requireSub == false && issuer($0, "file")?.requireSub == true },
         "issuers[].scope_claim": { issuer($0, "remote")?.scopeClaim == "scp" },
         "issuers[].roles_claim": { issuer($0, "remote")?.rolesClaim == ["realm", "roles"] },
         "upstreams": { $0.upstreams.count == 1 },
@@ -122,6 +135,7 @@ final class FieldTableTests: XCTestCase {
         "routes[].match.case_insensitive": { $0.routes.first?.caseInsensitive == true },
         "routes[].upstream": { $0.routes.allSatisfy { $0.upstream == "u" } },
         "routes[].strip_prefix": { $0.routes.first?.stripPrefix == true },
+        "routes[].allow_body_on_get": { $0.routes.first?.allowBodyOnGet == true && $0.routes[1].allowBodyOnGet == false },
         "routes[].auth": { $0.routes[1].auth == .publicAccess },
         "routes[].auth.issuers": { auth($0)?.issuers == ["remote"] },
         "routes[].auth.scopes": { auth($0)?.scopes == ["s1"] },
@@ -129,13 +143,26 @@ final class FieldTableTests: XCTestCase {
         "routes[].auth.roles": { auth($0)?.roles == ["r1"] },
         "routes[].auth.claims": { auth($0).map { $0.claims.map(\.name) == ["tenant"] && $0.claims.first?.value == .string("acme") } ?? false },
         "routes[].auth.forward_token": { auth($0)?.forwardToken == true },
+        "routes[].auth.token_from": { auth($0)?.browser.tokenFrom == [.cookie("at")] },
+        "routes[].auth.csrf_origins": { auth($0)?.browser.csrfOrigins.map(\.description) == ["https://app.test"] },
+        "routes[].auth.login_url": { auth($0)?.browser.loginURL == "https://login.test/?rd={url}" },
+        "routes[].cors": { $0.routes.first?.cors != nil },
+        "routes[].cors.allowed_origins": { $0.routes.first?.cors?.allowedOrigins.map(\.description) == ["https://app.test"] },
+        "routes[].cors.allowed_methods": { $0.routes.first?.cors?.allowedMethods == ["PUT"] },
+        "routes[].cors.allowed_headers": { $0.routes.first?.cors?.allowedHeaders == ["X-H"] },
+        "routes[].cors.expose_headers": { $0.routes.first?.cors?.exposeHeaders == ["X-E"] },
+        "routes[].cors.max_age": { $0.routes.first?.cors?.maxAge == 60 },
+        "routes[].cors.allow_credentials": { $0.routes.first?.cors?.allowCredentials == true },
+        "routes[].auth.client_certificate": { auth($0)?.clientCertificate == true },
+        "listen.tls": { $0.listenTLS?.certificates.map(\.certificate) == ["/etc/gw/t.crt"] },
+        "listen.trusted_proxies": { $0.trustedProxies.map(\.description) == ["10.0.0.0/8"] },
     ]
 
     func testEveryKeyOfEveryMappingIsRead() throws {
         let config = try ConfigLoader.parse(yaml: Self.everyKey, path: "/etc/gw/gateway.yml", environment: [:])
         let schema = Set(ConfigSchema.allKeys)
         XCTAssertFalse(schema.isEmpty)
-        let checked = Set(Self.checks.keys).union(["listen.tls"])
+        let checked = Set(Self.checks.keys)
         XCTAssertEqual(schema.subtracting(checked).sorted(), [], "keys a table accepts without a check in this test")
         XCTAssertEqual(checked.subtracting(schema).sorted(), [], "checks for keys no table accepts")
         for (key, check) in Self.checks.sorted(by: { $0.key < $1.key }) {
@@ -143,11 +170,11 @@ final class FieldTableTests: XCTestCase {
         }
     }
 
-    func testListenTLSIsReadAndRefused() {
-        let yaml = Self.everyKey.replacingOccurrences(of: "listen: {address: 127.0.0.1:8081}",
-                                                      with: "listen: {address: 127.0.0.1:8081, tls: {}}")
+    func testListenTLSIsRead() {
+        let yaml = Self.everyKey.replacingOccurrences(of: "tls: {certificate: t.crt, private_key: t.key}", with: "tls: {}")
         XCTAssertThrowsError(try ConfigLoader.parse(yaml: yaml, path: "g.yml", environment: [:])) { error in
-            XCTAssertEqual((error as? ConfigErrors)?.description, "g.yml:1:35: listen.tls is not supported yet")
+            XCTAssertEqual((error as? ConfigErrors)?.description,
+                           "g.yml:1:35: `listen.tls` needs `certificate` and `private_key`, or `certificates`")
         }
     }
 

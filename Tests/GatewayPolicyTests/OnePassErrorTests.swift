@@ -5,7 +5,7 @@ import XCTest
 extension ConfigErrorTests {
     func testMissingVariablesAreReportedWithEveryOtherError() {
         XCTAssertEqual(errors("""
-            listen: {address: "bad", tls: {cert: "${TLS_CERT}"}}
+            listen: {address: "bad", tls: {certificate: "${TLS_CERT}"}}
             token_cache: {max_entries: "${CACHE_ENTRIES}"}
             log: {level: "${LOG_LEVEL}"}
             issuers:
@@ -25,8 +25,8 @@ extension ConfigErrorTests {
               - {name: r, match: {path: /a, path_prefix: "/${PREFIX}"}, upstream: u, auth: public}
             """), [
                 "gw.yml:1:19: invalid address `bad` for `listen.address`: expected HOST:PORT",
-                "gw.yml:1:26: listen.tls is not supported yet",
-                "gw.yml:1:38: environment variable `TLS_CERT` is not set (used in `listen.tls.cert`)",
+                "gw.yml:1:31: missing required key `private_key` in `listen.tls`",
+                "gw.yml:1:45: environment variable `TLS_CERT` is not set (used in `listen.tls.certificate`)",
                 "gw.yml:2:28: environment variable `CACHE_ENTRIES` is not set (used in `token_cache.max_entries`)",
                 "gw.yml:3:14: environment variable `LOG_LEVEL` is not set (used in `log.level`)",
                 "gw.yml:8:16: environment variable `JWKS_FILE` is not set (used in `issuers[0].jwks_file`)",

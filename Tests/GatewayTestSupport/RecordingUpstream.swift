@@ -41,6 +41,9 @@ public indirect enum CannedResponse: Sendable {
     case truncated(declared: Int, sent: [UInt8])
     /// Writes these bytes as they are, then closes the connection.
     case raw([UInt8])
+    /// Writes each piece as it is, waiting `pause` seconds between pieces, then closes the
+    /// connection (a response that fails after its head went out).
+    case rawPieces([[UInt8]], pause: Double)
     /// Closes the connection without answering.
     case close
 
@@ -367,6 +370,18 @@ public final class RecordingUpstream: @unchecked Sendable {
             return false
         case .raw(let bytes):
             _ = c.write(bytes)
+            return false
+        case .rawPieces(let pieces, let pause):
+            for (i, piece) in pieces.enumerated() {
+                if i > 0 {
+                    let deadline = Date().addingTimeInterval(pause)
+                    while Date() < deadline {
+                        if isStopped { return false }
+                        usleep(10_000)
+                    }
+                }
+                guard c.write(piece) else { return false }
+            }
             return false
         case .close:
             return false

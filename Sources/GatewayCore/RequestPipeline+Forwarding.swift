@@ -1,0 +1,91 @@
+import GatewayHTTP
+import GatewayPolicy
+
+// The request sent upstream once `RequestPipeline.decide` allowed it: which client fields
+// go, which the gateway sets, and the URL.
+extension RequestPipeline {
+    // MARK: Forwarded request
+
+    /// Fields upstream frameworks read as the client's address, the request's URL or its
+    /// method, in place of the real ones: a client could otherwise turn a request a GET route
+    /// allowed into a DELETE, or `/status` into `/admin`, behind the gateway's back.
+    static let overrideFields: Set<String> = [
+        "x-real-ip", "x-client-ip", "true-client-ip", "x-original-url", "x-rewrite-url", "x-original-uri",
+        "x-http-method-override", "x-http-method", "x-method-override",
+        "front-end-https", "x-url-scheme", "x-host", "x-method", "cf-connecting-ip",
+    ]
+
+    /// Whether a normalised field name is one of the proxy-set families a client must not
+    /// send: `overrideFields`, every `X-Forwarded-*`, `X-Original-*` (original URL, host,
+    /// method, ...), `X-Envoy-*` (Envoy's routing and retry controls), and every field
+    /// ending in `-Client-IP` or `-Connecting-IP` (`Fastly-Client-IP`,
+    /// `X-Cluster-Client-IP`, `CF-Connecting-IP`, ...).
+    static func isProxyControlField(_ n: String) -> Bool {
+        overrideFields.contains(n) || n.hasPrefix("x-forwarded-") || n.hasPrefix("x-original-") || n.hasPrefix("x-envoy-")
+            || n.hasSuffix("-client-ip") || n.hasSuffix("-connecting-ip")
+    }
+
+    /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
+    /// identity look-alikes, `Authorization` (unless forwarded), `Host` (libcurl sends the
+    /// upstream's), framing (`Content-Length`: set from the body), `Expect` (answered here),
+    /// every `X-Forwarded-*` (the gateway sets For, with the client's chain, Proto and
+    /// Host), `X-Request-Id` (set here) and the other `isProxyControlField`s. Names compare
+    /// case-insensitively with `_` as `-`.
+    static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool) -> [HTTPField] {
+        let cleaned = HopByHop.removing(from: head.fields)
+        var out: [HTTPField] = []
+        out.reserveCapacity(cleaned.count + 8)
+        for f in cleaned {
+            let n = HeaderName.normalized(f.name)
+            switch n {
+            case "authorization": if !forwardToken { continue }
+            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded":
+                continue
+            default: break
+            }
+            if isProxyControlField(n) { continue }
+            if runtime.isSpoofableIdentityHeader(f.name) { continue }
+            out.append(f)
+        }
+        return out
+    }
+
+    static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
+                                context: RequestContext, requestID: String) {
+        let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
+        let chain = (prior + [context.clientAddress]).joined(separator: ", ")
+        fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
+        fields.append(HTTPField(name: "X-Forwarded-Proto", value: context.scheme))
+        if let host, !host.isEmpty { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
+        fields.append(HTTPField(name: "X-Request-Id", value: requestID))
+    }
+
+    /// A client `X-Request-Id` is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
+    static func requestIDFrom(_ head: HTTPRequestHead) -> String? {
+        var found: String?
+        for f in head.fields where HeaderName.equals(f.name, "x-request-id") {
+            if found != nil { return nil }
+            found = f.value
+        }
+        guard let v = found, !v.isEmpty, v.utf8.count <= 128 else { return nil }
+        for b in v.utf8 {
+            let ok = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
+            if !ok { return nil }
+        }
+        return v
+    }
+
+    static func upstreamURL(_ upstream: UpstreamConfig, route: Route, target: NormalizedTarget) -> String {
+        var path = target.path
+        if route.stripPrefix, case .prefix(let prefix) = route.path {
+            let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            path = String(path.utf8.dropFirst(trimmed.utf8.count)).map { $0 } ?? path
+            if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
+        }
+        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
+        var url = "\(upstream.scheme)://\(host):\(upstream.port)\(upstream.basePath)\(path)"
+        if let q = target.query { url += "?" + q }
+        return url
+    }
+}

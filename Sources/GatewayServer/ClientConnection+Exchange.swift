@@ -1,0 +1,265 @@
+import GatewayCore
+import GatewayHTTP
+import GatewayTracing
+import GatewayUpstream
+
+/// Parsing requests, deciding them, and ending exchanges.
+extension ClientConnection {
+    /// Parses as far as the current state allows.
+    func process() {
+        // Once a response is the last one (a refusal, an error), nothing more is parsed:
+        // requests pipelined behind it are never forwarded.
+        while !closed && !closeAfterFlush {
+            if let ex = exchange {
+                if ex.requestComplete { break }  // pipelined bytes wait for the response
+                if ex.requestBody.isFull { break }
+            }
+            let result: (event: HTTPParserEvent?, consumed: Int)
+            do {
+                result = try inbound.withReadableBytes { try parser.parse($0) }
+            } catch let error as HTTPParseError {
+                answerWithoutRequest(.malformedRequest(error))
+                return
+            } catch {
+                answerWithoutRequest(.malformedRequest(.badRequest("malformed request")))
+                return
+            }
+            if let ex = exchange, !ex.requestComplete {
+                // Chunk framing (sizes, extensions, trailers) counts too, with an allowance
+                // for normal overhead: 1-byte chunks with 4 KiB extensions must not turn
+                // max_body_bytes into gigabytes on the wire.
+                var payload = 0
+                if case .body(let range)? = result.event { payload = range.count }
+                ex.framing += UInt64(result.consumed - payload)
+                if ex.framing > UInt64(ex.maxBody / 8 + 64 * 1024) {
+                    answer(.bodyTooLarge)
+                    return
+                }
+            }
+            guard let event = result.event else {
+                inbound.consume(result.consumed)
+                if result.consumed == 0 { break }
+                continue
+            }
+            switch event {
+            case .head(let head):
+                inbound.consume(result.consumed)
+                headReceived(head)
+            case .body(let range):
+                guard let ex = exchange else { inbound.consume(result.consumed); continue }
+                ex.received += UInt64(range.count)
+                if ex.received > UInt64(ex.maxBody) {
+                    answer(.bodyTooLarge)
+                    return
+                }
+                if ex.localBody != nil {
+                    ex.localBody!.append(contentsOf: inbound.bytes(range))
+                } else {
+                    inbound.withReadableBytes { ex.requestBody.append(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                }
+                inbound.consume(result.consumed)
+                machine.bodyProgress(now: monotonicSeconds(), timeouts)
+                ex.wakeSender()
+            case .end:
+                inbound.consume(result.consumed)
+                guard let ex = exchange else { continue }
+                ex.requestComplete = true
+                machine.requestComplete()
+                ex.wakeSender()
+                if ex.localBody != nil { serveLocally(ex) }
+            }
+        }
+        updateReadInterest()
+    }
+
+    private func headReceived(_ head: HTTPRequestHead) {
+        machine.headParsed()
+        let runtime = loop.runtime
+        if loop.responder != nil {
+            let ex = Exchange(head: head, maxBody: loop.localMaxBody, started: monotonicSeconds())
+            ex.requestID = loop.nextRequestID()
+            ex.localBody = []
+            exchange = ex
+            if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
+                answer(.bodyTooLarge)
+                return
+            }
+            if head.expectsContinue && head.version == .http11 && head.framing != .none {
+                enqueue(ClientConnection.continueResponse)
+                flush()
+                guard !closed else { return }
+            }
+            machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
+            // The request completes (its `.end` event) in `process`, which calls `serveLocally`.
+            return
+        }
+        let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
+        ex.trace = loop.tracing.begin(head.fields)
+        exchange = ex
+        decide(ex, runtime: runtime, mayRefetchKeys: true)
+    }
+
+    /// Hands a complete request to the listener's local responder; its answer ends the
+    /// exchange like a relayed upstream response.
+    private func serveLocally(_ ex: Exchange) {
+        guard let responder = loop.responder else { return }
+        let queue = loop.queue
+        let request = LocalRequest(head: ex.head, body: ex.localBody ?? [], peer: peer)
+        ex.localBody = nil
+        responder(request) { [weak self] response in
+            queue.async { [weak self] in
+                guard let self, self.exchange === ex, !self.closed else { return }
+                let keepAlive = ex.head.keepAlive && !self.loop.draining
+                ex.status = response.status
+                ex.outcome = .served
+                self.enqueue(response.serialized(requestMethod: ex.head.method, close: !keepAlive,
+                                                 keepAliveFor10: ex.head.version == .http10))
+                self.finishExchange(keepAlive: keepAlive)
+            }
+        }
+    }
+
+    /// Decides the exchange's request; an unknown `kid` of a remote JWK Set first waits
+    /// (without blocking the queue) for the issuer's shared refetch, then decides again.
+    private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool) {
+        let head = ex.head
+        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
+                                     mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
+        switch RequestPipeline.decide(head, context: context, runtime: runtime) {
+        case .needsKeyRefresh(let issuer):
+            let queue = loop.queue
+            let resume: @Sendable (Bool) -> Void = { [weak self] _ in
+                queue.async { [weak self] in
+                    guard let self, self.exchange === ex, !self.closed else { return }
+                    self.decide(ex, runtime: runtime, mayRefetchKeys: false)
+                }
+            }
+            if let store = runtime.issuers[issuer]?.store, let jwks = loop.jwks {
+                jwks.refetchForUnknownKey(store, completion: resume)
+            } else {
+                resume(false)
+            }
+        case .refuse(let refusal, let route, let requestID):
+            ex.requestID = requestID
+            ex.routeName = route
+            // A refused request may still have body bytes in flight: never try to resync.
+            answer(.denied(refusal))
+        case .forward(let plan):
+            ex.requestID = plan.requestID
+            ex.routeName = plan.routeName
+            ex.subject = plan.subject
+            if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
+                answer(.bodyTooLarge)
+                return
+            }
+            if head.expectsContinue && head.version == .http11 && head.framing != .none {
+                enqueue(ClientConnection.continueResponse)
+                flush()
+                guard !closed else { return }  // the write failed: nothing to forward for
+            }
+            startUpstream(ex, plan: plan)
+        }
+    }
+
+    static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    private func startUpstream(_ ex: Exchange, plan: ForwardPlan) {
+        let head = ex.head
+        let body: UpstreamRequestBody
+        switch head.framing {
+        case .none: body = .none
+        case .contentLength(let n): body = .length(n)
+        case .chunked: body = .chunked
+        }
+        var tls: UpstreamTLSOptions?
+        if let t = plan.upstream.tls {
+            tls = UpstreamTLSOptions(caFile: t.caFile, clientCertificate: t.clientCertificate, clientKey: t.clientKey)
+        }
+        let fields = ex.trace?.replacingTraceFields(in: plan.fields) ?? plan.fields
+        let request = UpstreamRequest(method: head.method, url: plan.url, fields: fields, body: body,
+                                      connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
+                                      tls: tls)
+        ex.keepAlive = head.keepAlive
+        let delegate = TransferDelegate(connection: self, exchange: ex)
+        ex.delegate = delegate
+        ex.upstreamStarted = monotonicSeconds()
+        ex.transfer = loop.upstream.start(request, delegate: delegate)
+        machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
+    }
+
+    /// An answer for the current exchange, or (a parse error, a header timeout) one before a
+    /// request head existed: it still gets its access-log line and metrics, as an exchange
+    /// with method and target `-`.
+    func answerWithoutRequest(_ outcome: Outcome) {
+        if exchange == nil {
+            let ex = Exchange(head: HTTPRequestHead(method: "-", target: "-", version: .http11, fields: [],
+                                                   framing: .none, keepAlive: false, expectsContinue: false),
+                              maxBody: 0, started: monotonicSeconds())
+            ex.requestID = loop.nextRequestID()
+            exchange = ex
+        }
+        answer(outcome)
+    }
+
+    /// Ends the current exchange with the response `outcome` makes, and closes the
+    /// connection after it. The upstream transfer, if any, is cancelled; a queued but unsent
+    /// upstream response is taken back first; when some of it already left, the connection
+    /// is cut instead (never a response that looks complete).
+    func answer(_ outcome: Outcome) {
+        guard let ex = exchange else { return }
+        ex.outcome = outcome
+        ex.transfer?.cancel()
+        ex.transfer = nil
+        guard takeBackUnsentResponse(ex) else {
+            terminate(nil)
+            return
+        }
+        if let response = outcome.response {
+            ex.status = response.status
+            enqueue(response.serialized(requestMethod: ex.head.method, close: true))
+        }
+        finishExchange(keepAlive: false)
+    }
+
+    /// Whether nothing of the upstream's response reached the client. When it is only queued
+    /// (not one byte sent: sending happens once per queue turn), it is taken back, so the
+    /// caller can still answer with a clean error (502/504, 408, 413, 400).
+    func takeBackUnsentResponse(_ ex: Exchange) -> Bool {
+        guard ex.responseStarted else { return true }
+        guard let at = ex.unsentResponseAt, outbound.holds(position: at) else { return false }
+        outbound.truncate(to: at)
+        ex.unsentResponseAt = nil
+        ex.responseStarted = false
+        ex.bytesOut = 0
+        return true
+    }
+
+    /// Ends the current exchange (records it): keep the connection for the next request, or
+    /// close once everything is written.
+    func finishExchange(keepAlive: Bool) {
+        if let ex = exchange {
+            if ex.outcome == nil { ex.outcome = .forwarded }
+            record(ex)
+        }
+        exchange?.delegate = nil
+        exchange = nil
+        let action = machine.exchangeEnded(keepAlive: keepAlive, draining: loop.draining, inputBuffered: !inbound.isEmpty,
+                                           now: monotonicSeconds(), timeouts)
+        if action == .readNextRequest {
+            flush()  // what the exchange queued last (response head, chunked terminator)
+            guard !closed else { return }
+        }
+        perform(action)
+    }
+
+    /// One access-log line and the metrics for a finished (or cut short) exchange.
+    func record(_ ex: Exchange) {
+        let now = monotonicSeconds()
+        loop.observe(RequestRecord(
+            requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
+            upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
+            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,
+            trace: ex.trace ?? loop.tracing.begin([]), upstreamStartOffset: ex.upstreamStarted.map { $0 - ex.started }))
+    }
+}

@@ -1,0 +1,61 @@
+import GatewayHTTP
+import GatewayTracing
+import GatewayUpstream
+
+/// State of one request/response exchange on a connection.
+final class Exchange: @unchecked Sendable {
+    let head: HTTPRequestHead
+    let maxBody: Int
+    let started: Double
+    var transfer: UpstreamTransfer?
+    var delegate: TransferDelegate?
+    /// Request body bytes received from the client and not yet taken by libcurl.
+    var requestBody = ByteQueue(highWater: ClientConnection.requestBodyHighWater,
+                                lowWater: ClientConnection.requestBodyLowWater)
+    /// The whole body of a request a local responder answers.
+    var localBody: [UInt8]?
+    var received: UInt64 = 0
+    /// Request bytes that were chunk framing, not payload.
+    var framing: UInt64 = 0
+    var requestComplete = false
+    var sendPaused = false
+    var receivePaused = false
+    var responseStarted = false
+    /// Where the response head starts in the connection's outbound queue (an absolute
+    /// position) while none of it has been sent; nil once a byte of it left.
+    var unsentResponseAt: UInt64?
+    var responseBody = ResponseFraming.Body.none
+    var keepAlive = false
+    /// How the exchange ended; nil while it runs.
+    var outcome: Outcome?
+    // For the access log and metrics (one `RequestRecord` per exchange).
+    var requestID = ""
+    var routeName: String?
+    var subject: String?
+    var status = 0
+    var upstreamStarted: Double?
+    var upstreamSeconds: Double?
+    var bytesOut: UInt64 = 0
+    /// W3C trace context (set when the head arrives).
+    var trace: RequestTrace?
+
+    init(head: HTTPRequestHead, maxBody: Int, started: Double) {
+        self.head = head
+        self.maxBody = maxBody
+        self.started = started
+    }
+
+    func wakeSender() {
+        if sendPaused {
+            sendPaused = false
+            transfer?.resumeSending()
+        }
+    }
+
+    func resumeReceiving() {
+        if receivePaused {
+            receivePaused = false
+            transfer?.resumeReceiving()
+        }
+    }
+}

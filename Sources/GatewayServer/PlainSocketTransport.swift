@@ -1,0 +1,59 @@
+import GatewayEvents
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client connection over plain TCP: owns the accepted non-blocking descriptor and turns
+/// read(2)/send(2)/shutdown(2) results and errno into `TransportResult` (the one place that
+/// does, for client sockets).
+///
+/// Lives on one loop queue; not thread-safe.
+final class PlainSocketTransport: ClientTransport {
+    private(set) var descriptor: Int32
+    var security: TransportSecurity? { nil }
+
+    /// - Parameter descriptor: an accepted, non-blocking socket; owned from here on.
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    deinit { close() }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
+        while true {
+            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if n > 0 { return .transferred(n) }
+            if n == 0 { return buffer.isEmpty ? .transferred(0) : .endOfInput }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.readable) }
+            return .failed(.system(call: "read", errno: e))
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult {
+        guard !bytes.isEmpty else { return .transferred(0) }
+        while true {
+            // MSG_NOSIGNAL: a peer that went away is EPIPE here, never SIGPIPE.
+            let n = Glibc.send(descriptor, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return .transferred(n) }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.writable) }
+            return .failed(.system(call: "send", errno: e))
+        }
+    }
+
+    func shutdownWrite() -> TransportResult {
+        if Glibc.shutdown(descriptor, Int32(SHUT_WR)) == 0 { return .transferred(0) }
+        return .failed(.system(call: "shutdown", errno: errno))
+    }
+
+    func close() {
+        guard descriptor >= 0 else { return }
+        // The result is not actionable (the descriptor is released either way on Linux).
+        if Glibc.close(descriptor) != 0 { /* EINTR/EIO: nothing to retry, see close(2) */ }
+        descriptor = -1
+    }
+}

@@ -1,0 +1,30 @@
+import GatewayPolicy
+import GatewayTLS
+
+/// `listen.tls` as the TLS layer takes it, and the certificate findings `gateway check`
+/// prints (`PATH:LINE:COLUMN: message`, warnings with `warning:`).
+enum ListenTLSCheck {
+    static func configuration(_ tls: ListenTLSConfig) -> TLSServerConfiguration {
+        TLSServerConfiguration(
+            certificates: tls.certificates.map { .init(certificate: $0.certificate, privateKey: $0.privateKey) },
+            minimumVersion: tls.minVersion == "1.3" ? .tls13 : .tls12,
+            clientCAFile: tls.clientCAFile,
+            clientCertificate: tls.clientCertificate == "required" ? .required : .optional)
+    }
+
+    /// Errors and warnings about the certificates of `config` (none without `listen.tls`).
+    /// - Parameter now: seconds since 1970.
+    static func findings(_ config: GatewayConfig, now: Double) -> (errors: [String], warnings: [String]) {
+        guard let tls = config.listenTLS else { return ([], []) }
+        var errors: [String] = [], warnings: [String] = []
+        for f in TLSCertificateCheck.findings(configuration(tls), now: now) {
+            let at = f.certificate.map { tls.certificates[$0].location } ?? tls.location
+            let place = "\(at.path):\(at.line):\(at.column):"
+            switch f.severity {
+            case .error: errors.append("\(place) \(f.message)")
+            case .warning: warnings.append("\(place) warning: \(f.message)")
+            }
+        }
+        return (errors, warnings)
+    }
+}
