@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         // System libraries, found with pkg-config (Debian: libcurl4-openssl-dev, libssl-dev).
@@ -43,11 +44,20 @@ let package = Package(
         .target(name: "GatewayTLS", dependencies: ["COpenSSL", "GatewayEvents", "GatewayJOSE"]),
         // libcurl multi-socket driven by Dispatch.
         .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
+        // W3C Trace Context for each request, and the OTLP/HTTP span exporter (off the loops).
+        .target(
+            name: "GatewayTracing",
+            dependencies: [
+                "GatewayHTTP", "GatewayUpstream",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // Listener, connections, proxy loop.
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents",
+                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents", "GatewayTracing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -55,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTLS",
+                "GatewayServer", "GatewayCore", "GatewayPolicy", "GatewayJOSE", "GatewayHTTP", "GatewayTLS", "GatewayTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -69,6 +79,7 @@ let package = Package(
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayTracingTests", dependencies: ["GatewayTracing", "GatewayTestSupport"]),
         .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents"]),
         // The connection layer without sockets: byte queues, timers, framing, outcomes.
         .testTarget(

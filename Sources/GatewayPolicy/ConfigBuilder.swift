@@ -1,5 +1,5 @@
 // The walk from the composed YAML root to a GatewayConfig; each section's keys live in its
-// own field table (ServerSections, IssuerSection, UpstreamSection, IdentitySection,
+// own field table (ServerSections, TracingSection, IssuerSection, UpstreamSection, IdentitySection,
 // RouteSection, MatchSection, AuthSection), cross-checks in ConfigCrossChecks.
 import Yams
 
@@ -42,6 +42,7 @@ final class ConfigBuilder {
         var tokenCache = TokenCacheConfig()
         var logLevel: String?
         var revocation: RevocationConfig?
+        var tracing: TracingConfig?
     }
 
     /// The top-level keys. Routes come after issuers and upstreams, which they refer to.
@@ -58,6 +59,7 @@ final class ConfigBuilder {
         .key("token_cache") { b, e, d in d.tokenCache = ServerSections.tokenCache(e, b) },
         .key("log") { b, e, d in d.logLevel = ServerSections.logLevel(e, b) },
         .key("revocation") { b, e, d in d.revocation = RevocationSection.revocation(e, b) },
+        .key("tracing") { b, e, d in d.tracing = TracingSection.tracing(e, b) },
     ])
 
     func build(_ root: Node) -> GatewayConfig? {
@@ -74,6 +76,7 @@ final class ConfigBuilder {
         config.trustedProxiesLocation = trustedProxiesLocation
         config.adminTokenEnv = draft.admin.tokenEnv
         config.revocation = draft.revocation
+        config.tracing = draft.tracing
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings

@@ -12,6 +12,7 @@ enum ConfigSchema {
         ("token_cache", ServerSections.tokenCacheFields.known),
         ("log", ServerSections.logFields.known),
         ("revocation", RevocationSection.fields.known),
+        ("tracing", TracingSection.fields.known),
         ("issuers[]", IssuerSection.fields.known),
         ("upstreams.*", UpstreamSection.fields.known),
         ("upstreams.*.tls", UpstreamSection.tlsFields.known),

@@ -294,6 +294,8 @@ public struct GatewayConfig: Sendable {
     public var trustedProxiesLocation: ConfigLocation?
     /// `revocation:`; nil when absent.
     public var revocation: RevocationConfig?
+    /// `tracing:`; nil = no span export (trace context is still propagated).
+    public var tracing: TracingConfig?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen

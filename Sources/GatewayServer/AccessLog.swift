@@ -8,7 +8,7 @@ import Glibc
 /// Writes one access-log line per request through swift-log: message "request"
 /// with the fields time, request_id, client, method, path (query values of
 /// `access_token`/`token` redacted), status, route, decision, reason, subject,
-/// upstream_ms, total_ms, bytes_in, bytes_out. Never the token, Authorization or Cookie.
+/// upstream_ms, total_ms, bytes_in, bytes_out, trace_id (W3C trace id). Never the token, Authorization or Cookie.
 ///
 /// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
 /// of its own), the line is built directly as bytes: the same JSON object, keys in the same
@@ -51,6 +51,7 @@ struct AccessLog {
         ]
         if let s = r.subject { m["subject"] = .string(s) }
         if let u = r.upstreamSeconds { m["upstream_ms"] = .stringConvertible(Self.milliseconds(u)) }
+        if let t = r.trace { m["trace_id"] = .string(t.traceIDHex) }
         return m
     }
 
@@ -94,6 +95,11 @@ struct AccessLog {
         }
         out.append(contentsOf: #","total_ms":"#.utf8)
         appendDouble(milliseconds(r.totalSeconds), to: &out)
+        if let t = r.trace {
+            out.append(contentsOf: #","trace_id":""#.utf8)
+            t.appendTraceIDHex(to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
         if let u = r.upstreamSeconds {
             out.append(contentsOf: #","upstream_ms":"#.utf8)
             appendDouble(milliseconds(u), to: &out)

@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayHTTP
+import GatewayTracing
 import GatewayUpstream
 
 /// Parsing requests, deciding them, and ending exchanges.
@@ -93,6 +94,7 @@ extension ClientConnection {
             return
         }
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
+        ex.trace = loop.tracing.begin(head.fields)
         exchange = ex
         decide(ex, runtime: runtime, mayRefetchKeys: true)
     }
@@ -174,7 +176,8 @@ extension ClientConnection {
         if let t = plan.upstream.tls {
             tls = UpstreamTLSOptions(caFile: t.caFile, clientCertificate: t.clientCertificate, clientKey: t.clientKey)
         }
-        let request = UpstreamRequest(method: head.method, url: plan.url, fields: plan.fields, body: body,
+        let fields = ex.trace?.replacingTraceFields(in: plan.fields) ?? plan.fields
+        let request = UpstreamRequest(method: head.method, url: plan.url, fields: fields, body: body,
                                       connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
                                       tls: tls)
         ex.keepAlive = head.keepAlive
@@ -257,6 +260,7 @@ extension ClientConnection {
             requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
-            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut))
+            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,
+            trace: ex.trace ?? loop.tracing.begin([]), upstreamStartOffset: ex.upstreamStarted.map { $0 - ex.started }))
     }
 }

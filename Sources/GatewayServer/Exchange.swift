@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayHTTP
+import GatewayTracing
 import GatewayUpstream
 
 /// State of one request/response exchange on a connection.
@@ -38,6 +39,8 @@ final class Exchange: @unchecked Sendable {
     var upstreamStarted: Double?
     var upstreamSeconds: Double?
     var bytesOut: UInt64 = 0
+    /// W3C trace context (set when the head arrives).
+    var trace: RequestTrace?
 
     init(head: HTTPRequestHead, maxBody: Int, started: Double) {
         self.head = head

@@ -1,6 +1,7 @@
 import Dispatch
 import GatewayCore
 import GatewayPolicy
+import GatewayTracing
 import Logging
 
 #if canImport(Glibc)
@@ -43,11 +44,14 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     ///   - runtime: the loaded configuration.
     ///   - loopCount: serial queues to spread connections over (default: one per core).
     ///   - jwks: performs the JWK Set refetches that requests with an unknown `kid` ask for.
+    ///   - exporter: receives the spans of sampled requests (nil: trace context is propagated,
+    ///     nothing is exported).
     public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, logger: Logger,
-                metrics: GatewayMetrics = GatewayMetrics()) {
+                metrics: GatewayMetrics = GatewayMetrics(), exporter: OTLPExporter? = nil) {
         self.metrics = metrics
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger) }
+        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger,
+                                                   exporter: exporter) }
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger

@@ -1,3 +1,5 @@
+import GatewayTracing
+
 /// What the gateway decided about one request: the access-log line and the metrics
 /// come from this one value.
 struct RequestRecord {
@@ -27,6 +29,10 @@ struct RequestRecord {
     var totalSeconds: Double
     var bytesIn: UInt64
     var bytesOut: UInt64
+    /// W3C trace context of the request (the access log's `trace_id`, the spans).
+    var trace: RequestTrace? = nil
+    /// Seconds from the request's start to the start of the upstream exchange.
+    var upstreamStartOffset: Double? = nil
 
     var decision: Decision { outcome.decision }
     /// Stable reason label from a closed set: "ok", or a refusal / failure code.

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import GatewayCore
 import GatewayEvents
+import GatewayTracing
 import GatewayUpstream
 
 /// One serial queue with its libcurl multi handle: every connection assigned to it, and
@@ -57,12 +58,16 @@ final class ServerLoop: @unchecked Sendable {
     let responder: LocalResponder?
     /// Request body bytes a local responder accepts.
     let localMaxBody: Int
+    /// Trace context of this loop's requests and their spans.
+    let tracing: LoopTracing
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
-         responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop") {
+         responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop",
+         exporter: OTLPExporter? = nil) {
         self.jwks = jwks
         self.responder = responder
         self.localMaxBody = localMaxBody
+        self.tracing = LoopTracing(exporter: exporter)
         self.accessLog = AccessLog(logger: logger)
         self.metricsCache = MetricsCache(metrics: metrics)
         self.index = index
@@ -97,6 +102,7 @@ final class ServerLoop: @unchecked Sendable {
         guard responder == nil else { return }
         metricsCache.record(record)
         accessLog.write(record)
+        tracing.finish(record)
     }
 
     /// A request id unique in this process: random per-loop prefix + counter.

@@ -3,6 +3,7 @@ import Dispatch
 import GatewayCore
 import GatewayPolicy
 import GatewayServer
+import GatewayTracing
 import Logging
 import Metrics
 import Prometheus
@@ -89,7 +90,15 @@ struct Serve: ParsableCommand {
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
         metrics.recordReload(success: true, now: Double(time(nil)))
         for w in runtime.warnings { logger.warning("\(w)") }
-        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics)
+        // Span export is set at start; a reload does not change it.
+        let exporter = runtime.config.tracing.map { t in
+            var settings = OTLPExporter.Settings(url: t.tracesURL, serviceName: t.serviceName)
+            settings.sampleRatio = t.sampleRatio
+            return OTLPExporter(settings: settings, logger: logger)
+        }
+        exporter?.start()
+        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics,
+                                   exporter: exporter)
         let listen = self.listen.flatMap { try? ConfigScalars.listenAddress($0) } ?? runtime.config.listen
         do {
             try server.start(host: listen.host, port: listen.port)

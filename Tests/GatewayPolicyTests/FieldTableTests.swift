@@ -14,6 +14,7 @@ final class FieldTableTests: XCTestCase {
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
         log: {level: debug}
         revocation: {file: revoked.json, url: "https://r/revoked.json", refresh: 2s, max_stale: 3m, max_entries: 8}
+        tracing: {otlp_endpoint: "http://collector:4318", service_name: edge, sample_ratio: 0.25}
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
              jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
@@ -74,6 +75,10 @@ final class FieldTableTests: XCTestCase {
         "token_cache.max_entries": { $0.tokenCache.maxEntries == 6 },
         "token_cache.max_bytes": { $0.tokenCache.maxBytes == 7 * 1024 },
         "log": { $0.logLevel != nil }, "log.level": { $0.logLevel == "debug" },
+        "tracing": { $0.tracing != nil },
+        "tracing.otlp_endpoint": { $0.tracing?.tracesURL == "http://collector:4318/v1/traces" },
+        "tracing.service_name": { $0.tracing?.serviceName == "edge" },
+        "tracing.sample_ratio": { $0.tracing?.sampleRatio == 0.25 },
         "issuers": { $0.issuers.count == 5 },
         "issuers[].name": { $0.issuers.map(\.name) == ["remote", "file", "pem", "hmac", "oidc"] },
         "issuers[].issuer": { issuer($0, "remote")?.issuer == "https://r" },
