@@ -1,4 +1,5 @@
 import GatewayHTTP
+import GatewayPolicy
 import GatewayUpstream
 
 /// State of one request/response exchange on a connection.
@@ -35,6 +36,12 @@ final class Exchange: @unchecked Sendable {
     var upstreamStarted: Double?
     var upstreamSeconds: Double?
     var bytesOut: UInt64 = 0
+    /// The route's `cors` once the request was routed (not for a refused preflight): every
+    /// response head of this exchange goes through `CORSPolicy.responseFields`.
+    var cors: CORSConfig?
+    /// The `Access-Control-Allow-*` fields of an allowed CORS preflight, answered with `204`
+    /// once the (bodiless) request is complete.
+    var preflightFields: [HTTPField]?
 
     init(head: HTTPRequestHead, maxBody: Int, started: Double) {
         self.head = head
