@@ -263,6 +263,33 @@ final class BrowserIntegrationTests: XCTestCase {
         XCTAssertEqual(upstream.requests.map(\.method), ["POST"])
     }
 
+    func testPipelinedPreflightsAndAPreflightWithContent() throws {
+        // Two preflights and the actual request in one write: answered in order on one connection.
+        let preflight = Self.text("OPTIONS", "/app/a", [("Origin", Self.app), ("Access-Control-Request-Method", "DELETE")])
+        let c = try RawHTTPClient(port: gateway.port)
+        try c.send(preflight + preflight + Self.text("DELETE", "/app/a", [("Origin", Self.app), ("Cookie", "access_token=\(token)")]))
+        XCTAssertEqual(try c.readResponse().status, 204)
+        XCTAssertEqual(try c.readResponse().status, 204)
+        let actual = try c.readResponse()
+        XCTAssertEqual(actual.status, 200)
+        XCTAssertEqual(upstream.requests.map(\.method), ["DELETE"])
+        // An HTTP/1.0 preflight gets its answer and the connection closes (no keep-alive asked).
+        let old = try RawHTTPClient(port: gateway.port)
+        try old.send("OPTIONS /app/a HTTP/1.0\r\nHost: api.test\r\nOrigin: \(Self.app)\r\nAccess-Control-Request-Method: GET\r\n\r\n")
+        XCTAssertEqual(try old.readResponse().status, 204)
+        XCTAssertTrue(old.isClosedByPeer())
+        // A preflight with content: answered, then the connection is closed (its body is not read).
+        let withBody = try RawHTTPClient(port: gateway.port)
+        try withBody.send(Self.text("OPTIONS", "/app/a", [("Origin", Self.app), ("Access-Control-Request-Method", "GET")],
+                                    body: "abc"))
+        let r = try withBody.readResponse()
+        XCTAssertEqual(r.status, 204)
+        XCTAssertEqual(r.header("Connection"), "close")
+        XCTAssertEqual(r.header("Access-Control-Allow-Origin"), Self.app)
+        XCTAssertTrue(withBody.isClosedByPeer())
+        XCTAssertEqual(upstream.requests.count, 1)
+    }
+
     func testRefusedPreflightsAre403WithoutAccessControlFields() throws {
         let cases: [(String, [(String, String)])] = [
             ("foreign origin", [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")]),
