@@ -359,6 +359,15 @@ final class BrowserIntegrationTests: XCTestCase {
             usleep(20_000)
         }
         XCTAssertEqual(reasons, ["cors_preflight", "cors_preflight_refused", "csrf", "login_redirect"])
+        let admin = try RawHTTPClient(port: gateway.adminPort)
+        try admin.send("GET /metrics HTTP/1.1\r\nHost: admin\r\n\r\n")
+        let metrics = try admin.readResponse().bodyText
+        for line in ["gateway_auth_decisions_total{route=\"app\",decision=\"allow\",reason=\"cors_preflight\"} 1",
+                     "gateway_auth_decisions_total{route=\"app\",decision=\"deny\",reason=\"cors_preflight_refused\"} 1",
+                     "gateway_auth_decisions_total{route=\"app\",decision=\"deny\",reason=\"csrf\"} 1",
+                     "gateway_auth_decisions_total{route=\"app\",decision=\"deny\",reason=\"login_redirect\"} 1"] {
+            XCTAssertTrue(metrics.contains(line), line + "\n" + metrics)
+        }
         XCTAssertFalse((gateway.stdout + gateway.stderr).contains(String(token.split(separator: ".")[2])))
     }
 }
