@@ -51,6 +51,16 @@ extension RequestPipeline {
         }
     }
 
+    /// The edits that remove the token's source whatever `forward_token` says (a report-only
+    /// route forwards a request it would refuse without the token), or nil on a route with
+    /// the default `[authorization]` (`upstreamFields` then removes `Authorization`).
+    static func sourceRemovals(_ head: HTTPRequestHead, requirements req: AuthRequirements) -> [TokenFieldEdit]? {
+        guard req.browser.tokenFrom != [.authorization],
+              case .token(_, _, let edits) = TokenExtraction.extract(head, sources: req.browser.tokenFrom, forwardToken: false)
+        else { return nil }
+        return edits
+    }
+
     /// `upstreamFields` of the request with the token's source removed first (`edits` from
     /// `routeCredentials`; nil: the fields as received).
     static func upstreamFields(_ head: HTTPRequestHead, edits: [TokenFieldEdit]?, runtime: GatewayRuntime,

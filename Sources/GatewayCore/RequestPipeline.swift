@@ -41,6 +41,10 @@ public struct ForwardPlan: Sendable {
     public var subject: String?
     /// The route's `cors`: the response's `Access-Control-*` fields are the gateway's.
     public var cors: CORSConfig? = nil
+    /// Set on a report-only route (`auth.mode: report_only`) when the request was refused
+    /// (`ReportOnlyRollout`): it is forwarded all the same, without identity headers and
+    /// without the token, and logged and counted as `would_deny` with this reason.
+    public var wouldDeny: DenialReason? = nil
 }
 
 /// The outcome for one request head.
@@ -106,27 +110,40 @@ public enum RequestPipeline {
         var subject: String?
         var forwardToken = false
         var tokenEdits: [TokenFieldEdit]?
+        var wouldDeny: DenialReason?
         if case .required(let req) = route.auth {
-            let token: Substring
+            var token: Substring?
+            var forwardAuthorization = false
             switch routeCredentials(head, requirements: req, target: originTarget, scheme: context.scheme) {
-            case .refused(let reason): return refuse(reason, route.name)
-            case .token(let t, _, let edits, let forwardAuthorization):
+            case .refused(let reason):
+                wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                if wouldDeny == nil { return refuse(reason, route.name) }
+            case .token(let t, _, let edits, let forwardAuth):
                 token = t
                 tokenEdits = edits
-                forwardToken = forwardAuthorization
+                forwardAuthorization = forwardAuth
             }
-            switch authenticate(token: token, requirements: req, runtime: runtime, now: context.now,
-                                mayRefetchKeys: context.mayRefetchKeys) {
-            case .needsKeys(let issuer):
-                return .needsKeyRefresh(issuer: issuer)
-            case .failure(let reason):
-                return refuse(reason, route.name)
-            case .success(let verified):
-                switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
-                case .failure(let reason): return refuse(reason, route.name)
-                case .success(let fields): identity = fields
+            if let token {
+                switch authenticate(token: token, requirements: req, runtime: runtime, now: context.now,
+                                    mayRefetchKeys: context.mayRefetchKeys) {
+                case .needsKeys(let issuer):
+                    return .needsKeyRefresh(issuer: issuer)
+                case .failure(let reason):
+                    wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                    if wouldDeny == nil { return refuse(reason, route.name) }
+                case .success(let verified):
+                    switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
+                    case .failure(let reason):
+                        wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                        if wouldDeny == nil { return refuse(reason, route.name) }
+                    case .success(let fields):
+                        identity = fields
+                        subject = verified.token.claims[member: "sub"]?.stringValue
+                        forwardToken = forwardAuthorization
+                    }
                 }
-                subject = verified.token.claims[member: "sub"]?.stringValue
+                // Reported, not refused: forwarded without the token, whatever `forward_token` says.
+                if wouldDeny != nil { tokenEdits = sourceRemovals(head, requirements: req) }
             }
         }
 
@@ -135,7 +152,8 @@ public enum RequestPipeline {
         fields.append(contentsOf: identity)
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
-                                    fields: fields, requestID: requestID, subject: subject, cors: route.cors))
+                                    fields: fields, requestID: requestID, subject: subject, cors: route.cors,
+                                    wouldDeny: wouldDeny))
     }
 
     // MARK: Authentication
@@ -237,6 +255,7 @@ public enum RequestPipeline {
                 return .failure(.invalidToken(error))
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -266,6 +285,7 @@ public enum RequestPipeline {
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayHTTP
 import GatewayPolicy
 import GatewayUpstream
@@ -32,6 +33,8 @@ final class Exchange: @unchecked Sendable {
     var requestID = ""
     var routeName: String?
     var subject: String?
+    /// Set when a report-only route forwards a request it would refuse (the reason).
+    var wouldDeny: DenialReason?
     var status = 0
     var upstreamStarted: Double?
     var upstreamSeconds: Double?

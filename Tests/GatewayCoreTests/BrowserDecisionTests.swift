@@ -32,6 +32,11 @@ final class BrowserDecisionTests: XCTestCase {
             match: {path_prefix: /pages}
             upstream: up
             auth: {issuers: [test], login_url: "https://login.example/?rd={url}"}
+          - name: rollout
+            match: {path_prefix: /rollout}
+            upstream: up
+            auth: {issuers: [test], mode: report_only, token_from: [{cookie: t}], forward_token: true,
+                   login_url: "https://login.example/?rd={url}"}
           - name: hdr
             match: {path_prefix: /hdr}
             upstream: up
@@ -113,5 +118,29 @@ final class BrowserDecisionTests: XCTestCase {
             return XCTFail("expected forward")
         }
         XCTAssertEqual(bearer.fields.filter { $0.name == "Authorization" }.map(\.value), ["Bearer \(token)"])
+    }
+
+    func testReportOnlyForwardsWithoutTheTokenCookieButKeepsTheCrossSiteGuard() {
+        let expired = Fixtures.token("expired")
+        guard case .forward(let bad) = decide("GET", "/rollout/x", [("Cookie", "a=1; t=\(expired); b=2")]) else {
+            return XCTFail("expected forward")
+        }
+        XCTAssertEqual(bad.wouldDeny?.code, "expired")
+        XCTAssertEqual(bad.fields.filter { $0.name == "Cookie" }.map(\.value), ["a=1; b=2"])
+        XCTAssertFalse(bad.fields.contains { $0.name == "X-Auth-Subject" })
+        // A good token: forwarded with its cookie (forward_token) and the identity.
+        guard case .forward(let good) = decide("GET", "/rollout/x", [("Cookie", "a=1; t=\(token)")]) else {
+            return XCTFail("expected forward")
+        }
+        XCTAssertNil(good.wouldDeny)
+        XCTAssertEqual(good.fields.filter { $0.name == "Cookie" }.map(\.value), ["a=1; t=\(token)"])
+        // A navigation without a token is reported as the login redirect it would get.
+        guard case .forward(let nav) = decide("GET", "/rollout/x", [("Accept", "text/html")]) else { return XCTFail("expected forward") }
+        XCTAssertEqual(nav.wouldDeny?.code, "login_redirect")
+        // The cross-site guard is not a credential check: still refused.
+        guard case .refuse(let csrf, _, _) = decide("POST", "/rollout/x", [("Cookie", "t=\(token)")]) else {
+            return XCTFail("expected a refusal")
+        }
+        XCTAssertEqual(csrf.reason, .crossSiteRequest)
     }
 }
