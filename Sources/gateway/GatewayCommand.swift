@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `gateway`: the root command (SPEC §2).
+/// `gateway`: the root command (README command table).
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
