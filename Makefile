@@ -4,9 +4,13 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation
+.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation
 
 all: build
+
+# What only `make test` needs: Debian's chromium for the real-browser check
+# (Tests/GatewayIntegrationTests/BrowserChromiumTests.swift, docs/browser-apps.md).
+TEST_PACKAGES := chromium
 
 # Installs the system libraries (Debian) when any is missing.
 deps:
@@ -25,8 +29,19 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The test-only packages (TEST_PACKAGES), installed when any is missing.
+test-deps: deps
+	@missing=""; for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
 # Every test is XCTest (no swift-testing suites): the closing line counts them.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	@mkdir -p .build
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt

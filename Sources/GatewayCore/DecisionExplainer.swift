@@ -43,6 +43,17 @@ public enum DecisionExplainer {
             step("path", false, "refused: \(why)")
             return (steps, decision)
         }
+        switch decision {
+        case .preflight(_, let route, _):
+            step("cors", true, "preflight for route \(route) answered by the gateway (204): no token needed, upstream not contacted")
+            return (steps, decision)
+        case .refuse(let r, let route?, _):
+            if case .corsPreflightRefused(let why) = r.reason {
+                step("cors", false, "preflight refused on route \(route): \(why)")
+                return (steps, decision)
+            }
+        default: break
+        }
         let host = head.values("host").first
         guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
             step("route", false, "no route matches \(head.method) \(host ?? "-") \(target.path)")
@@ -55,15 +66,23 @@ public enum DecisionExplainer {
             return (steps, decision)
         }
         let token: Substring
-        switch RequestPipeline.extractBearer(head) {
-        case .none:
-            step("token", false, "no Bearer token")
+        let sources = req.browser.tokenFrom.map(\.description).joined(separator: ", ")
+        switch RequestPipeline.routeCredentials(head, requirements: req, target: head.target, scheme: context.scheme) {
+        case .refused(.missingToken):
+            step("token", false, "no token in any source (\(sources))")
             return (steps, decision)
-        case .invalid(let why):
-            step("token", false, why)
+        case .refused(.loginRequired(let location)):
+            step("token", false, "no token in any source (\(sources)); a browser navigation is redirected to \(location)")
             return (steps, decision)
-        case .bearer(let t):
-            step("token", true, "Bearer token, \(t.utf8.count) bytes")
+        case .refused(.crossSiteRequest):
+            step("csrf", false, "token from a cookie on \(head.method) without an Origin of this gateway or csrf_origins,"
+                 + " nor Sec-Fetch-Site: same-origin")
+            return (steps, decision)
+        case .refused(let reason):
+            step("token", false, reason.errorDescription)
+            return (steps, decision)
+        case .token(let t, let source, _, _):
+            step("token", true, "from \(source), \(t.utf8.count) bytes")
             token = t
         }
         let claimed: String?

@@ -61,6 +61,10 @@ public enum PolicyCaseRunner {
         case .refuse(let refusal, let route, _):
             return Observed(status: .refused(refusal.status), reason: refusal.reason.code, route: route,
                             decision: "deny", upstreamFields: nil)
+        case .preflight(_, let route, _):
+            // A CORS preflight the gateway answers itself (204): nothing goes upstream.
+            return Observed(status: .refused(204), reason: "cors_preflight", route: route, decision: "allow",
+                            upstreamFields: nil)
         case .needsKeyRefresh(let issuer):
             throw CaseError(message: "the JWK Set of issuer \(issuer) would be refetched")
         }

@@ -39,6 +39,8 @@ public struct ForwardPlan: Sendable {
     public var requestID: String
     /// `sub` of the verified token; nil on public routes.
     public var subject: String?
+    /// The route's `cors`: the response's `Access-Control-*` fields are the gateway's.
+    public var cors: CORSConfig? = nil
     /// Set on a report-only route (`auth.mode: report_only`) when the request was refused
     /// (`ReportOnlyRollout`): it is forwarded all the same, without identity headers and
     /// without the token, and logged and counted as `would_deny` with this reason.
@@ -53,13 +55,18 @@ public enum Decision: Sendable {
     /// `IssuerKeyStore.refetchForUnknownKey`, then decide again with
     /// `RequestContext.mayRefetchKeys` false. Carries the issuer's name.
     case needsKeyRefresh(issuer: String)
+    /// A CORS preflight the route's `cors` allows, answered by the gateway itself: `204 No
+    /// Content` with these fields and no body (RFC 9110 §15.3.5), upstream not contacted.
+    case preflight(fields: [HTTPField], routeName: String, requestID: String)
 }
 
 /// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
 ///
-/// Order: normalise the path → first matching route → (protected routes) extract the Bearer
-/// token → choose the issuer by `iss` → verify signature, then claims → authorize scopes,
-/// roles and claims → build the upstream request.
+/// Order: normalise the path → a CORS preflight is answered here (`preflightDecision`) →
+/// first matching route → (protected routes) the token from the route's sources, with the
+/// cross-site guard and login redirect (`routeCredentials`) → choose the issuer by `iss` →
+/// verify signature, then claims → authorize scopes, roles and claims → build the upstream
+/// request.
 public enum RequestPipeline {
     public static func decide(_ head: HTTPRequestHead, context: RequestContext, runtime: GatewayRuntime) -> Decision {
         let requestID = requestIDFrom(head) ?? context.makeRequestID()
@@ -89,6 +96,9 @@ public enum RequestPipeline {
             return refuse(.badPath("invalid request target"))
         }
         let host = head.fields.first(where: { HTTPSyntax.equalsIgnoringASCIICase($0.name, "host") })?.value ?? targetAuthority
+        if let answer = preflightDecision(head, host: host, path: target.path, runtime: runtime, requestID: requestID) {
+            return answer
+        }
         guard let index = runtime.routeTable.match(host: host, path: target.path, method: head.method) else {
             return refuse(.noRoute)
         }
@@ -99,34 +109,51 @@ public enum RequestPipeline {
         var identity: [HTTPField] = []
         var subject: String?
         var forwardToken = false
+        var tokenEdits: [TokenFieldEdit]?
         var wouldDeny: DenialReason?
         if case .required(let req) = route.auth {
-            switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
-                                mayRefetchKeys: context.mayRefetchKeys) {
-            case .needsKeys(let issuer):
-                return .needsKeyRefresh(issuer: issuer)
-            case .failure(let reason):
+            var token: Substring?
+            var forwardAuthorization = false
+            switch routeCredentials(head, requirements: req, target: originTarget, scheme: context.scheme) {
+            case .refused(let reason):
                 wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
                 if wouldDeny == nil { return refuse(reason, route.name) }
-            case .success(let verified):
-                switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
+            case .token(let t, _, let edits, let forwardAuth):
+                token = t
+                tokenEdits = edits
+                forwardAuthorization = forwardAuth
+            }
+            if let token {
+                switch authenticate(token: token, requirements: req, runtime: runtime, now: context.now,
+                                    mayRefetchKeys: context.mayRefetchKeys) {
+                case .needsKeys(let issuer):
+                    return .needsKeyRefresh(issuer: issuer)
                 case .failure(let reason):
                     wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
                     if wouldDeny == nil { return refuse(reason, route.name) }
-                case .success(let fields):
-                    identity = fields
-                    subject = verified.token.claims[member: "sub"]?.stringValue
-                    forwardToken = req.forwardToken
+                case .success(let verified):
+                    switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
+                    case .failure(let reason):
+                        wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                        if wouldDeny == nil { return refuse(reason, route.name) }
+                    case .success(let fields):
+                        identity = fields
+                        subject = verified.token.claims[member: "sub"]?.stringValue
+                        forwardToken = forwardAuthorization
+                    }
                 }
+                // Reported, not refused: forwarded without the token, whatever `forward_token` says.
+                if wouldDeny != nil { tokenEdits = sourceRemovals(head, requirements: req) }
             }
         }
 
-        var fields = upstreamFields(head, runtime: runtime, forwardToken: forwardToken)
+        var fields = upstreamFields(head, edits: tokenEdits, runtime: runtime, forwardToken: forwardToken)
         appendForwarded(&fields, head: head, host: host, context: context, requestID: requestID)
         fields.append(contentsOf: identity)
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
-                                    fields: fields, requestID: requestID, subject: subject, wouldDeny: wouldDeny))
+                                    fields: fields, requestID: requestID, subject: subject, cors: route.cors,
+                                    wouldDeny: wouldDeny))
     }
 
     // MARK: Authentication
@@ -201,14 +228,20 @@ public enum RequestPipeline {
         return nil
     }
 
+    /// `authenticate(token:...)` with the Bearer token of `Authorization`.
     static func authenticate(_ head: HTTPRequestHead, requirements: AuthRequirements, runtime: GatewayRuntime,
                              now: Double, mayRefetchKeys: Bool = true) -> Authentication {
-        let token: Substring
         switch extractBearer(head) {
         case .none: return .failure(.missingToken)
         case .invalid(let why): return .failure(.invalidRequest(why))
-        case .bearer(let t): token = t
+        case .bearer(let t):
+            return authenticate(token: t, requirements: requirements, runtime: runtime, now: now, mayRefetchKeys: mayRefetchKeys)
         }
+    }
+
+    /// Verifies `token` (from any of the route's sources) and authorizes it for the route.
+    static func authenticate(token: Substring, requirements: AuthRequirements, runtime: GatewayRuntime,
+                             now: Double, mayRefetchKeys: Bool = true) -> Authentication {
         // A token verified before by the same issuer's current keys: claims only.
         if let cache = runtime.tokenCache,
            let hit = cache.lookup(token, now: now, isCurrent: { e in

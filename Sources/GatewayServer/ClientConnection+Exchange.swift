@@ -67,6 +67,7 @@ extension ClientConnection {
                 machine.requestComplete()
                 ex.wakeSender()
                 if ex.localBody != nil { serveLocally(ex) }
+                if ex.preflightFields != nil { answerPreflightWhenComplete(ex) }
             }
         }
         updateReadInterest()
@@ -142,12 +143,18 @@ extension ClientConnection {
         case .refuse(let refusal, let route, let requestID):
             ex.requestID = requestID
             ex.routeName = route
+            ex.cors = corsForRefusal(refusal, routeName: route, runtime: runtime)
             // A refused request may still have body bytes in flight: never try to resync.
             answer(.denied(refusal))
+        case .preflight(let fields, let route, let requestID):
+            ex.requestID = requestID
+            ex.routeName = route
+            preflightAllowed(ex, fields: fields)
         case .forward(let plan):
             ex.requestID = plan.requestID
             ex.routeName = plan.routeName
             ex.subject = plan.subject
+            ex.cors = plan.cors
             ex.wouldDeny = plan.wouldDeny
             if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
                 answer(.bodyTooLarge)
@@ -215,7 +222,8 @@ extension ClientConnection {
             terminate(nil)
             return
         }
-        if let response = outcome.response {
+        if var response = outcome.response {
+            if let cors = ex.cors { response.fields = CORSPolicy.responseFields(response.fields, requestFields: ex.head.fields, cors: cors) }
             ex.status = response.status
             enqueue(response.serialized(requestMethod: ex.head.method, close: true))
         }

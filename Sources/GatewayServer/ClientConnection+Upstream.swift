@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayHTTP
 import GatewayUpstream
 
@@ -5,6 +6,8 @@ import GatewayUpstream
 extension ClientConnection {
     func upstreamHead(_ ex: Exchange, status: Int, fields: [HTTPField]) {
         guard exchange === ex, !closed else { return }
+        var fields = fields
+        if let cors = ex.cors { fields = CORSPolicy.responseFields(fields, requestFields: ex.head.fields, cors: cors) }
         let wanted = ex.keepAlive && ex.requestComplete && !loop.draining  // draining: this is the last response
         guard let framing = ResponseFraming.frame(status: status, upstreamFields: fields, requestMethod: ex.head.method,
                                                   requestVersion: ex.head.version, keepAlive: wanted) else {

@@ -20,7 +20,8 @@ public final class EchoUpstream: Sendable {
                                metrics: GatewayMetrics()) { request, respond in
             let head = request.head
             let headers = JSONValue.array(head.fields.map {
-                .object([("name", .string($0.name)), ("value", .string($0.value))])
+                // Credentials (cookies, Authorization) never appear in the demo output.
+                .object([("name", .string($0.name)), ("value", .string(LogRedaction.redactedFieldValue(name: $0.name, value: $0.value)))])
             })
             let doc = JSONValue.object([
                 ("upstream", .string("gateway demo echo")),

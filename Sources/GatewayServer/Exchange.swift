@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayHTTP
+import GatewayPolicy
 import GatewayTracing
 import GatewayUpstream
 
@@ -41,6 +42,12 @@ final class Exchange: @unchecked Sendable {
     var bytesOut: UInt64 = 0
     /// W3C trace context (set when the head arrives).
     var trace: RequestTrace?
+    /// The route's `cors` once the request was routed (not for a refused preflight): every
+    /// response head of this exchange goes through `CORSPolicy.responseFields`.
+    var cors: CORSConfig?
+    /// The `Access-Control-Allow-*` fields of an allowed CORS preflight, answered with `204`
+    /// once the (bodiless) request is complete.
+    var preflightFields: [HTTPField]?
 
     init(head: HTTPRequestHead, maxBody: Int, started: Double) {
         self.head = head

@@ -23,7 +23,8 @@ struct GatewayResponse: Sendable, Equatable {
     ///   - keepAliveFor10: adds `Connection: keep-alive` (an HTTP/1.0 client that asked for it).
     func serialized(requestMethod: String, close: Bool, keepAliveFor10: Bool = false) -> [UInt8] {
         var all = fields
-        all.append(HTTPField(name: "Content-Length", value: String(body.count)))
+        // RFC 9110 §8.6: no Content-Length in a 204 (a CORS preflight answer).
+        if status != 204 { all.append(HTTPField(name: "Content-Length", value: String(body.count))) }
         if close {
             all.append(HTTPField(name: "Connection", value: "close"))
         } else if keepAliveFor10 {

@@ -14,6 +14,9 @@ enum Outcome: Sendable, Equatable {
     case forwardedReportOnly(DenialReason)
     /// A local responder (admin endpoint, demo echo) answered.
     case served
+    /// A CORS preflight the route allows, answered by the gateway: `204` with these
+    /// `Access-Control-Allow-*` fields, no body, no upstream (docs/browser-apps.md).
+    case corsPreflight(fields: [HTTPField])
     /// Refused by policy; the refusal carries its `DenialReason`, status, fields and body.
     case denied(Refusal)
     /// The request was not valid HTTP/1.1 (RFC 9112), or the parser refused it.
@@ -36,7 +39,7 @@ enum Outcome: Sendable, Equatable {
     /// The `decision` of the access log and metrics.
     var decision: RequestRecord.Decision {
         switch self {
-        case .forwarded, .served: .allow
+        case .forwarded, .served, .corsPreflight: .allow
         case .forwardedReportOnly: .wouldDeny
         case .denied: .deny
         case .malformedRequest, .bodyTooLarge, .bodyTimeout, .headerTimeout, .upstreamFailed, .clientClosed,
@@ -49,6 +52,7 @@ enum Outcome: Sendable, Equatable {
     var reasonCode: String {
         switch self {
         case .forwarded, .served: "ok"
+        case .corsPreflight: "cors_preflight"
         case .forwardedReportOnly(let reason): reason.code
         case .denied(let refusal): refusal.reason.code
         case .malformedRequest(let error): Outcome.errorCode(error)
@@ -71,6 +75,8 @@ enum Outcome: Sendable, Equatable {
             return nil
         case .denied(let refusal):
             return GatewayResponse(status: refusal.status, fields: refusal.fields, body: refusal.body)
+        case .corsPreflight(let fields):
+            return GatewayResponse(status: 204, fields: fields, body: [])
         case .malformedRequest(let error):
             var fields = [GatewayResponse.jsonContentType]
             if case .methodNotAllowed = error {

@@ -44,6 +44,7 @@ final class RequestHardeningTests: XCTestCase {
         case .forward: 200
         case .refuse(let r, _, _): r.status
         case .needsKeyRefresh: 0
+        case .preflight: 204
         }
     }
 
