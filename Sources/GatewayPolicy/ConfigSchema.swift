@@ -13,6 +13,7 @@ enum ConfigSchema {
         ("log", ServerSections.logFields.known),
         ("revocation", RevocationSection.fields.known),
         ("issuers[]", IssuerSection.fields.known),
+        ("issuers[].introspection", IntrospectionSection.fields.known),
         ("upstreams.*", UpstreamSection.fields.known),
         ("upstreams.*.tls", UpstreamSection.tlsFields.known),
         ("identity", IdentitySection.fields.known),
