@@ -16,6 +16,9 @@ public struct RequestContext: Sendable {
     /// `.needsKeyRefresh` (true on the first decision of a request, false once the
     /// caller has waited for the refetch: the request is then refused).
     public var mayRefetchKeys: Bool
+    /// The introspection answer this request waited for (`Decision.needsIntrospection`),
+    /// used when the issuer's cache does not hold one; nil on the first decision.
+    public var introspectionAnswer: IntrospectionAnswer?
 
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
                 makeRequestID: @escaping @Sendable () -> String) {
@@ -49,6 +52,9 @@ public enum Decision: Sendable {
     /// `IssuerKeyStore.refetchForUnknownKey`, then decide again with
     /// `RequestContext.mayRefetchKeys` false. Carries the issuer's name.
     case needsKeyRefresh(issuer: String)
+    /// The route asks for introspection and no answer about this token is cached: make
+    /// (or join) the call, then decide again with `RequestContext.introspectionAnswer`.
+    case needsIntrospection(IntrospectionCall)
 }
 
 /// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
@@ -97,9 +103,11 @@ public enum RequestPipeline {
         var forwardToken = false
         if case .required(let req) = route.auth {
             switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
-                                mayRefetchKeys: context.mayRefetchKeys) {
+                                mayRefetchKeys: context.mayRefetchKeys, introspectionAnswer: context.introspectionAnswer) {
             case .needsKeys(let issuer):
                 return .needsKeyRefresh(issuer: issuer)
+            case .needsIntrospection(let call):
+                return .needsIntrospection(call)
             case .failure(let reason):
                 return refuse(reason, route.name)
             case .success(let verified):
@@ -182,6 +190,8 @@ public enum RequestPipeline {
         case failure(DenialReason)
         /// Unknown `kid` from this issuer, whose keys are remote.
         case needsKeys(String)
+        /// Verified, not revoked; the route asks the issuer's introspection endpoint.
+        case needsIntrospection(IntrospectionCall)
     }
 
     /// The first of the route's issuers whose configured `iss` equals `iss`.
@@ -193,7 +203,8 @@ public enum RequestPipeline {
     }
 
     static func authenticate(_ head: HTTPRequestHead, requirements: AuthRequirements, runtime: GatewayRuntime,
-                             now: Double, mayRefetchKeys: Bool = true) -> Authentication {
+                             now: Double, mayRefetchKeys: Bool = true,
+                             introspectionAnswer: IntrospectionAnswer? = nil) -> Authentication {
         let token: Substring
         switch extractBearer(head) {
         case .none: return .failure(.missingToken)
@@ -214,6 +225,8 @@ public enum RequestPipeline {
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if requirements.introspect, let step = introspection(token, hit.token, issuer: issuer, now: now,
+                                                                 answer: introspectionAnswer) { return step }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -244,6 +257,8 @@ public enum RequestPipeline {
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
+        if requirements.introspect, let step = introspection(token, verified, issuer: issuer, now: now,
+                                                             answer: introspectionAnswer) { return step }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

@@ -57,10 +57,15 @@ final class ServerLoop: @unchecked Sendable {
     let responder: LocalResponder?
     /// Request body bytes a local responder accepts.
     let localMaxBody: Int
+    /// For the introspection calls made on this loop (`ServerLoop+Introspection`).
+    let metrics: GatewayMetrics
+    let logger: Logger
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
          responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop") {
         self.jwks = jwks
+        self.metrics = metrics
+        self.logger = logger
         self.responder = responder
         self.localMaxBody = localMaxBody
         self.accessLog = AccessLog(logger: logger)

@@ -43,7 +43,7 @@ final class RequestHardeningTests: XCTestCase {
         switch d {
         case .forward: 200
         case .refuse(let r, _, _): r.status
-        case .needsKeyRefresh: 0
+        case .needsKeyRefresh, .needsIntrospection: 0
         }
     }
 

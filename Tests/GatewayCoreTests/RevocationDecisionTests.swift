@@ -67,6 +67,7 @@ final class RevocationDecisionTests: XCTestCase {
         case .forward: return (200, "", nil)
         case .refuse(let r, _, _): return (r.status, r.reason.code, r)
         case .needsKeyRefresh: return (0, "needs key refresh", nil)
+        case .needsIntrospection: return (0, "needs introspection", nil)
         }
     }
 

@@ -56,6 +56,7 @@ final class TokenCacheTests: XCTestCase {
         case .forward: return (200, "")
         case .refuse(let r, _, _): return (r.status, String(decoding: r.body, as: UTF8.self))
         case .needsKeyRefresh: return (0, "needs key refresh")
+        case .needsIntrospection: return (0, "needs introspection")
         }
     }
 
