@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
+.PHONY: all deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
 
 all: build
 
@@ -31,6 +31,12 @@ test: deps
 	@mkdir -p .build
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt
 	@awk '/Executed [0-9]+ tests?, with [0-9]+ failures?/ { n = $$2; f = $$5 } END { if (n == "") exit 1; printf "tests: %d passed, %d failed\n", n - f, f }' .build/test-output.txt
+
+# Policy tests (tests/policy/*.yml) against the example gateway.yml, through the real decision
+# code, offline (`gateway test`). Also run by `make test` (PolicyTestCommandTests).
+policy-test: deps
+	$(SWIFT) build -c $(CONFIG) --product gateway
+	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway" test --config gateway.yml tests/policy/*.yml
 
 demo: build
 	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"

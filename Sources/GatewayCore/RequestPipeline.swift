@@ -42,6 +42,10 @@ public struct ForwardPlan: Sendable {
     public var requestID: String
     /// `sub` of the verified token; nil on public routes.
     public var subject: String?
+    /// Set on a report-only route (`auth.mode: report_only`) when the request was refused
+    /// (`ReportOnlyRollout`): it is forwarded all the same, without identity headers and
+    /// without the token, and logged and counted as `would_deny` with this reason.
+    public var wouldDeny: DenialReason? = nil
 }
 
 /// The outcome for one request head.
@@ -101,6 +105,7 @@ public enum RequestPipeline {
         var identity: [HTTPField] = []
         var subject: String?
         var forwardToken = false
+        var wouldDeny: DenialReason?
         if case .required(let req) = route.auth {
             switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
                                 mayRefetchKeys: context.mayRefetchKeys, introspectionAnswer: context.introspectionAnswer) {
@@ -109,14 +114,18 @@ public enum RequestPipeline {
             case .needsIntrospection(let call):
                 return .needsIntrospection(call)
             case .failure(let reason):
-                return refuse(reason, route.name)
+                wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                if wouldDeny == nil { return refuse(reason, route.name) }
             case .success(let verified):
                 switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
-                case .failure(let reason): return refuse(reason, route.name)
-                case .success(let fields): identity = fields
+                case .failure(let reason):
+                    wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                    if wouldDeny == nil { return refuse(reason, route.name) }
+                case .success(let fields):
+                    identity = fields
+                    subject = verified.token.claims[member: "sub"]?.stringValue
+                    forwardToken = req.forwardToken
                 }
-                subject = verified.token.claims[member: "sub"]?.stringValue
-                forwardToken = req.forwardToken
             }
         }
 
@@ -125,7 +134,7 @@ public enum RequestPipeline {
         fields.append(contentsOf: identity)
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
-                                    fields: fields, requestID: requestID, subject: subject))
+                                    fields: fields, requestID: requestID, subject: subject, wouldDeny: wouldDeny))
     }
 
     // MARK: Authentication

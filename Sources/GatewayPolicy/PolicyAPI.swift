@@ -210,6 +210,8 @@ public struct AuthRequirements: Sendable, Equatable {
     /// claim name → required value (string, number or bool as JSON text-free scalar).
     public var claims: [(name: String, value: ClaimValue)] = []
     public var forwardToken: Bool = false
+    /// `auth.mode`: enforce refusals (default) or only report them.
+    public var mode: AuthMode = .enforce
     /// `token_from`, `csrf_origins`, `login_url`.
     public var browser = BrowserAuth()
     /// `client_certificate: required`: the connection must carry a verified client
@@ -223,7 +225,7 @@ public struct AuthRequirements: Sendable, Equatable {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
             && a.forwardToken == b.forwardToken && a.browser == b.browser && a.clientCertificate == b.clientCertificate
-            && a.introspect == b.introspect
+            && a.introspect == b.introspect && a.mode == b.mode
     }
 }
 

@@ -119,7 +119,7 @@ final class IntrospectionTests: XCTestCase {
 
     // MARK: In the decision
 
-    func runtime(environment: [String: String] = ["INTRO": "s"]) throws -> GatewayRuntime {
+    func runtime(environment: [String: String] = ["INTRO": "s"], mode: String = "enforce") throws -> GatewayRuntime {
         let yaml = """
             listen: {address: 127.0.0.1:0}
             issuers:
@@ -135,7 +135,7 @@ final class IntrospectionTests: XCTestCase {
               - name: pay
                 match: {path_prefix: /pay}
                 upstream: orders
-                auth: {issuers: [test], introspect: true, scopes: [pay]}
+                auth: {issuers: [test], introspect: true, scopes: [pay], mode: \(mode)}
               - name: plain
                 match: {path_prefix: /plain}
                 upstream: orders
@@ -187,6 +187,17 @@ final class IntrospectionTests: XCTestCase {
         guard case .needsIntrospection = decide(rt, token) else { return XCTFail("introspection comes before scopes") }
         XCTAssertEqual(reason(decide(rt, token, answer: .inactive)), "inactive")
         XCTAssertEqual(reason(decide(rt, token, answer: .active(exp: nil))), "insufficient_scope")
+    }
+
+    func testReportOnlyRouteForwardsInactiveAndUnavailableAsWouldDeny() throws {
+        let rt = try runtime(mode: "report_only")
+        let token = try TestTokens.rs256(["scope": .string("pay")])
+        for (answer, code) in [(IntrospectionAnswer.inactive, "inactive"), (.unavailable("down"), "introspection_unavailable")] {
+            guard case .forward(let plan) = decide(rt, token, answer: answer) else { return XCTFail("\(code) not forwarded") }
+            XCTAssertEqual(plan.wouldDeny?.code, code)
+        }
+        guard case .forward(let plan) = decide(rt, token, answer: .active(exp: nil)) else { return XCTFail("active") }
+        XCTAssertNil(plan.wouldDeny)
     }
 
     func testRefusals() {

@@ -36,7 +36,7 @@ final class FieldTableTests: XCTestCase {
             allow_body_on_get: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
                    forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
-                   login_url: "https://login.test/?rd={url}", client_certificate: required,
+                   login_url: "https://login.test/?rd={url}", client_certificate: required, mode: report_only,
                    introspect: true}
             cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
                    expose_headers: [X-E], max_age: 1m, allow_credentials: true}
@@ -147,6 +147,7 @@ final class FieldTableTests: XCTestCase {
         "routes[].auth.roles": { auth($0)?.roles == ["r1"] },
         "routes[].auth.claims": { auth($0).map { $0.claims.map(\.name) == ["tenant"] && $0.claims.first?.value == .string("acme") } ?? false },
         "routes[].auth.forward_token": { auth($0)?.forwardToken == true },
+        "routes[].auth.mode": { auth($0)?.mode == .reportOnly },
         "routes[].auth.token_from": { auth($0)?.browser.tokenFrom == [.cookie("at")] },
         "routes[].auth.csrf_origins": { auth($0)?.browser.csrfOrigins.map(\.description) == ["https://app.test"] },
         "routes[].auth.login_url": { auth($0)?.browser.loginURL == "https://login.test/?rd={url}" },
