@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation
+.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
 
 all: build
 
@@ -77,7 +77,7 @@ fuzz-jose: deps
 BENCH_SECONDS ?= 1
 bench-jose: deps
 	mkdir -p .build/bench && rm -f .build/bench/jose-bench
-	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE \
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE -package-name gateway \
 	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
 	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/VerifiedTokenCache.swift Sources/GatewayCore/IssuerKeyStore.swift \
 	  Benchmarks/JOSEBench.swift -o .build/bench/jose-bench $$(pkg-config --libs openssl)
@@ -89,12 +89,22 @@ bench-jose: deps
 # lists) and of parsing a 100,000-entry document (numbers in docs/revocation.md).
 bench-revocation: deps
 	mkdir -p .build/bench && rm -f .build/bench/revocation-bench
-	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE \
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE -package-name gateway \
 	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
 	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/RevocationList.swift Sources/GatewayCore/RevocationKey.swift \
 	  Sources/GatewayCore/RevocationDocument.swift Sources/GatewayCore/RevocationDocumentError.swift \
 	  Benchmarks/RevocationBench.swift -o .build/bench/revocation-bench $$(pkg-config --libs openssl)
 	.build/bench/revocation-bench
+
+# A cached introspection answer beside a verified-token cache hit (docs/revocation.md).
+bench-introspection: deps
+	mkdir -p .build/bench && rm -f .build/bench/introspection-bench
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE -package-name gateway \
+	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
+	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/VerifiedTokenCache.swift Sources/GatewayCore/RevocationKey.swift \
+	  Sources/GatewayCore/IntrospectionCache.swift Sources/GatewayCore/IntrospectionAnswer.swift \
+	  Benchmarks/IntrospectionBench.swift -o .build/bench/introspection-bench $$(pkg-config --libs openssl)
+	.build/bench/introspection-bench
 
 # Streaming backpressure benchmark: 1 GiB through the gateway to a client reading at
 # 10 MiB/s; fails if the gateway's RSS goes over 64 MiB. About 2 minutes.

@@ -18,7 +18,7 @@ public enum DecisionExplainer {
     public static func explain(_ head: HTTPRequestHead, context: RequestContext, runtime: GatewayRuntime)
         -> (steps: [ExplainStep], decision: Decision)
     {
-        let decision = RequestPipeline.decide(head, context: context, runtime: runtime)
+        var decision = RequestPipeline.decide(head, context: context, runtime: runtime)
         var steps: [ExplainStep] = []
         func step(_ check: String, _ passed: Bool, _ detail: String) {
             steps.append(ExplainStep(check: check, passed: passed, detail: detail))
@@ -113,6 +113,22 @@ public enum DecisionExplainer {
             step("revocation", !revoked, revoked ? "token revoked: its jti, or its subject before a cut-off, is listed"
                  : "not listed (\(list.count) entries)")
             if revoked { return (steps, decision) }
+        }
+        if req.introspect {
+            guard let introspection = issuer.introspection else {
+                step("introspection", false, "issuer \(issuer.config.name) has no introspection endpoint")
+                return (steps, decision)
+            }
+            // No call is made: explain never sends the token anywhere. The checks after this
+            // one, and the decision, are shown as if the endpoint answered `active: true`.
+            step("introspection", true, "would POST the token to \(introspection.config.url) (client_id "
+                 + "\(introspection.config.clientID)), not called by explain; the rest assumes \"active\": true "
+                 + "(false: 401 token inactive; no answer: 503)")
+            if case .needsIntrospection = decision {
+                var assumed = context
+                assumed.introspectionAnswer = .active(exp: nil)
+                decision = RequestPipeline.decide(head, context: assumed, runtime: runtime)
+            }
         }
         let granted = RequestPipeline.scopes(of: verified, issuer: issuer.config)
         if !req.scopes.isEmpty || !req.anyScopes.isEmpty {

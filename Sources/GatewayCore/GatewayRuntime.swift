@@ -8,6 +8,8 @@ public struct LoadedIssuer: Sendable {
     /// The issuer's keys; swapped in place when a remote JWK Set is refetched.
     public var store: IssuerKeyStore
     public var requirements: TokenRequirements
+    /// The RFC 7662 introspection endpoint (`introspection:`), nil without one.
+    public var introspection: IssuerIntrospection?
     /// The keys now (a snapshot of `store`).
     public var keys: KeySet { store.snapshot.keys }
 }
@@ -108,7 +110,9 @@ public final class GatewayRuntime: Sendable {
                     issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
                     clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
                     requireExp: issuer.requireExp)
-                issuers[issuer.name] = LoadedIssuer(config: issuer, store: store, requirements: requirements)
+                var loaded = LoadedIssuer(config: issuer, store: store, requirements: requirements)
+                loaded.introspection = try GatewayRuntime.introspection(of: issuer, environment: keyMaterial.environment)
+                issuers[issuer.name] = loaded
             } catch let e as ConfigError {
                 errors.append(e)
             } catch {
@@ -194,6 +198,18 @@ public final class GatewayRuntime: Sendable {
                 throw fail("issuer \(issuer.name): secret from \(name): \(describe(error))")
             }
         }
+    }
+
+    /// The introspection endpoint of `issuer` with its client secret from `environment`, or
+    /// nil without `introspection`.
+    /// - Throws: `ConfigError` at `introspection` when the secret's variable is not set.
+    static func introspection(of issuer: IssuerConfig, environment: [String: String]) throws(ConfigError) -> IssuerIntrospection? {
+        guard let config = issuer.introspection else { return nil }
+        guard let secret = environment[config.clientSecretEnv], !secret.isEmpty else {
+            throw ConfigError(location: config.location,
+                              message: "issuer \(issuer.name): environment variable \(config.clientSecretEnv) (introspection.client_secret_env) is not set")
+        }
+        return IssuerIntrospection(config: config, secret: secret)
     }
 
     /// Configurations that are valid but probably not what was meant.

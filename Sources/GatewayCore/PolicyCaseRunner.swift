@@ -52,9 +52,16 @@ public enum PolicyCaseRunner {
         let head = HTTPRequestHead(method: c.request.method, target: c.request.target, version: .http11, fields: fields,
                                    framing: .none, keepAlive: true, expectsContinue: false)
         // Keys were loaded (and remote sets fetched) once: an unknown kid is refused, not refetched.
-        let context = RequestContext(clientAddress: "127.0.0.1", scheme: c.request.scheme, now: now,
+        var context = RequestContext(clientAddress: "127.0.0.1", scheme: c.request.scheme, now: now,
                                      mayRefetchKeys: false, makeRequestID: { "policy-test" })
-        switch RequestPipeline.decide(head, context: context, runtime: runtime) {
+        var decision = RequestPipeline.decide(head, context: context, runtime: runtime)
+        if case .needsIntrospection = decision {
+            // No introspection endpoint is called (no network, the token goes nowhere): the
+            // case runs as if it answered `"active": true` (docs/revocation.md).
+            context.introspectionAnswer = .active(exp: nil)
+            decision = RequestPipeline.decide(head, context: context, runtime: runtime)
+        }
+        switch decision {
         case .forward(let plan):
             return Observed(status: .forward, reason: plan.wouldDeny?.code ?? "ok", route: plan.routeName,
                             decision: plan.wouldDeny == nil ? "allow" : "would_deny", upstreamFields: plan.fields)
@@ -67,6 +74,8 @@ public enum PolicyCaseRunner {
                             upstreamFields: nil)
         case .needsKeyRefresh(let issuer):
             throw CaseError(message: "the JWK Set of issuer \(issuer) would be refetched")
+        case .needsIntrospection(let call):
+            throw CaseError(message: "issuer \(call.issuerName) would be asked about the token")
         }
     }
 

@@ -24,6 +24,13 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// Token valid but listed as revoked (its `jti`, or its subject before a cut-off): 401
     /// invalid_token, "token revoked" (docs/revocation.md).
     case revoked
+    /// Token valid locally but its issuer's RFC 7662 introspection endpoint answered
+    /// `"active": false`: 401 invalid_token, "token inactive".
+    case inactive
+    /// The issuer's introspection endpoint gave no usable answer (unreachable, timeout,
+    /// another status, a malformed body): 503 with `Retry-After`, never let through.
+    /// Carries the issuer's name from the config.
+    case introspectionUnavailable(issuer: String)
     /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
     /// `requiredScopes` is what the challenge's `scope` attribute lists.
     case insufficientScope(requiredScopes: [String], detail: String)
@@ -47,9 +54,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .badPath, .invalidRequest, .badMethod, .contentNotAllowed: 400
         case .noRoute: 404
         case .methodNotAllowed: 405
-        case .missingToken, .invalidToken, .revoked: 401
+        case .missingToken, .invalidToken, .revoked, .inactive: 401
         case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
-        case .keysUnavailable: 503
+        case .keysUnavailable, .introspectionUnavailable: 503
         case .loginRequired: 302
         }
     }
@@ -66,6 +73,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
         case .revoked: "revoked"
+        case .inactive: "inactive"
+        case .introspectionUnavailable: "introspection_unavailable"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "keys_unavailable"
         case .crossSiteRequest: "csrf"
@@ -84,7 +93,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .contentNotAllowed: "bad_request"
         case .missingToken: "unauthorized"
         case .invalidRequest: "invalid_request"
-        case .invalidToken, .revoked: "invalid_token"
+        case .invalidToken, .revoked, .inactive: "invalid_token"
+        case .introspectionUnavailable: "temporarily_unavailable"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "temporarily_unavailable"
         case .crossSiteRequest: "csrf"
@@ -105,6 +115,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
         case .revoked: "token revoked"
+        case .inactive: "token inactive"
+        case .introspectionUnavailable(let issuer): "the introspection endpoint of issuer \(issuer) did not answer; retry later"
         case .insufficientScope(_, let detail): detail
         case .keysUnavailable(let issuer): "the keys of issuer \(issuer) are not available yet; retry later"
         case .crossSiteRequest: "cross-site request refused"
@@ -132,6 +144,9 @@ public struct Refusal: Sendable, Equatable {
             // RFC 9110 §15.5.6: a 405 says what is allowed.
             fields.append(HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
         }
+        if case .introspectionUnavailable = reason {
+            fields.append(HTTPField(name: "Retry-After", value: String(Refusal.introspectionUnavailableRetryAfter)))
+        }
         if case .keysUnavailable = reason {
             // RFC 9110 §10.2.3: when to try again.
             fields.append(HTTPField(name: "Retry-After", value: String(Refusal.keysUnavailableRetryAfter)))
@@ -151,6 +166,10 @@ public struct Refusal: Sendable, Equatable {
     /// its JWK Set (1 s, 2 s, 4 s...) fit in it.
     public static let keysUnavailableRetryAfter = 5
 
+    /// `Retry-After` seconds on a 503 for an introspection endpoint that did not answer (its
+    /// call times out after 5 s).
+    public static let introspectionUnavailableRetryAfter = 5
+
     /// The `WWW-Authenticate` value (RFC 6750 §3), or nil when the refusal is not about credentials.
     static func challenge(for reason: DenialReason, realm: String) -> String? {
         let base = "Bearer realm=\"\(realm)\""
@@ -163,12 +182,15 @@ public struct Refusal: Sendable, Equatable {
             return base + ", error=\"invalid_token\", error_description=\"\(e.description)\""
         case .revoked:
             return base + ", error=\"invalid_token\", error_description=\"token revoked\""
+        case .inactive:
+            return base + ", error=\"invalid_token\", error_description=\"token inactive\""
         case .insufficientScope(let scopes, _):
             // RFC 6750 §3: `scope` lists what the resource needs; omitted when the refusal
             // is about roles or claims only.
             if scopes.isEmpty { return base + ", error=\"insufficient_scope\"" }
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
         case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
+             .introspectionUnavailable,
              .corsPreflightRefused:
             return nil
         }

@@ -19,7 +19,8 @@ enum ReportOnlyRollout {
         // Exhaustive on purpose: a new refusal must be classified here, not fall into either side.
         switch reason {
         // `loginRequired` is the browser form of `missingToken` (a navigation without a token).
-        case .missingToken, .invalidToken, .revoked, .insufficientScope, .keysUnavailable, .loginRequired:
+        case .missingToken, .invalidToken, .revoked, .inactive, .insufficientScope, .keysUnavailable,
+             .introspectionUnavailable, .loginRequired:
             return true
         // Not about the credential: the request's shape, route, or origin (the CSRF guard and
         // CORS preflights protect the browser, whatever the token).

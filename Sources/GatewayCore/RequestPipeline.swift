@@ -16,6 +16,9 @@ public struct RequestContext: Sendable {
     /// `.needsKeyRefresh` (true on the first decision of a request, false once the
     /// caller has waited for the refetch: the request is then refused).
     public var mayRefetchKeys: Bool
+    /// The introspection answer this request waited for (`Decision.needsIntrospection`),
+    /// used when the issuer's cache does not hold one; nil on the first decision.
+    public var introspectionAnswer: IntrospectionAnswer?
 
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
                 makeRequestID: @escaping @Sendable () -> String) {
@@ -58,6 +61,9 @@ public enum Decision: Sendable {
     /// A CORS preflight the route's `cors` allows, answered by the gateway itself: `204 No
     /// Content` with these fields and no body (RFC 9110 §15.3.5), upstream not contacted.
     case preflight(fields: [HTTPField], routeName: String, requestID: String)
+    /// The route asks for introspection and no answer about this token is cached: make
+    /// (or join) the call, then decide again with `RequestContext.introspectionAnswer`.
+    case needsIntrospection(IntrospectionCall)
 }
 
 /// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
@@ -125,9 +131,12 @@ public enum RequestPipeline {
             }
             if let token {
                 switch authenticate(token: token, requirements: req, runtime: runtime, now: context.now,
-                                    mayRefetchKeys: context.mayRefetchKeys) {
+                                    mayRefetchKeys: context.mayRefetchKeys,
+                                    introspectionAnswer: context.introspectionAnswer) {
                 case .needsKeys(let issuer):
                     return .needsKeyRefresh(issuer: issuer)
+                case .needsIntrospection(let call):
+                    return .needsIntrospection(call)
                 case .failure(let reason):
                     wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
                     if wouldDeny == nil { return refuse(reason, route.name) }
@@ -218,6 +227,8 @@ public enum RequestPipeline {
         case failure(DenialReason)
         /// Unknown `kid` from this issuer, whose keys are remote.
         case needsKeys(String)
+        /// Verified, not revoked; the route asks the issuer's introspection endpoint.
+        case needsIntrospection(IntrospectionCall)
     }
 
     /// The first of the route's issuers whose configured `iss` equals `iss`.
@@ -230,18 +241,21 @@ public enum RequestPipeline {
 
     /// `authenticate(token:...)` with the Bearer token of `Authorization`.
     static func authenticate(_ head: HTTPRequestHead, requirements: AuthRequirements, runtime: GatewayRuntime,
-                             now: Double, mayRefetchKeys: Bool = true) -> Authentication {
+                             now: Double, mayRefetchKeys: Bool = true,
+                             introspectionAnswer: IntrospectionAnswer? = nil) -> Authentication {
         switch extractBearer(head) {
         case .none: return .failure(.missingToken)
         case .invalid(let why): return .failure(.invalidRequest(why))
         case .bearer(let t):
-            return authenticate(token: t, requirements: requirements, runtime: runtime, now: now, mayRefetchKeys: mayRefetchKeys)
+            return authenticate(token: t, requirements: requirements, runtime: runtime, now: now, mayRefetchKeys: mayRefetchKeys,
+                                introspectionAnswer: introspectionAnswer)
         }
     }
 
     /// Verifies `token` (from any of the route's sources) and authorizes it for the route.
     static func authenticate(token: Substring, requirements: AuthRequirements, runtime: GatewayRuntime,
-                             now: Double, mayRefetchKeys: Bool = true) -> Authentication {
+                             now: Double, mayRefetchKeys: Bool = true,
+                             introspectionAnswer: IntrospectionAnswer? = nil) -> Authentication {
         // A token verified before by the same issuer's current keys: claims only.
         if let cache = runtime.tokenCache,
            let hit = cache.lookup(token, now: now, isCurrent: { e in
@@ -256,6 +270,8 @@ public enum RequestPipeline {
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if requirements.introspect, let step = introspection(token, hit.token, issuer: issuer, now: now,
+                                                                 answer: introspectionAnswer) { return step }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -286,6 +302,8 @@ public enum RequestPipeline {
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
+        if requirements.introspect, let step = introspection(token, verified, issuer: issuer, now: now,
+                                                             answer: introspectionAnswer) { return step }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

@@ -15,7 +15,7 @@ public struct RevocationKey: Hashable, Sendable {
     /// Per-process seed of the low half.
     private static let seed = UInt64.random(in: .min ... .max)
 
-    public init(_ text: String) {
+    public init<Text: StringProtocol>(_ text: Text) {
         var hasher = Hasher()
         var low = RevocationKey.seed
         let done: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in

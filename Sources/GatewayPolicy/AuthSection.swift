@@ -44,6 +44,7 @@ enum AuthSection {
         .key("client_certificate") { b, f, d in
             if let v = b.parseRouteClientCertificate(f) { d.requirements.clientCertificate = v } else { d.ok = false }
         },
+        .key("introspect", readIntrospect),
     ] + BrowserSection.authFields)
 
     /// A list of RFC 6749 §3.3 scope-tokens (`%x21 / %x23-5B / %x5D-7E`): scopes travel
@@ -80,6 +81,22 @@ enum AuthSection {
                 b.reader.fail(s.location, "unknown issuer `\(s.shown)`" + b.reader.didYouMean(s.value, among: b.declaredIssuers))
                 d.ok = false
             }
+        }
+    }
+
+    /// `introspect: true` needs every issuer of the route to have `introspection`: a token
+    /// from one without it would otherwise pass unchecked.
+    @Sendable static func readIntrospect(_ b: ConfigBuilder, _ f: Entry, _ d: inout Draft) {
+        guard let v = b.reader.bool(f.value, path: f.path) else { d.ok = false; return }
+        d.requirements.introspect = v
+        guard v else { return }
+        if d.used.isEmpty, d.ok {
+            b.reader.fail(f.keyNode, "`\(f.path)` needs `issuers` with `introspection`")
+            d.ok = false
+        }
+        for issuer in d.used where issuer.introspection == nil {
+            b.reader.fail(f.keyNode, "`\(f.path)` needs `introspection` on issuer `\(issuer.name)`")
+            d.ok = false
         }
     }
 

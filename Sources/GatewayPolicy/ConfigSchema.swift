@@ -14,6 +14,7 @@ enum ConfigSchema {
         ("revocation", RevocationSection.fields.known),
         ("tracing", TracingSection.fields.known),
         ("issuers[]", IssuerSection.fields.known),
+        ("issuers[].introspection", IntrospectionSection.fields.known),
         ("upstreams.*", UpstreamSection.fields.known),
         ("upstreams.*.tls", UpstreamSection.tlsFields.known),
         ("identity", IdentitySection.fields.known),

@@ -26,6 +26,7 @@ enum IssuerSection {
         var requireSub: Bool?
         var scopeClaim: String?
         var rolesClaim: [String]?
+        var introspection: IntrospectionConfig?
 
         var isSecret: Bool { sources.count == 1 && sources[0].key == "secret_env" }
         var isSingleKey: Bool {
@@ -101,6 +102,9 @@ enum IssuerSection {
             } else {
                 d.rolesClaim = parts
             }
+        },
+        .key("introspection") { b, f, d in
+            if let v = IntrospectionSection.introspection(f, b) { d.introspection = v } else { d.ok = false }
         },
     ])
 
@@ -218,6 +222,7 @@ enum IssuerSection {
         if let v = d.requireSub { issuer.requireSub = v }
         if let v = d.scopeClaim { issuer.scopeClaim = v }
         issuer.rolesClaim = d.rolesClaim
+        issuer.introspection = d.introspection
         return (issuer, name, iss)
     }
 

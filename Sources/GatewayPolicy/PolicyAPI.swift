@@ -125,6 +125,8 @@ public struct IssuerConfig: Sendable, Equatable {
     public var scopeClaim: String = "scope"
     /// Dotted path split into components (`realm_access.roles` → ["realm_access", "roles"]).
     public var rolesClaim: [String]?
+    /// `introspection:` (RFC 7662); nil: routes with `introspect: true` may not name this issuer.
+    public var introspection: IntrospectionConfig?
 
     public init(name: String, issuer: String, audiences: [String], algorithms: [JWSAlgorithm],
                 keySource: KeySource, keySourceLocation: ConfigLocation) {
@@ -215,12 +217,15 @@ public struct AuthRequirements: Sendable, Equatable {
     /// `client_certificate: required`: the connection must carry a verified client
     /// certificate (mutual TLS). With no `issuers`, no token is asked for.
     public var clientCertificate: Bool = false
+    /// `introspect: true`: every token is also checked at its issuer's RFC 7662
+    /// introspection endpoint (each issuer named has `introspection`).
+    public var introspect: Bool = false
     public init(issuers: [String]) { self.issuers = issuers }
     public static func == (a: AuthRequirements, b: AuthRequirements) -> Bool {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
             && a.forwardToken == b.forwardToken && a.browser == b.browser && a.clientCertificate == b.clientCertificate
-            && a.mode == b.mode
+            && a.introspect == b.introspect && a.mode == b.mode
     }
 }
 

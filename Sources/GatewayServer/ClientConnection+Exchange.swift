@@ -122,10 +122,14 @@ extension ClientConnection {
 
     /// Decides the exchange's request; an unknown `kid` of a remote JWK Set first waits
     /// (without blocking the queue) for the issuer's shared refetch, then decides again.
-    private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool) {
+    /// An introspection call works the same way (`waitForIntrospection`): the request waits
+    /// for the answer, then is decided again with it.
+    private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool,
+                        introspection: IntrospectionAnswer? = nil) {
         let head = ex.head
-        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
+        var context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
                                      mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
+        context.introspectionAnswer = introspection
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
             let queue = loop.queue
@@ -139,6 +143,14 @@ extension ClientConnection {
                 jwks.refetchForUnknownKey(store, completion: resume)
             } else {
                 resume(false)
+            }
+        case .needsIntrospection(let call):
+            let queue = loop.queue
+            waitForIntrospection(call) { [weak self] answer in
+                queue.async { [weak self] in
+                    guard let self, self.exchange === ex, !self.closed else { return }
+                    self.decide(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
+                }
             }
         case .refuse(let refusal, let route, let requestID):
             ex.requestID = requestID

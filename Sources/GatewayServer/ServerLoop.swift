@@ -60,11 +60,16 @@ final class ServerLoop: @unchecked Sendable {
     let localMaxBody: Int
     /// Trace context of this loop's requests and their spans.
     let tracing: LoopTracing
+    /// For the introspection calls made on this loop (`ServerLoop+Introspection`).
+    let metrics: GatewayMetrics
+    let logger: Logger
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
          responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop",
          exporter: OTLPExporter? = nil) {
         self.jwks = jwks
+        self.metrics = metrics
+        self.logger = logger
         self.responder = responder
         self.localMaxBody = localMaxBody
         self.tracing = LoopTracing(exporter: exporter)

@@ -103,6 +103,8 @@ struct Explain: ParsableCommand {
             for f in fields { print("  \(f.name): \(shown(f))") }
         case .needsKeyRefresh(let issuer):
             print("decision: the JWK Set of issuer \(issuer) would be refetched first")
+        case .needsIntrospection(let call):
+            print("decision: depends on the introspection answer from \(call.introspection.config.url) (issuer \(call.issuerName))")
         }
         if exitCode {
             if case .forward = decision { return }

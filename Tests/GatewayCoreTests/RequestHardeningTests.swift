@@ -45,6 +45,7 @@ final class RequestHardeningTests: XCTestCase {
         case .refuse(let r, _, _): r.status
         case .needsKeyRefresh: 0
         case .preflight: 204
+        case .needsIntrospection: 0
         }
     }
 

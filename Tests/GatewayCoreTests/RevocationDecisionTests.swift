@@ -68,6 +68,7 @@ final class RevocationDecisionTests: XCTestCase {
         case .refuse(let r, _, _): return (r.status, r.reason.code, r)
         case .needsKeyRefresh: return (0, "needs key refresh", nil)
         case .preflight: return (204, "cors_preflight", nil)
+        case .needsIntrospection: return (0, "needs introspection", nil)
         }
     }
 

@@ -57,6 +57,7 @@ final class TokenCacheTests: XCTestCase {
         case .refuse(let r, _, _): return (r.status, String(decoding: r.body, as: UTF8.self))
         case .needsKeyRefresh: return (0, "needs key refresh")
         case .preflight: return (204, "")
+        case .needsIntrospection: return (0, "needs introspection")
         }
     }
 

@@ -18,7 +18,8 @@ final class FieldTableTests: XCTestCase {
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
              jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
-             roles_claim: realm.roles}
+             roles_claim: realm.roles,
+             introspection: {url: "https://r/introspect", client_id: gw, client_secret_env: INTROSPECTION_SECRET, cache: 9s}}
           - {name: file, issuer: "https://f", algorithms: [ES256], jwks_file: keys/jwks.json}
           - {name: pem, issuer: "https://p", algorithms: [EdDSA], public_key_file: keys/p.pem, key_id: p1}
           - {name: hmac, issuer: "https://h", algorithms: [HS256], secret_env: SECRET, secret_encoding: base64url}
@@ -36,7 +37,8 @@ final class FieldTableTests: XCTestCase {
             allow_body_on_get: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
                    forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
-                   login_url: "https://login.test/?rd={url}", client_certificate: required, mode: report_only}
+                   login_url: "https://login.test/?rd={url}", client_certificate: required, mode: report_only,
+                   introspect: true}
             cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
                    expose_headers: [X-E], max_age: 1m, allow_credentials: true}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
@@ -101,6 +103,13 @@ final class FieldTableTests: XCTestCase {
         "issuers[].require_sub": { issuer($0, "remote")?.requireSub == false && issuer($0, "file")?.requireSub == true },
         "issuers[].scope_claim": { issuer($0, "remote")?.scopeClaim == "scp" },
         "issuers[].roles_claim": { issuer($0, "remote")?.rolesClaim == ["realm", "roles"] },
+        "issuers[].introspection": { issuer($0, "remote")?.introspection != nil && issuer($0, "file")?.introspection == nil },
+        "issuers[].introspection.url": { issuer($0, "remote")?.introspection?.url == "https://r/introspect" },
+        "issuers[].introspection.client_id": { issuer($0, "remote")?.introspection?.clientID == "gw" },
+        "issuers[].introspection.client_secret_env": {
+            issuer($0, "remote")?.introspection?.clientSecretEnv == "INTROSPECTION_SECRET"
+        },
+        "issuers[].introspection.cache": { issuer($0, "remote")?.introspection?.cache == 9 },
         "upstreams": { $0.upstreams.count == 1 },
         "upstreams.*.url": { $0.upstreams["u"].map { ($0.scheme, $0.host, $0.port, $0.basePath) == ("https", "u.example", 8443, "/base") } ?? false },
         "upstreams.*.connect_timeout": { $0.upstreams["u"]?.connectTimeout == 1 },
@@ -155,6 +164,10 @@ final class FieldTableTests: XCTestCase {
         "routes[].cors.max_age": { $0.routes.first?.cors?.maxAge == 60 },
         "routes[].cors.allow_credentials": { $0.routes.first?.cors?.allowCredentials == true },
         "routes[].auth.client_certificate": { auth($0)?.clientCertificate == true },
+        "routes[].auth.introspect": {
+            guard case .required(let x) = $0.routes[2].auth else { return false }
+            return auth($0)?.introspect == true && !x.introspect
+        },
         "listen.tls": { $0.listenTLS?.certificates.map(\.certificate) == ["/etc/gw/t.crt"] },
         "listen.trusted_proxies": { $0.trustedProxies.map(\.description) == ["10.0.0.0/8"] },
     ]
