@@ -1,10 +1,12 @@
+import GatewayEvents
 import GatewayHTTP
 import GatewayJOSE
 import GatewayPolicy
 
 /// Facts about one request that do not come from its head.
 public struct RequestContext: Sendable {
-    /// The client's IP address as text (for `X-Forwarded-For`).
+    /// The client's IP address as text: the TCP peer, or behind a trusted proxy the address
+    /// `ForwardedClient` found (for the access log).
     public var clientAddress: String
     /// "http" or "https": what the client used (for `X-Forwarded-Proto`).
     public var scheme: String
@@ -16,13 +18,25 @@ public struct RequestContext: Sendable {
     /// `.needsKeyRefresh` (true on the first decision of a request, false once the
     /// caller has waited for the refetch: the request is then refused).
     public var mayRefetchKeys: Bool
+    /// What the connection's TLS handshake established (SNI, verified client certificate);
+    /// nil for plain TCP.
+    public var security: TransportSecurity?
+    /// The TCP peer's address, appended to `X-Forwarded-For`; nil: `clientAddress`.
+    public var peer: String?
+    /// The TCP peer is in `listen.trusted_proxies`: its `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` are kept.
+    public var peerTrusted: Bool
 
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
+                security: TransportSecurity? = nil, peer: String? = nil, peerTrusted: Bool = false,
                 makeRequestID: @escaping @Sendable () -> String) {
         self.clientAddress = clientAddress
         self.scheme = scheme
         self.now = now
         self.mayRefetchKeys = mayRefetchKeys
+        self.security = security
+        self.peer = peer
+        self.peerTrusted = peerTrusted
         self.makeRequestID = makeRequestID
     }
 }
@@ -95,7 +109,10 @@ public enum RequestPipeline {
         var identity: [HTTPField] = []
         var subject: String?
         var forwardToken = false
-        if case .required(let req) = route.auth {
+        if case .required(let req) = route.auth, let denial = clientCertificateDenial(req, context: context) {
+            return refuse(denial, route.name)
+        }
+        if case .required(let req) = route.auth, !req.issuers.isEmpty {
             switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
                                 mayRefetchKeys: context.mayRefetchKeys) {
             case .needsKeys(let issuer):
@@ -103,6 +120,9 @@ public enum RequestPipeline {
             case .failure(let reason):
                 return refuse(reason, route.name)
             case .success(let verified):
+                // On every request, verified-token cache hits included: the binding is to the
+                // connection, not to the token.
+                if let denial = certificateBindingDenial(verified.token, context: context) { return refuse(denial, route.name) }
                 switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
                 case .failure(let reason): return refuse(reason, route.name)
                 case .success(let fields): identity = fields
@@ -115,6 +135,7 @@ public enum RequestPipeline {
         var fields = upstreamFields(head, runtime: runtime, forwardToken: forwardToken)
         appendForwarded(&fields, head: head, host: host, context: context, requestID: requestID)
         fields.append(contentsOf: identity)
+        fields.append(contentsOf: clientCertificateFields(context))
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
                                     fields: fields, requestID: requestID, subject: subject))

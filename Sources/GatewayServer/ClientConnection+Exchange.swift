@@ -94,6 +94,7 @@ extension ClientConnection {
         }
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
         exchange = ex
+        if tlsTransport != nil && refusedAsMisdirected(ex) { return }
         decide(ex, runtime: runtime, mayRefetchKeys: true)
     }
 
@@ -121,8 +122,7 @@ extension ClientConnection {
     /// (without blocking the queue) for the issuer's shared refetch, then decides again.
     private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool) {
         let head = ex.head
-        let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
-                                     mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
+        let context = requestContext(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys)
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
             let queue = loop.queue
@@ -253,9 +253,11 @@ extension ClientConnection {
     func record(_ ex: Exchange) {
         let now = monotonicSeconds()
         loop.observe(RequestRecord(
-            requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: ex.head.method, target: ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
-            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut))
+            totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,
+            tlsVersion: tlsTransport?.security?.protocolVersion,
+            clientCertificate: tlsTransport.map { $0.security?.clientCertificate != nil }))
     }
 }

@@ -31,6 +31,8 @@ final class Exchange: @unchecked Sendable {
     var requestID = ""
     var routeName: String?
     var subject: String?
+    /// The client's address when it is not the TCP peer (behind a trusted proxy).
+    var clientAddress: String?
     var status = 0
     var upstreamStarted: Double?
     var upstreamSeconds: Double?

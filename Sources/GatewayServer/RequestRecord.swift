@@ -24,6 +24,10 @@ struct RequestRecord {
     var totalSeconds: Double
     var bytesIn: UInt64
     var bytesOut: UInt64
+    /// The TLS protocol version ("TLSv1.3"); nil for plain HTTP.
+    var tlsVersion: String? = nil
+    /// Over TLS: whether the client presented a (verified) certificate; nil for plain HTTP.
+    var clientCertificate: Bool? = nil
 
     var decision: Decision { outcome.decision }
     /// Stable reason label from a closed set: "ok", or a refusal / failure code.

@@ -3,6 +3,7 @@ import Dispatch
 import GatewayCore
 import GatewayPolicy
 import GatewayServer
+import GatewayTLS
 import Logging
 import Metrics
 import Prometheus
@@ -80,15 +81,19 @@ struct Serve: ParsableCommand {
         // An identity provider that is down does not stop the start: its issuer's requests are
         // answered 503 and /readyz names it until its keys arrive.
         let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true)
-        let unserved = UnservedSettings.errors(runtime.config)
-        for e in unserved { printError(e.description) }
-        if !unserved.isEmpty { throw ExitCode(1) }
+        let tls: TLSServerContext?
+        do throws(ConfigErrors) {
+            tls = try ListenTLS.context(runtime.config)
+        } catch {
+            for e in error.errors { printError(e.description) }
+            throw ExitCode(1)
+        }
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
         metrics.recordReload(success: true, now: Double(time(nil)))
         for w in runtime.warnings { logger.warning("\(w)") }
-        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics)
+        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, tls: tls, logger: logger, metrics: metrics)
         let listen = self.listen.flatMap { try? ConfigScalars.listenAddress($0) } ?? runtime.config.listen
         do {
             try server.start(host: listen.host, port: listen.port)

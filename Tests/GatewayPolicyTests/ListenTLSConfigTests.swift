@@ -153,24 +153,4 @@ final class ListenTLSConfigTests: XCTestCase {
                 "/etc/gateway/gw.yml:7:53: missing required key `issuers` in `routes[2].auth`",
             ])
     }
-
-    func testServeRefusesWhatItDoesNotApplyYet() throws {
-        let config = try parse("""
-            listen:
-              address: 0.0.0.0:8443
-              tls: {certificate: a.pem, private_key: a.key}
-              trusted_proxies: [10.0.0.0/8]
-            \(Self.issuer)
-            routes:
-              - {name: cert, match: {path: /b}, upstream: u, auth: {client_certificate: required}}
-              - {name: open, match: {path: /c}, upstream: u, auth: public}
-            """)
-        XCTAssertEqual(UnservedSettings.errors(config).map(\.description), [
-            "/etc/gateway/gw.yml:3:3: listen.tls is not supported by `gateway serve` yet",
-            "/etc/gateway/gw.yml:4:3: listen.trusted_proxies is not supported by `gateway serve` yet",
-            "/etc/gateway/gw.yml:8:5: route `cert`: auth.client_certificate is not supported by `gateway serve` yet",
-        ])
-        let plain = try parse("listen: {address: 0.0.0.0:8080}\n\(Self.tail)")
-        XCTAssertEqual(UnservedSettings.errors(plain), [])
-    }
 }
