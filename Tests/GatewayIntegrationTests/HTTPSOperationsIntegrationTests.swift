@@ -153,4 +153,40 @@ final class HTTPSOperationsIntegrationTests: HTTPSTestCase {
         XCTAssertEqual(seen.values("X-Forwarded-For"), ["203.0.113.9, 127.0.0.1"])
         XCTAssertTrue(accessLines.last?.contains("\"client\":\"127.0.0.1\"") == true, gateway.stdout)
     }
+
+    /// `https://` upstreams through libcurl: one TLS connection serves many requests (the
+    /// TLS gateway in front of the recording upstream counts its handshakes), and the upstream
+    /// certificate must name the URL's host (`https://127.0.0.1` with a `localhost`
+    /// certificate is a 502).
+    func testHTTPSUpstreamsReuseConnectionsAndVerifyTheHostName() throws {
+        try start(config(tls: "    certificate: \(pki.path("localhost.pem"))\n    private_key: \(pki.path("localhost.key"))"))
+        let tlsUpstream = gateway!
+        func front(_ url: String) throws -> GatewayProcess {
+            try GatewayProcess(config: """
+                listen: {address: 127.0.0.1:0}
+                upstreams:
+                  secure: {url: "\(url)", tls: {ca_file: \(pki.path("ca.pem"))}}
+                routes:
+                  - {name: all, match: {path_prefix: /}, upstream: secure, auth: public}
+                """)
+        }
+        let verified = try front("https://localhost:\(tlsUpstream.port)")
+        defer { verified.stop() }
+        for _ in 0..<10 {
+            let c = try RawHTTPClient(port: verified.port)
+            try c.send("GET /status HTTP/1.1\r\nHost: api.test\r\n\r\n")
+            XCTAssertEqual(try c.readResponse().status, 200)
+        }
+        XCTAssertEqual(upstream.requests.count, 10)
+        // The front gateway runs two loops, each with its own libcurl connection pool: ten
+        // requests on new client connections (round robin) use one upstream TLS connection per loop.
+        XCTAssertEqual(try handshakes("ok", version: "TLSv1.3"), 2)
+
+        let mismatched = try front("https://127.0.0.1:\(tlsUpstream.port)")
+        defer { mismatched.stop() }
+        let c = try RawHTTPClient(port: mismatched.port)
+        try c.send("GET /status HTTP/1.1\r\nHost: api.test\r\n\r\n")
+        XCTAssertEqual(try c.readResponse().status, 502)
+        XCTAssertEqual(upstream.requests.count, 10)
+    }
 }

@@ -18,6 +18,7 @@ public final class TestPKI {
         try makeCA("other-ca", subject: "/CN=Other CA")
         try makeLeaf("a", subject: "/CN=a.example.com", sans: ["a.example.com", "www.a.example.com"], usage: "serverAuth")
         try makeLeaf("wild", subject: "/CN=wildcard", sans: ["*.b.example.com"], usage: "serverAuth")
+        try makeLeaf("localhost", subject: "/CN=localhost", sans: ["localhost"], usage: "serverAuth")
         try makeLeaf("expired", subject: "/CN=old.example.com", sans: ["old.example.com"], usage: "serverAuth", days: -1)
         try makeLeaf("soon", subject: "/CN=soon.example.com", sans: ["soon.example.com"], usage: "serverAuth", days: 5)
         try makeLeaf("client", subject: "/O=Example/CN=client one", sans: [], usage: "clientAuth")
