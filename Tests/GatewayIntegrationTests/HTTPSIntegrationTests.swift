@@ -165,4 +165,18 @@ final class HTTPSIntegrationTests: HTTPSTestCase {
         XCTAssertTrue(try eventually { try handshakes("incomplete") == 2 })
         XCTAssertEqual(accessLines.count, 0, "nothing was asked: no response, no request line")
     }
+
+    func testLargeBodiesBothWaysOverTLS() throws {
+        upstream.stop()
+        upstream = try RecordingUpstream { _ in .generated(status: 200, fields: [], length: 4 << 20, chunked: false) }
+        try start(config())
+        let upload = pki.directory.appendingPathComponent("upload-\(UUID().uuidString).bin")
+        try Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: upload)
+        defer { try? FileManager.default.removeItem(at: upload) }
+        let r = curl("/status", ["--data-binary", "@\(upload.path)", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"])
+        XCTAssertEqual(r.exit, 0, r.output)
+        XCTAssertTrue(r.output.hasSuffix("200 \(4 << 20)"), r.output)
+        XCTAssertEqual(upstream.requests.last?.body.count, 1 << 20)
+        XCTAssertEqual(upstream.requests.last?.body, Array(try Data(contentsOf: upload)))
+    }
 }

@@ -154,3 +154,30 @@ final class ListenTLSConfigTests: XCTestCase {
             ])
     }
 }
+
+extension ListenTLSConfigTests {
+    func testClientCertificateRouteWithoutAClientCAIsAWarning() throws {
+        let routes = """
+            routes:
+              - {name: cert, match: {path: /b}, upstream: u, auth: {client_certificate: required}}
+            """
+        let withoutCA = try parse("""
+            listen:
+              address: 0.0.0.0:8443
+              tls: {certificate: a.pem, private_key: a.key}
+            \(Self.issuer)
+            \(routes)
+            """)
+        XCTAssertTrue(withoutCA.warnings.contains(
+            "/etc/gateway/gw.yml:7:5: warning: route `cert` requires a client certificate, but `listen.tls.client_ca_file` is not set: every request to it is refused (401)"),
+            "\(withoutCA.warnings)")
+        let withCA = try parse("""
+            listen:
+              address: 0.0.0.0:8443
+              tls: {certificate: a.pem, private_key: a.key, client_ca_file: ca.pem}
+            \(Self.issuer)
+            \(routes)
+            """)
+        XCTAssertFalse(withCA.warnings.contains { $0.contains("client_ca_file") }, "\(withCA.warnings)")
+    }
+}
