@@ -1,6 +1,6 @@
 import GatewayPolicy
 
-/// When a remote JWK Set (`jwks_url`) is fetched again (SPEC §3 `jwks_refresh`, §4).
+/// When a remote JWK Set (`jwks_url`) is fetched again (`jwks_refresh`; docs/operations.md, key fetching).
 /// Pure arithmetic; the server's JWKS service applies it.
 public enum JWKSRefreshPolicy {
     /// No JWK Set is fetched more often than this, seconds.

@@ -53,6 +53,10 @@ public struct ForwardPlan: Sendable {
     public var requestID: String
     /// `sub` of the verified token; nil on public routes.
     public var subject: String?
+    /// Set on a report-only route (`auth.mode: report_only`) when the request was refused
+    /// (`ReportOnlyRollout`): it is forwarded all the same, without identity headers and
+    /// without the token, and logged and counted as `would_deny` with this reason.
+    public var wouldDeny: DenialReason? = nil
 }
 
 /// The outcome for one request head.
@@ -109,26 +113,36 @@ public enum RequestPipeline {
         var identity: [HTTPField] = []
         var subject: String?
         var forwardToken = false
+        var wouldDeny: DenialReason?
         if case .required(let req) = route.auth, let denial = clientCertificateDenial(req, context: context) {
-            return refuse(denial, route.name)
+            wouldDeny = ReportOnlyRollout.reported(denial, requirements: req)
+            if wouldDeny == nil { return refuse(denial, route.name) }
         }
-        if case .required(let req) = route.auth, !req.issuers.isEmpty {
+        if wouldDeny == nil, case .required(let req) = route.auth, !req.issuers.isEmpty {
             switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
                                 mayRefetchKeys: context.mayRefetchKeys) {
             case .needsKeys(let issuer):
                 return .needsKeyRefresh(issuer: issuer)
             case .failure(let reason):
-                return refuse(reason, route.name)
+                wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                if wouldDeny == nil { return refuse(reason, route.name) }
             case .success(let verified):
                 // On every request, verified-token cache hits included: the binding is to the
                 // connection, not to the token.
-                if let denial = certificateBindingDenial(verified.token, context: context) { return refuse(denial, route.name) }
-                switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
-                case .failure(let reason): return refuse(reason, route.name)
-                case .success(let fields): identity = fields
+                if let denial = certificateBindingDenial(verified.token, context: context) {
+                    wouldDeny = ReportOnlyRollout.reported(denial, requirements: req)
+                    if wouldDeny == nil { return refuse(denial, route.name) }
+                    break
                 }
-                subject = verified.token.claims[member: "sub"]?.stringValue
-                forwardToken = req.forwardToken
+                switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
+                case .failure(let reason):
+                    wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                    if wouldDeny == nil { return refuse(reason, route.name) }
+                case .success(let fields):
+                    identity = fields
+                    subject = verified.token.claims[member: "sub"]?.stringValue
+                    forwardToken = req.forwardToken
+                }
             }
         }
 
@@ -138,7 +152,7 @@ public enum RequestPipeline {
         fields.append(contentsOf: clientCertificateFields(context))
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
-                                    fields: fields, requestID: requestID, subject: subject))
+                                    fields: fields, requestID: requestID, subject: subject, wouldDeny: wouldDeny))
     }
 
     // MARK: Authentication
@@ -234,6 +248,7 @@ public enum RequestPipeline {
                 return .failure(.invalidToken(error))
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -263,6 +278,7 @@ public enum RequestPipeline {
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

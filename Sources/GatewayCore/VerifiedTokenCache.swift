@@ -1,7 +1,7 @@
 import GatewayJOSE
 
 /// Tokens whose signature was verified, so that a repeated token skips base64url
-/// decoding, JSON parsing and the signature check (SPEC §4, issue 3).
+/// decoding, JSON parsing and the signature check (README "Verified-token cache").
 ///
 /// Keyed by the whole token text (a Swift `Dictionary`: seeded SipHash plus a full
 /// equality check, so a collision can never return another token's claims). An entry

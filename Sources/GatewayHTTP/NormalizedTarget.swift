@@ -1,4 +1,4 @@
-/// A request path after SPEC §4 normalisation.
+/// A request path after normalisation (docs/request-handling.md).
 public struct NormalizedTarget: Sendable, Equatable {
     /// Normalised absolute path, starting with "/".
     public var path: String

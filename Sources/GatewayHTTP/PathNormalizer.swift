@@ -1,4 +1,4 @@
-/// Path normalisation (SPEC §4, RFC 3986 §5.2.4).
+/// Path normalisation (docs/request-handling.md, RFC 3986 §5.2.4).
 ///
 /// The normalised path is what routes match against and what goes upstream, so the
 /// gateway and the upstream see the same path:
@@ -104,7 +104,7 @@ public enum PathNormalizer {
             } else if segment.elementsEqual([UInt8(ascii: ".")]) {
                 if isLast { trailingSlash = true }
             } else if segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
-                // RFC 3986 §5.2.4 would clamp at the root; the SPEC refuses instead.
+                // RFC 3986 §5.2.4 would clamp at the root; the gateway refuses instead (an escape above the root is an attack, not a typo).
                 guard !segments.isEmpty else { throw .invalid("path escapes above the root") }
                 segments.removeLast()
                 if isLast { trailingSlash = true }

@@ -1,6 +1,6 @@
 internal import COpenSSL
 
-/// Owns one `EVP_PKEY` and frees it in `deinit` (DESIGN habit 3).
+/// Owns one `EVP_PKEY` and frees it in `deinit` (one owning Swift type per C handle).
 ///
 /// The key is immutable once made; OpenSSL 3 allows concurrent use of one `EVP_PKEY`
 /// from several threads as long as each operation has its own `EVP_MD_CTX`.

@@ -130,7 +130,7 @@ public enum KeyLoadError: Error, Sendable, Equatable {
     case invalid(String)
 }
 
-/// What an issuer requires of a token (SPEC §3 `issuers`).
+/// What an issuer requires of a token (`issuers` in docs/configuration.md).
 public struct TokenRequirements: Sendable {
     /// Exact, case-sensitive `iss`.
     public var issuer: String

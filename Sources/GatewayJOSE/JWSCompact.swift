@@ -12,7 +12,7 @@ public struct JWSCompact: Sendable {
     /// The decoded signature.
     public var signature: [UInt8]
 
-    /// Largest token accepted, bytes (SPEC §4).
+    /// Largest token accepted, bytes (docs/request-handling.md).
     public static let maxTokenBytes = 8 * 1024
 
     /// Splits and decodes `token`.

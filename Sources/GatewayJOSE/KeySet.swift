@@ -76,7 +76,7 @@ public struct KeySet: Sendable {
     }
 
     /// One SPKI PEM public key (RFC 7468 §13; RSA ≥ 2048 bits, EC P-256/384/521, Ed25519).
-    /// With `keyID` nil the key is selected whatever a token's `kid` says (SPEC §4).
+    /// With `keyID` nil the key is selected whatever a token's `kid` says (docs/request-handling.md, Keys).
     /// - Throws: `KeyLoadError` (private key or certificate given, several PEM blocks,
     ///   unsupported key type or size, not PEM).
     public static func publicKeyPEM(_ pem: [UInt8], keyID: String?) throws(KeyLoadError) -> KeySet {
@@ -106,7 +106,7 @@ public struct KeySet: Sendable {
     }
 
     /// An HMAC secret for the HS* algorithms in `algorithms` (others are ignored).
-    /// With `keyID` nil the key is selected whatever a token's `kid` says (SPEC §4).
+    /// With `keyID` nil the key is selected whatever a token's `kid` says (docs/request-handling.md, Keys).
     /// - Throws: `KeyLoadError` when shorter than the hash output of any of them
     ///   (32/48/64 bytes for HS256/384/512, RFC 7518 §3.2).
     public static func hmacSecret(_ secret: [UInt8], keyID: String?, algorithms: [JWSAlgorithm]) throws(KeyLoadError) -> KeySet {

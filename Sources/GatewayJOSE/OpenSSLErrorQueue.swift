@@ -1,6 +1,6 @@
 internal import COpenSSL
 
-/// The one place that reads OpenSSL's thread-local error queue (DESIGN habit 4).
+/// The one place that reads OpenSSL's thread-local error queue (every C error convention is translated in one place).
 ///
 /// Every failing libcrypto call leaves entries on the queue; they must be cleared or
 /// they leak into the next, unrelated check on the same thread.

@@ -13,7 +13,7 @@ public final class VerificationKey: @unchecked Sendable {
     /// `kid` (RFC 7515 §4.1.4); nil when the key has none.
     public let keyID: String?
     /// True for a `public_key_file` / `secret_env` key configured without `key_id`:
-    /// a token's `kid` is then not used to select it (SPEC §4).
+    /// a token's `kid` is then not used to select it (docs/request-handling.md, Keys).
     public let matchesAnyKeyID: Bool
     let material: Material
     /// JWK `use` is "sig" or absent, and `key_ops` (if any) holds "verify" (RFC 7517 §4.2–4.3).

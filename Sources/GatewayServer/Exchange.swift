@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayHTTP
 import GatewayUpstream
 
@@ -33,6 +34,8 @@ final class Exchange: @unchecked Sendable {
     var subject: String?
     /// The client's address when it is not the TCP peer (behind a trusted proxy).
     var clientAddress: String?
+    /// Set when a report-only route forwards a request it would refuse (the reason).
+    var wouldDeny: DenialReason?
     var status = 0
     var upstreamStarted: Double?
     var upstreamSeconds: Double?

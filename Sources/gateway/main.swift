@@ -4,7 +4,7 @@ import ArgumentParser
 import Glibc
 #endif
 
-// Entry point. Exit codes (SPEC §2): 0 success, 1 invalid config or input, 2 usage error.
+// Entry point. Exit codes (docs/operations.md, README command table): 0 success, 1 invalid config or input, 2 usage error.
 do {
     var command = try GatewayCommand.parseAsRoot()
     try command.run()
