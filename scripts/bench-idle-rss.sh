@@ -110,7 +110,9 @@ h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
 p = b64(json.dumps({"iss": "https://issuer.bench.local", "aud": "bench-api", "sub": "user-42",
                     "exp": int(time.time()) + 3600}).encode())
 tok = f"{h}.{p}." + b64(hmac.new(secret, f"{h}.{p}".encode(), hashlib.sha256).digest())
-req = f"GET /idle HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tok}\r\n\r\n".encode()
+# Over TLS the Host must be a name of the certificate SNI chose (else 421).
+host = "localhost" if ctx else "127.0.0.1"
+req = f"GET /idle HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\n\r\n".encode()
 socks, ok = [], 0
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
