@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
+.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-idle-tls bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
 
 all: build
 
@@ -152,6 +152,10 @@ bench-instructions: bench-deps release
 # RSS with 5,000 idle keep-alive connections (each answered once); fails over 100 MiB.
 bench-idle: release
 	bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
+
+# The same with HTTPS: 5,000 idle TLS keep-alive connections (limit 150 MiB).
+bench-idle-tls: release
+	TLS=1 bash scripts/bench-idle-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
 # RSS with 1,000 clients that request a large response and never read it (before, peak,
 # after they close); fails when the peak is more than 100 MiB over the start.

@@ -37,7 +37,7 @@ let package = Package(
             name: "GatewayPolicy",
             dependencies: ["GatewayHTTP", "GatewayJOSE", .product(name: "Yams", package: "Yams")]),
         // The decision for one request: pure, no I/O.
-        .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy"]),
+        .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy", "GatewayEvents"]),
         // Readiness of many descriptors through one Dispatch read source per serial queue.
         .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
         // TLS termination on the listener (libssl), below the connection as a ClientTransport.
@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents", "GatewayTracing",
+                "GatewayHTTP", "GatewayCore", "GatewayPolicy", "GatewayUpstream", "GatewayJOSE", "GatewayEvents", "GatewayTracing", "GatewayTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -77,10 +77,10 @@ let package = Package(
         .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
         .testTarget(name: "GatewayJOSETests", dependencies: ["GatewayJOSE", "GatewayTestSupport"]),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayEvents", "GatewayTestSupport"]),
         .testTarget(name: "GatewayUpstreamTests", dependencies: ["GatewayUpstream", "GatewayTestSupport"]),
         .testTarget(name: "GatewayTracingTests", dependencies: ["GatewayTracing", "GatewayTestSupport"]),
-        .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents"]),
+        .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayEvents", "GatewayTestSupport"]),
         // The connection layer without sockets: byte queues, timers, framing, outcomes.
         .testTarget(
             name: "GatewayServerTests",

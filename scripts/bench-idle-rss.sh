@@ -6,13 +6,16 @@
 #
 # Usage: scripts/bench-idle-rss.sh [GATEWAY_BINARY]
 #   CONNS     idle keep-alive connections (default 5000)
-#   LIMIT_MIB RSS allowed with them open (default 100); exit 1 when exceeded
+#   LIMIT_MIB RSS allowed with them open (default 100; 150 with TLS=1); exit 1 when exceeded
+#   TLS=1     HTTPS: the gateway terminates TLS (a throw-away ECDSA P-256 certificate made
+#             here with openssl) and every client connection is TLS 1.3 (`make bench-idle-tls`)
 # Needs python3 and a file-descriptor limit above CONNS + 100. Loopback only.
 set -euo pipefail
 
 BIN=${1:-.build/release/gateway}
 CONNS=${CONNS:-5000}
-LIMIT_MIB=${LIMIT_MIB:-100}
+TLS=${TLS:-0}
+if [ "$TLS" = 1 ]; then LIMIT_MIB=${LIMIT_MIB:-150}; else LIMIT_MIB=${LIMIT_MIB:-100}; fi
 [ -x "$BIN" ] || { echo "no gateway binary at $BIN (build it: swift build -c release)" >&2; exit 2; }
 ulimit -n "$((CONNS * 2 + 200))" 2>/dev/null || true
 
@@ -48,9 +51,19 @@ for _ in $(seq 100); do [ -s "$WORK/upstream.port" ] && break; sleep 0.1; done
 UP_PORT=$(head -1 "$WORK/upstream.port")
 
 SECRET=0123456789abcdef0123456789abcdef
+LISTEN_TLS=""
+CA=""
+if [ "$TLS" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost" 2>/dev/null
+  LISTEN_TLS="  tls: {certificate: $WORK/tls.crt, private_key: $WORK/tls.key}"
+  CA="$WORK/tls.crt"
+fi
 cat > "$WORK/gateway.yml" <<YML
 listen:
   address: 127.0.0.1:0
+$LISTEN_TLS
 admin:
   address: 127.0.0.1:0
 limits:
@@ -88,17 +101,23 @@ echo "gateway pid $GW_PID on port $GW_PORT; RSS at start: $(( $(rss_kib) / 1024 
 # Client: CONNS connections, one request each, then hold them open until told to stop
 # (it writes "ready N" once all N have had their 200, then waits for a line on stdin).
 cat > "$WORK/client.py" <<'PY'
-import base64, hashlib, hmac, json, socket, sys, time
+import base64, hashlib, hmac, json, socket, ssl, sys, time
 port, n, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+ca = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+ctx = ssl.create_default_context(cafile=ca) if ca else None
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
 p = b64(json.dumps({"iss": "https://issuer.bench.local", "aud": "bench-api", "sub": "user-42",
                     "exp": int(time.time()) + 3600}).encode())
 tok = f"{h}.{p}." + b64(hmac.new(secret, f"{h}.{p}".encode(), hashlib.sha256).digest())
-req = f"GET /idle HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tok}\r\n\r\n".encode()
+# Over TLS the Host must be a name of the certificate SNI chose (else 421).
+host = "localhost" if ctx else "127.0.0.1"
+req = f"GET /idle HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\n\r\n".encode()
 socks, ok = [], 0
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if ctx:
+        s = ctx.wrap_socket(s, server_hostname="localhost")
     s.sendall(req)
     data = b""
     while b"\r\n\r\n" not in data or not data.endswith(b"ok\n"):
@@ -113,7 +132,7 @@ print(f"ready {ok}", flush=True)
 sys.stdin.readline()
 PY
 mkfifo "$WORK/ctl"
-python3 "$WORK/client.py" "$GW_PORT" "$CONNS" "$SECRET" < "$WORK/ctl" > "$WORK/client.out" &
+python3 "$WORK/client.py" "$GW_PORT" "$CONNS" "$SECRET" "$CA" < "$WORK/ctl" > "$WORK/client.out" &
 CL_PID=$!
 exec 3> "$WORK/ctl"
 for _ in $(seq 1200); do grep -q '^ready' "$WORK/client.out" 2>/dev/null && break; sleep 0.1; done
@@ -124,6 +143,7 @@ PEAK=0
 for _ in 1 2 3 4 5; do R=$(rss_kib); [ "$R" -gt "$PEAK" ] && PEAK=$R; sleep 0.5; done
 OPEN=$(ls "/proc/$GW_PID/fd" | wc -l)
 echo "$OK/$CONNS connections answered 200 and held open idle; gateway fds open: $OPEN"
+if [ "$TLS" = 1 ]; then echo "every connection is HTTPS (TLS terminated by the gateway, session buffers released when idle)"; fi
 echo "RSS with $CONNS idle keep-alive connections: $((PEAK / 1024)) MiB ($PEAK KiB; limit $LIMIT_MIB MiB)"
 echo >&3; exec 3>&-
 wait "$CL_PID" || true

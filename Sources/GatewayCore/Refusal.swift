@@ -47,6 +47,15 @@ public enum DenialReason: Error, Sendable, Equatable {
     /// A CORS preflight the route's `cors` does not allow: 403 without any
     /// `Access-Control-*` field. The text says which part failed, never the request's bytes.
     case corsPreflightRefused(String)
+    /// The client sent SNI and the request's `Host` is not a name of the certificate chosen
+    /// for it (RFC 9110 §15.5.20): 421, and the connection closes.
+    case misdirectedRequest
+    /// The route needs a verified client certificate (mutual TLS) and the connection has
+    /// none: 401 `invalid_token`.
+    case clientCertificateRequired
+    /// The token is bound to a certificate (RFC 8705 §3 `cnf`) that is not the
+    /// connection's verified client certificate: 401 `invalid_token`.
+    case certificateBindingMismatch
 
     /// HTTP status code sent to the client.
     public var status: Int {
@@ -54,7 +63,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .badPath, .invalidRequest, .badMethod, .contentNotAllowed: 400
         case .noRoute: 404
         case .methodNotAllowed: 405
-        case .missingToken, .invalidToken, .revoked, .inactive: 401
+        case .missingToken, .invalidToken, .revoked, .inactive, .clientCertificateRequired, .certificateBindingMismatch: 401
+        case .misdirectedRequest: 421
         case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
         case .keysUnavailable, .introspectionUnavailable: 503
         case .loginRequired: 302
@@ -80,6 +90,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .crossSiteRequest: "csrf"
         case .loginRequired: "login_redirect"
         case .corsPreflightRefused: "cors_preflight_refused"
+        case .misdirectedRequest: "misdirected_request"
+        case .clientCertificateRequired: "client_certificate_required"
+        case .certificateBindingMismatch: "certificate_binding_mismatch"
         }
     }
 
@@ -100,6 +113,8 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .crossSiteRequest: "csrf"
         case .loginRequired: "login_required"
         case .corsPreflightRefused: "cors_refused"
+        case .misdirectedRequest: "misdirected_request"
+        case .clientCertificateRequired, .certificateBindingMismatch: "invalid_token"
         }
     }
 
@@ -122,6 +137,9 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .crossSiteRequest: "cross-site request refused"
         case .loginRequired: "sign-in required"
         case .corsPreflightRefused(let why): why
+        case .misdirectedRequest: "the request's host is not served with the certificate chosen by SNI"
+        case .clientCertificateRequired: "client certificate required"
+        case .certificateBindingMismatch: "certificate binding mismatch"
         }
     }
 }
@@ -184,6 +202,8 @@ public struct Refusal: Sendable, Equatable {
             return base + ", error=\"invalid_token\", error_description=\"token revoked\""
         case .inactive:
             return base + ", error=\"invalid_token\", error_description=\"token inactive\""
+        case .clientCertificateRequired, .certificateBindingMismatch:
+            return base + ", error=\"invalid_token\", error_description=\"\(reason.errorDescription)\""
         case .insufficientScope(let scopes, _):
             // RFC 6750 §3: `scope` lists what the resource needs; omitted when the refusal
             // is about roles or claims only.
@@ -191,7 +211,7 @@ public struct Refusal: Sendable, Equatable {
             return base + ", error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
         case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .keysUnavailable, .crossSiteRequest, .loginRequired,
              .introspectionUnavailable,
-             .corsPreflightRefused:
+             .corsPreflightRefused, .misdirectedRequest:
             return nil
         }
     }

@@ -19,13 +19,15 @@ enum ReportOnlyRollout {
         // Exhaustive on purpose: a new refusal must be classified here, not fall into either side.
         switch reason {
         // `loginRequired` is the browser form of `missingToken` (a navigation without a token).
+        // A missing client certificate and a certificate-bound token on the wrong connection
+        // are verdicts on the credential too.
         case .missingToken, .invalidToken, .revoked, .inactive, .insufficientScope, .keysUnavailable,
-             .introspectionUnavailable, .loginRequired:
+             .introspectionUnavailable, .loginRequired, .clientCertificateRequired, .certificateBindingMismatch:
             return true
         // Not about the credential: the request's shape, route, or origin (the CSRF guard and
         // CORS preflights protect the browser, whatever the token).
         case .badPath, .noRoute, .badMethod, .methodNotAllowed, .contentNotAllowed, .invalidRequest,
-             .crossSiteRequest, .corsPreflightRefused:
+             .crossSiteRequest, .corsPreflightRefused, .misdirectedRequest:
             return false
         }
     }

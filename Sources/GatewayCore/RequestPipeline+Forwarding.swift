@@ -39,7 +39,8 @@ extension RequestPipeline {
             let n = HeaderName.normalized(f.name)
             switch n {
             case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded":
+            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded",
+                 "x-client-cert-subject", "x-client-cert-sha256":
                 continue
             default: break
             }
@@ -53,10 +54,12 @@ extension RequestPipeline {
     static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
                                 context: RequestContext, requestID: String) {
         let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
-        let chain = (prior + [context.clientAddress]).joined(separator: ", ")
+        let chain = (prior + [context.peer ?? context.clientAddress]).joined(separator: ", ")
         fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
-        fields.append(HTTPField(name: "X-Forwarded-Proto", value: context.scheme))
-        if let host, !host.isEmpty { fields.append(HTTPField(name: "X-Forwarded-Host", value: host)) }
+        fields.append(HTTPField(name: "X-Forwarded-Proto", value: forwardedProto(head, context: context)))
+        if let host = forwardedHost(head, host: host, context: context) {
+            fields.append(HTTPField(name: "X-Forwarded-Host", value: host))
+        }
         fields.append(HTTPField(name: "X-Request-Id", value: requestID))
     }
 

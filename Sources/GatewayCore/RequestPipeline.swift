@@ -1,10 +1,12 @@
+import GatewayEvents
 import GatewayHTTP
 import GatewayJOSE
 import GatewayPolicy
 
 /// Facts about one request that do not come from its head.
 public struct RequestContext: Sendable {
-    /// The client's IP address as text (for `X-Forwarded-For`).
+    /// The client's IP address as text: the TCP peer, or behind a trusted proxy the address
+    /// `ForwardedClient` found (for the access log).
     public var clientAddress: String
     /// "http" or "https": what the client used (for `X-Forwarded-Proto`).
     public var scheme: String
@@ -19,13 +21,25 @@ public struct RequestContext: Sendable {
     /// The introspection answer this request waited for (`Decision.needsIntrospection`),
     /// used when the issuer's cache does not hold one; nil on the first decision.
     public var introspectionAnswer: IntrospectionAnswer?
+    /// What the connection's TLS handshake established (SNI, verified client certificate);
+    /// nil for plain TCP.
+    public var security: TransportSecurity?
+    /// The TCP peer's address, appended to `X-Forwarded-For`; nil: `clientAddress`.
+    public var peer: String?
+    /// The TCP peer is in `listen.trusted_proxies`: its `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` are kept.
+    public var peerTrusted: Bool
 
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
+                security: TransportSecurity? = nil, peer: String? = nil, peerTrusted: Bool = false,
                 makeRequestID: @escaping @Sendable () -> String) {
         self.clientAddress = clientAddress
         self.scheme = scheme
         self.now = now
         self.mayRefetchKeys = mayRefetchKeys
+        self.security = security
+        self.peer = peer
+        self.peerTrusted = peerTrusted
         self.makeRequestID = makeRequestID
     }
 }
@@ -117,7 +131,13 @@ public enum RequestPipeline {
         var forwardToken = false
         var tokenEdits: [TokenFieldEdit]?
         var wouldDeny: DenialReason?
-        if case .required(let req) = route.auth {
+        if case .required(let req) = route.auth, let denial = clientCertificateDenial(req, context: context) {
+            wouldDeny = ReportOnlyRollout.reported(denial, requirements: req)
+            if wouldDeny == nil { return refuse(denial, route.name) }
+            // Reported, not refused: forwarded without the token, whatever `forward_token` says.
+            tokenEdits = sourceRemovals(head, requirements: req)
+        }
+        if wouldDeny == nil, case .required(let req) = route.auth, !req.issuers.isEmpty {
             var token: Substring?
             var forwardAuthorization = false
             switch routeCredentials(head, requirements: req, target: originTarget, scheme: context.scheme) {
@@ -141,6 +161,13 @@ public enum RequestPipeline {
                     wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
                     if wouldDeny == nil { return refuse(reason, route.name) }
                 case .success(let verified):
+                    // On every request, verified-token cache hits included: the binding is to the
+                    // connection, not to the token.
+                    if let denial = certificateBindingDenial(verified.token, context: context) {
+                        wouldDeny = ReportOnlyRollout.reported(denial, requirements: req)
+                        if wouldDeny == nil { return refuse(denial, route.name) }
+                        break
+                    }
                     switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
                     case .failure(let reason):
                         wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
@@ -159,6 +186,7 @@ public enum RequestPipeline {
         var fields = upstreamFields(head, edits: tokenEdits, runtime: runtime, forwardToken: forwardToken)
         appendForwarded(&fields, head: head, host: host, context: context, requestID: requestID)
         fields.append(contentsOf: identity)
+        fields.append(contentsOf: clientCertificateFields(context))
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
                                     fields: fields, requestID: requestID, subject: subject, cors: route.cors,

@@ -42,8 +42,14 @@ enum ConfigCrossChecks {
         for issuer in config.issuers where !used.contains(issuer.name) {
             out.warn(issuer.keySourceLocation, "issuer `\(issuer.name)` is not used by any route")
         }
-        // `listen.tls` is refused for now: every client listener is plain HTTP.
-        out.warnings.append(contentsOf: BrowserSection.warnings(config, listenerIsTLS: false))
+        out.warnings.append(contentsOf: BrowserSection.warnings(config, listenerIsTLS: config.listenTLS != nil))
+        if config.listenTLS?.clientCAFile == nil {
+            // Without a client CA no certificate is ever asked for, so such a route refuses everything.
+            for r in routes {
+                guard case .required(let req) = r.auth, req.clientCertificate else { continue }
+                out.warn(r.location, "route `\(r.name)` requires a client certificate, but `listen.tls.client_ca_file` is not set: every request to it is refused (401)")
+            }
+        }
         return out
     }
 

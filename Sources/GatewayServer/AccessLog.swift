@@ -8,7 +8,9 @@ import Glibc
 /// Writes one access-log line per request through swift-log: message "request"
 /// with the fields time, request_id, client, method, path (query values of
 /// `access_token`/`token` redacted), status, route, decision, reason, subject,
-/// upstream_ms, total_ms, bytes_in, bytes_out, trace_id (W3C trace id). Never the token, Authorization or Cookie.
+/// upstream_ms, total_ms, bytes_in, bytes_out, trace_id (W3C trace id); over TLS also tls_version and client_cert
+/// (whether a verified client certificate was presented). Never the token, Authorization,
+/// Cookie or key material.
 ///
 /// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
 /// of its own), the line is built directly as bytes: the same JSON object, keys in the same
@@ -52,6 +54,8 @@ struct AccessLog {
         if let s = r.subject { m["subject"] = .string(s) }
         if let u = r.upstreamSeconds { m["upstream_ms"] = .stringConvertible(Self.milliseconds(u)) }
         if let t = r.trace { m["trace_id"] = .string(t.traceIDHex) }
+        if let v = r.tlsVersion { m["tls_version"] = .string(v) }
+        if let c = r.clientCertificate { m["client_cert"] = .stringConvertible(c) }
         return m
     }
 
@@ -74,6 +78,10 @@ struct AccessLog {
         appendDecimal(r.bytesOut, to: &out)
         out.append(contentsOf: #","client":"#.utf8)
         appendString(r.client, to: &out)
+        if let c = r.clientCertificate {
+            out.append(contentsOf: #","client_cert":"#.utf8)
+            out.append(contentsOf: (c ? "true" : "false").utf8)
+        }
         out.append(contentsOf: #","decision":"#.utf8)
         appendString(r.decision.rawValue, to: &out)
         out.append(contentsOf: #","method":"#.utf8)
@@ -92,6 +100,10 @@ struct AccessLog {
         if let s = r.subject {
             out.append(contentsOf: #","subject":"#.utf8)
             appendString(s, to: &out)
+        }
+        if let v = r.tlsVersion {
+            out.append(contentsOf: #","tls_version":"#.utf8)
+            appendString(v, to: &out)
         }
         out.append(contentsOf: #","total_ms":"#.utf8)
         appendDouble(milliseconds(r.totalSeconds), to: &out)

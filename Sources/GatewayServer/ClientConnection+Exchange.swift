@@ -97,6 +97,7 @@ extension ClientConnection {
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
         ex.trace = loop.tracing.begin(head.fields)
         exchange = ex
+        if tlsTransport != nil && refusedAsMisdirected(ex) { return }
         decide(ex, runtime: runtime, mayRefetchKeys: true)
     }
 
@@ -127,8 +128,7 @@ extension ClientConnection {
     private func decide(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool,
                         introspection: IntrospectionAnswer? = nil) {
         let head = ex.head
-        var context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
-                                     mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
+        var context = requestContext(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys)
         context.introspectionAnswer = introspection
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
@@ -277,10 +277,12 @@ extension ClientConnection {
     func record(_ ex: Exchange) {
         let now = monotonicSeconds()
         loop.observe(RequestRecord(
-            requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: ex.head.method, target: ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
             totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,
-            trace: ex.trace ?? loop.tracing.begin([]), upstreamStartOffset: ex.upstreamStarted.map { $0 - ex.started }))
+            trace: ex.trace ?? loop.tracing.begin([]), upstreamStartOffset: ex.upstreamStarted.map { $0 - ex.started },
+            tlsVersion: tlsTransport?.security?.protocolVersion,
+            clientCertificate: tlsTransport.map { $0.security?.clientCertificate != nil }))
     }
 }

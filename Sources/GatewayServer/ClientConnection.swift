@@ -3,6 +3,7 @@ import GatewayCore
 import GatewayEvents
 import GatewayHTTP
 import GatewayPolicy
+import GatewayTLS
 import GatewayUpstream
 
 /// One client connection: the I/O side. It reads and writes through its `ClientTransport`
@@ -31,6 +32,10 @@ final class ClientConnection: @unchecked Sendable {
 
     /// The byte stream (plain socket or TLS); owns the descriptor.
     let transport: ClientTransport
+    /// `transport` when it is TLS (handshake metric, plain HTTP on the TLS port, 421).
+    let tlsTransport: TLSServerTransport?
+    /// The handshake's end was counted in `gateway_tls_handshakes_total`.
+    var handshakeRecorded = false
     let peer: String
     unowned let loop: ServerLoop
     /// Accept order on the loop (the oldest waiting connection is evicted first).
@@ -72,6 +77,7 @@ final class ClientConnection: @unchecked Sendable {
 
     init(transport: ClientTransport, peer: String, loop: ServerLoop, server: ServerHooks) {
         self.transport = transport
+        self.tlsTransport = transport as? TLSServerTransport
         self.peer = peer
         self.loop = loop
         self.server = server
@@ -153,10 +159,12 @@ final class ClientConnection: @unchecked Sendable {
                 transportWaits(for: needed, natural: .readable)
                 break reading
             case .failed:
+                if tlsTransport != nil && answeredPlainHTTP() { return }
                 terminate(.clientClosed)
                 return
             }
         }
+        if tlsTransport != nil && !handshakeRecorded { recordHandshake() }
         if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), timeouts) }
         process()
         if inputEnded && !closed {
@@ -307,6 +315,7 @@ final class ClientConnection: @unchecked Sendable {
     func terminate(_ outcome: Outcome?) {
         guard !closed else { return }
         closed = true
+        if tlsTransport != nil && !handshakeRecorded { recordHandshake() }
         machine.closed()
         if let ex = exchange {
             if let outcome { ex.outcome = ex.outcome ?? outcome }

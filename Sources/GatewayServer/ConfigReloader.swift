@@ -1,6 +1,7 @@
 import Dispatch
 import GatewayCore
 import GatewayPolicy
+import GatewayTLS
 import Logging
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 #endif
 
 /// Reloads `gateway.yml` on SIGHUP or `POST /reload`: parse and validate the new
-/// file and load its keys; on any error keep serving the old config and say why; on
+/// file, load its keys and re-read the listener's certificates and keys; on any error keep serving the old config and say why; on
 /// success swap it in for new requests (requests in flight finish on the config they
 /// started with). Reloads are serialised on one queue.
 ///
@@ -66,6 +67,7 @@ public final class ConfigReloader: @unchecked Sendable {
     private func reloadNow() -> Result<GatewayRuntime, ConfigErrors> {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
+        let tls: TLSServerContext?
         do throws(ConfigErrors) {
             // A new remote key source must answer: a reload never starts an issuer without keys.
             if let jwks {
@@ -74,8 +76,9 @@ public final class ConfigReloader: @unchecked Sendable {
             } else {
                 next = try RuntimeLoader.load(path: path, environment: env)
             }
-            let unserved = UnservedSettings.errors(next.config)
-            if !unserved.isEmpty { throw ConfigErrors(unserved) }
+            // New handshakes use the new certificates; an unreadable or mismatched pair refuses
+            // the reload and the running context stays.
+            tls = try ListenTLS.context(next.config)
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.
@@ -101,6 +104,7 @@ public final class ConfigReloader: @unchecked Sendable {
         runtime = next
         pthread_mutex_unlock(&lock)
         server.replaceRuntime(next)
+        server.replaceTLSContext(tls)
         for f in followers { f.replaceRuntime(next) }
         metrics.recordReload(success: true, now: wallClockSeconds())
         for w in next.warnings { logger.warning("\(w)") }

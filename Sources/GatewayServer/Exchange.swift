@@ -34,6 +34,8 @@ final class Exchange: @unchecked Sendable {
     var requestID = ""
     var routeName: String?
     var subject: String?
+    /// The client's address when it is not the TCP peer (behind a trusted proxy).
+    var clientAddress: String?
     /// Set when a report-only route forwards a request it would refuse (the reason).
     var wouldDeny: DenialReason?
     var status = 0

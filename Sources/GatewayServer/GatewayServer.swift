@@ -1,7 +1,9 @@
 import Dispatch
 import GatewayCore
+import GatewayEvents
 import GatewayPolicy
 import GatewayTracing
+import GatewayTLS
 import Logging
 
 #if canImport(Glibc)
@@ -39,16 +41,21 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     private let isLocal: Bool
     /// The port actually bound (useful with port 0).
     public private(set) var port: UInt16 = 0
+    /// HTTPS on this listener: each new connection takes the context current at its accept
+    /// (open connections keep theirs); nil: plain HTTP. Touched on `acceptQueue`.
+    private var tlsContext: TLSServerContext?
 
     /// - Parameters:
     ///   - runtime: the loaded configuration.
     ///   - loopCount: serial queues to spread connections over (default: one per core).
     ///   - jwks: performs the JWK Set refetches that requests with an unknown `kid` ask for.
+    ///   - tls: the listener's TLS context (`ListenTLS.context`); nil: plain HTTP.
     ///   - exporter: receives the spans of sampled requests (nil: trace context is propagated,
     ///     nothing is exported).
-    public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, logger: Logger,
-                metrics: GatewayMetrics = GatewayMetrics(), exporter: OTLPExporter? = nil) {
+    public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, tls: TLSServerContext? = nil,
+                logger: Logger, metrics: GatewayMetrics = GatewayMetrics(), exporter: OTLPExporter? = nil) {
         self.metrics = metrics
+        self.tlsContext = tls
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger,
                                                    exporter: exporter) }
@@ -110,6 +117,12 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         }
     }
 
+    /// New connections use `context` (reload: new certificates and keys); connections already
+    /// open keep the context they were accepted with.
+    public func replaceTLSContext(_ context: TLSServerContext?) {
+        acceptQueue.async { self.tlsContext = context }
+    }
+
     private func acceptPending() {
         var accepted = 0
         while accepted < 256 {
@@ -136,9 +149,22 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
             nextLoop = (nextLoop + 1) % loops.count
             let cap = maxConnections
             let isLocal = self.isLocal
+            let tls = tlsContext
             loop.queue.async {
-                let c = ClientConnection(transport: PlainSocketTransport(descriptor: fd), peer: address, loop: loop,
-                                         server: self)
+                let transport: ClientTransport
+                if let tls {
+                    do {
+                        transport = try TLSServerTransport(context: tls, descriptor: fd)
+                    } catch {
+                        // The descriptor is closed already (the transport owned it).
+                        loop.tlsHandshakes.count(result: TLSHandshakeResult.error.rawValue, version: nil, resumed: false)
+                        self.released()
+                        return
+                    }
+                } else {
+                    transport = PlainSocketTransport(descriptor: fd)
+                }
+                let c = ClientConnection(transport: transport, peer: address, loop: loop, server: self)
                 loop.connections[ObjectIdentifier(c)] = c
                 if isLocal && loop.connections.count > cap && !loop.evictOldestWaitingConnection(except: c) {
                     c.terminate(nil)  // every slot has a request in progress
@@ -192,6 +218,11 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     func connectionClosed(_ connection: ClientConnection) {
         let loop = connection.loop
         loop.connections[ObjectIdentifier(connection)] = nil
+        released()
+    }
+
+    /// One accepted connection is gone: its slot is free again.
+    private func released() {
         acceptQueue.async {
             self.connectionGone()
             self.openConnections -= 1

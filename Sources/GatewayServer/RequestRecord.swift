@@ -33,6 +33,10 @@ struct RequestRecord {
     var trace: RequestTrace? = nil
     /// Seconds from the request's start to the start of the upstream exchange.
     var upstreamStartOffset: Double? = nil
+    /// The TLS protocol version ("TLSv1.3"); nil for plain HTTP.
+    var tlsVersion: String? = nil
+    /// Over TLS: whether the client presented a (verified) certificate; nil for plain HTTP.
+    var clientCertificate: Bool? = nil
 
     var decision: Decision { outcome.decision }
     /// Stable reason label from a closed set: "ok", or a refusal / failure code.

@@ -53,6 +53,8 @@ final class ServerLoop: @unchecked Sendable {
     /// Access log and per-loop metric handles.
     private let accessLog: AccessLog
     private let metricsCache: MetricsCache
+    /// `gateway_tls_handshakes_total` of this loop's connections.
+    let tlsHandshakes: TLSHandshakeCounters
     /// Set for a listener that answers requests itself (admin, demo echo): no upstream, no
     /// access-log lines or request metrics.
     let responder: LocalResponder?
@@ -75,6 +77,7 @@ final class ServerLoop: @unchecked Sendable {
         self.tracing = LoopTracing(exporter: exporter)
         self.accessLog = AccessLog(logger: logger)
         self.metricsCache = MetricsCache(metrics: metrics)
+        self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")
         self.runtime = runtime

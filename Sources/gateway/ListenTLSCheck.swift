@@ -1,15 +1,12 @@
 import GatewayPolicy
+import GatewayServer
 import GatewayTLS
 
 /// `listen.tls` as the TLS layer takes it, and the certificate findings `gateway check`
 /// prints (`PATH:LINE:COLUMN: message`, warnings with `warning:`).
 enum ListenTLSCheck {
     static func configuration(_ tls: ListenTLSConfig) -> TLSServerConfiguration {
-        TLSServerConfiguration(
-            certificates: tls.certificates.map { .init(certificate: $0.certificate, privateKey: $0.privateKey) },
-            minimumVersion: tls.minVersion == "1.3" ? .tls13 : .tls12,
-            clientCAFile: tls.clientCAFile,
-            clientCertificate: tls.clientCertificate == "required" ? .required : .optional)
+        ListenTLS.configuration(tls)
     }
 
     /// Errors and warnings about the certificates of `config` (none without `listen.tls`).

@@ -4,6 +4,7 @@ import GatewayCore
 import GatewayPolicy
 import GatewayServer
 import GatewayTracing
+import GatewayTLS
 import Logging
 import Metrics
 import Prometheus
@@ -82,9 +83,13 @@ struct Serve: ParsableCommand {
         // answered 503 and /readyz names it until its keys arrive.
         let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
         let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true, revocation: revocation)
-        let unserved = UnservedSettings.errors(runtime.config)
-        for e in unserved { printError(e.description) }
-        if !unserved.isEmpty { throw ExitCode(1) }
+        let tls: TLSServerContext?
+        do throws(ConfigErrors) {
+            tls = try ListenTLS.context(runtime.config)
+        } catch {
+            for e in error.errors { printError(e.description) }
+            throw ExitCode(1)
+        }
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
@@ -97,7 +102,7 @@ struct Serve: ParsableCommand {
             return OTLPExporter(settings: settings, logger: logger)
         }
         exporter?.start()
-        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics,
+        let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, tls: tls, logger: logger, metrics: metrics,
                                    exporter: exporter)
         let listen = self.listen.flatMap { try? ConfigScalars.listenAddress($0) } ?? runtime.config.listen
         do {

@@ -2,8 +2,8 @@ import Foundation
 import GatewayTestSupport
 import XCTest
 
-/// `gateway check` on a config with `listen.tls`, and `gateway serve` refusing it until the
-/// TLS listener is integrated. Certificates are made with the `openssl` command line.
+/// `gateway check` on a config with `listen.tls`, and `gateway serve` refusing a certificate
+/// and key that do not match. Certificates are made with the `openssl` command line.
 final class TLSCheckCommandTests: XCTestCase {
     func run(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
@@ -34,7 +34,7 @@ final class TLSCheckCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
     }
 
-    func testCheckReportsCertificateProblemsAndServeRefusesTLS() throws {
+    func testCheckReportsCertificateProblemsAndServeRefusesAMismatchedPair() throws {
         let dir = NSTemporaryDirectory() + "gw-tls-check-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -75,8 +75,18 @@ final class TLSCheckCommandTests: XCTestCase {
         let good = try run(["gateway", "check", "--config", path], in: dir)
         XCTAssertEqual(good.status, 0, good.err)
         XCTAssertEqual(good.err, "")
+        // A key that does not match its certificate refuses the start, naming the file.
+        try """
+            listen:
+              address: 127.0.0.1:0
+              tls: {certificate: good.pem, private_key: soon.key}
+            admin: {address: 127.0.0.1:0}
+            \(tail)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
         let serve = try run(["gateway", "serve", "--config", path], in: dir)
-        XCTAssertEqual(serve.status, 1)
-        XCTAssertTrue(serve.err.contains("\(path):3:3: listen.tls is not supported by `gateway serve` yet"), serve.err)
+        XCTAssertEqual(serve.status, 1, serve.out)
+        XCTAssertTrue(serve.err.hasPrefix("\(path):3:"), serve.err)
+        XCTAssertTrue(serve.err.contains("\(dir)/soon.key"), serve.err)
+        XCTAssertFalse(serve.err.contains("PRIVATE KEY"))
     }
 }

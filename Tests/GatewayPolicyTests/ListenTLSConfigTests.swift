@@ -153,24 +153,31 @@ final class ListenTLSConfigTests: XCTestCase {
                 "/etc/gateway/gw.yml:7:53: missing required key `issuers` in `routes[2].auth`",
             ])
     }
+}
 
-    func testServeRefusesWhatItDoesNotApplyYet() throws {
-        let config = try parse("""
+extension ListenTLSConfigTests {
+    func testClientCertificateRouteWithoutAClientCAIsAWarning() throws {
+        let routes = """
+            routes:
+              - {name: cert, match: {path: /b}, upstream: u, auth: {client_certificate: required}}
+            """
+        let withoutCA = try parse("""
             listen:
               address: 0.0.0.0:8443
               tls: {certificate: a.pem, private_key: a.key}
-              trusted_proxies: [10.0.0.0/8]
             \(Self.issuer)
-            routes:
-              - {name: cert, match: {path: /b}, upstream: u, auth: {client_certificate: required}}
-              - {name: open, match: {path: /c}, upstream: u, auth: public}
+            \(routes)
             """)
-        XCTAssertEqual(UnservedSettings.errors(config).map(\.description), [
-            "/etc/gateway/gw.yml:3:3: listen.tls is not supported by `gateway serve` yet",
-            "/etc/gateway/gw.yml:4:3: listen.trusted_proxies is not supported by `gateway serve` yet",
-            "/etc/gateway/gw.yml:8:5: route `cert`: auth.client_certificate is not supported by `gateway serve` yet",
-        ])
-        let plain = try parse("listen: {address: 0.0.0.0:8080}\n\(Self.tail)")
-        XCTAssertEqual(UnservedSettings.errors(plain), [])
+        XCTAssertTrue(withoutCA.warnings.contains(
+            "/etc/gateway/gw.yml:7:5: warning: route `cert` requires a client certificate, but `listen.tls.client_ca_file` is not set: every request to it is refused (401)"),
+            "\(withoutCA.warnings)")
+        let withCA = try parse("""
+            listen:
+              address: 0.0.0.0:8443
+              tls: {certificate: a.pem, private_key: a.key, client_ca_file: ca.pem}
+            \(Self.issuer)
+            \(routes)
+            """)
+        XCTAssertFalse(withCA.warnings.contains { $0.contains("client_ca_file") }, "\(withCA.warnings)")
     }
 }

@@ -1,5 +1,6 @@
 import GatewayEvents
 import GatewayTLS
+import GatewayTestSupport
 import XCTest
 
 /// Certificates chosen by SNI from their subjectAltName names, session resumption, and the

@@ -1,5 +1,6 @@
 import GatewayEvents
 import GatewayTLS
+import GatewayTestSupport
 import XCTest
 
 /// Protocol versions, cipher suites and ALPN, with real clients over loopback TCP.

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTestSupport
 import GatewayEvents
 import GatewayTLS
 import XCTest

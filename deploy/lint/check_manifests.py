@@ -44,9 +44,13 @@ def main(kdir, out):
     check(listed == present, f"kustomization.yaml resources {sorted(listed)} != files {sorted(present)}")
 
     docs = {}
+    tls_secrets = []
     for name in sorted(present):
         for d in load_all(os.path.join(kdir, name)):
-            docs[d["kind"]] = d
+            if d["kind"] == "Secret" and d.get("type") == "kubernetes.io/tls":
+                tls_secrets.append(d)  # the listener's certificate, checked below
+            else:
+                docs[d["kind"]] = d
     for kind in ["ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler",
                  "PodDisruptionBudget"]:
         check(kind in docs, f"no {kind} manifest")
@@ -71,8 +75,22 @@ def main(kdir, out):
     spec = pod["spec"]
     (container,) = spec["containers"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    check(ports.get("http") == port_of(config["listen"]["address"]),
-          "container port `http` differs from gateway.yml listen.address")
+    listen_tls = config["listen"].get("tls")
+    public = "https" if listen_tls else "http"
+    check(ports.get(public) == port_of(config["listen"]["address"]),
+          f"container port `{public}` differs from gateway.yml listen.address")
+    if listen_tls:
+        # The certificate and key come from a kubernetes.io/tls Secret mounted where
+        # listen.tls reads them.
+        mounts = {v["name"]: v["mountPath"] for v in container.get("volumeMounts", [])}
+        volumes = {v["name"]: v.get("secret", {}).get("secretName") for v in spec.get("volumes", [])}
+        names = {s["metadata"]["name"] for s in tls_secrets}
+        for key, file in [("certificate", "tls.crt"), ("private_key", "tls.key")]:
+            path = str(listen_tls.get(key, ""))
+            ok = any(volumes.get(v) in names and path == mounts[v].rstrip("/") + "/" + file for v in mounts)
+            check(ok, f"listen.tls.{key} {path!r} is not {file} of a mounted kubernetes.io/tls Secret")
+        with open(os.path.join(out, "tls-paths"), "w", encoding="utf-8") as f:
+            f.write(os.path.dirname(str(listen_tls.get("certificate", ""))) + "\n")
     check(ports.get("admin") == port_of(config["admin"]["address"]),
           "container port `admin` differs from gateway.yml admin.address")
     check(container["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness probe is not /healthz")
@@ -121,7 +139,7 @@ def main(kdir, out):
           "HPA does not scale on CPU")
     check("cpu" in res.get("requests", {}), "HPA CPU utilization needs a CPU request")
     svc_target = docs["Service"]["spec"]["ports"][0]["targetPort"]
-    check(svc_target == "http", "Service targets something other than the http port")
+    check(svc_target == public, f"Service targets something other than the {public} port")
     return errors
 
 

@@ -3,7 +3,7 @@ import Foundation
 /// A command-line peer (openssl, curl) run as a child process with a bounded lifetime:
 /// output is collected in the background; `finish` waits at most until its deadline, then
 /// terminates the process.
-final class Subprocess: @unchecked Sendable {
+public final class Subprocess: @unchecked Sendable {
     private let process = Process()
     private let output = Pipe()
     private let lock = NSLock()
@@ -12,7 +12,7 @@ final class Subprocess: @unchecked Sendable {
 
     /// Starts `arguments` (looked up in PATH); `input` is written to its standard input,
     /// which then stays open until the process ends (so `s_client` does not quit on EOF).
-    init(_ arguments: [String], input: String? = nil, in directory: URL? = nil) throws {
+    public init(_ arguments: [String], input: String? = nil, in directory: URL? = nil) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
@@ -35,7 +35,7 @@ final class Subprocess: @unchecked Sendable {
 
     /// Waits for the exit (at most `timeout` seconds, then terminates it) and returns the
     /// exit status and everything it printed.
-    func finish(timeout: Double = 20) -> (status: Int32, output: String) {
+    public func finish(timeout: Double = 20) -> (status: Int32, output: String) {
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             _ = done.wait(timeout: .now() + 5)
@@ -52,15 +52,16 @@ final class Subprocess: @unchecked Sendable {
 
     /// Runs to completion; throws on a non-zero exit with the output as the message.
     @discardableResult
-    static func check(_ arguments: [String], in directory: URL? = nil, timeout: Double = 30) throws -> String {
+    public static func check(_ arguments: [String], in directory: URL? = nil, timeout: Double = 30) throws -> String {
         let p = try Subprocess(arguments, in: directory)
         let (status, text) = p.finish(timeout: timeout)
         guard status == 0 else { throw Failure(message: "\(arguments.joined(separator: " ")): exit \(status): \(text)") }
         return text
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 }

@@ -1,24 +1,24 @@
 import Foundation
-import XCTest
 
 /// Certificates made for one test run with the `openssl` command line in a temporary
 /// directory (never committed): a CA, server leaves with subjectAltNames (one wildcard),
 /// client certificates (one from another CA, one expired) and an expired server leaf.
-final class TestPKI {
-    let directory: URL
+public final class TestPKI {
+    public let directory: URL
 
     @discardableResult
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> String {
+    public static func run(_ arguments: [String], in directory: URL? = nil) throws -> String {
         try Subprocess.check(arguments, in: directory)
     }
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try makeCA("ca", subject: "/CN=Gateway Test CA")
         try makeCA("other-ca", subject: "/CN=Other CA")
         try makeLeaf("a", subject: "/CN=a.example.com", sans: ["a.example.com", "www.a.example.com"], usage: "serverAuth")
         try makeLeaf("wild", subject: "/CN=wildcard", sans: ["*.b.example.com"], usage: "serverAuth")
+        try makeLeaf("localhost", subject: "/CN=localhost", sans: ["localhost"], usage: "serverAuth")
         try makeLeaf("expired", subject: "/CN=old.example.com", sans: ["old.example.com"], usage: "serverAuth", days: -1)
         try makeLeaf("soon", subject: "/CN=soon.example.com", sans: ["soon.example.com"], usage: "serverAuth", days: 5)
         try makeLeaf("client", subject: "/O=Example/CN=client one", sans: [], usage: "clientAuth")
@@ -29,7 +29,7 @@ final class TestPKI {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     private func makeCA(_ name: String, subject: String) throws {
         try Self.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -52,7 +52,7 @@ final class TestPKI {
     }
 
     /// SHA-256 of the DER certificate in `name.pem`, from `openssl x509 -fingerprint`.
-    func fingerprint(_ name: String) throws -> [UInt8] {
+    public func fingerprint(_ name: String) throws -> [UInt8] {
         let text = try Self.run(["openssl", "x509", "-in", path("\(name).pem"), "-noout", "-fingerprint", "-sha256"])
         guard let hex = text.split(separator: "=").last else { return [] }
         return hex.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt8($0, radix: 16) }

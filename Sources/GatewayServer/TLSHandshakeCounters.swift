@@ -1,0 +1,30 @@
+import Prometheus
+
+/// `gateway_tls_handshakes_total{result,version,resumed}` series of one loop, created once
+/// per label combination (all bounded: `TLSHandshakeResult` raw values plus `incomplete`,
+/// "TLSv1.2"/"TLSv1.3" or "none", "true"/"false"). Touched on the loop's queue only.
+final class TLSHandshakeCounters {
+    private let metrics: GatewayMetrics
+    private var series: [String: Prometheus.Counter] = [:]
+
+    init(metrics: GatewayMetrics) { self.metrics = metrics }
+
+    /// Counts one handshake that ended with `result`.
+    /// - Parameters:
+    ///   - version: the negotiated protocol ("TLSv1.3"); nil when the handshake failed.
+    ///   - resumed: the session was resumed (no full handshake).
+    func count(result: String, version: String?, resumed: Bool) {
+        let v = version ?? "none"
+        let key = result + "|" + v + (resumed ? "|r" : "|f")
+        if let counter = series[key] {
+            counter.increment()
+            return
+        }
+        let counter = metrics.counter(
+            "gateway_tls_handshakes_total",
+            labels: [("result", result), ("version", v), ("resumed", resumed ? "true" : "false")],
+            help: "TLS handshakes on the listener, by result (ok or why it failed), protocol version and resumption.")
+        series[key] = counter
+        counter.increment()
+    }
+}
