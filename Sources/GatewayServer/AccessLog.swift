@@ -20,18 +20,25 @@ struct AccessLog {
     /// The handler for the direct path; nil = through swift-log.
     private let direct: JSONLogHandler?
 
-    init(logger: Logger) {
+    /// `listener` field: nil on the proxy listener (its lines are unchanged), "decision" on
+    /// the decision listener.
+    let listener: String?
+
+    init(logger: Logger, listener: String? = nil) {
         self.logger = logger
+        self.listener = listener
         if let h = logger.handler as? JSONLogHandler, h.metadata.isEmpty { direct = h } else { direct = nil }
     }
 
     func write(_ r: RequestRecord) {
         guard logger.logLevel <= .info else { return }
         if let direct {
-            Self.writeLine(r, fd: direct.fd)
+            Self.writeLine(r, listener: listener, fd: direct.fd)
             return
         }
-        logger.info("request", metadata: Self.metadata(r))
+        var m = Self.metadata(r)
+        if let listener { m["listener"] = .string(listener) }
+        logger.info("request", metadata: m)
     }
 
     /// The fields of the line, for the swift-log path.
@@ -62,7 +69,7 @@ struct AccessLog {
     /// The line `JSONLogHandler` writes for `logger.info("request", metadata:)` above, built
     /// as bytes: keys in sorted order, strings escaped as `JSONText.appendString` does,
     /// integers as decimal, milliseconds as `String(Double)`.
-    static func line(_ r: RequestRecord) -> [UInt8] {
+    static func line(_ r: RequestRecord, listener: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384 + r.target.utf8.count)
         out.append(contentsOf: #"{"time":""#.utf8)
@@ -75,6 +82,10 @@ struct AccessLog {
         appendString(r.client, to: &out)
         out.append(contentsOf: #","decision":"#.utf8)
         appendString(r.decision.rawValue, to: &out)
+        if let listener {
+            out.append(contentsOf: #","listener":"#.utf8)
+            appendString(listener, to: &out)
+        }
         out.append(contentsOf: #","method":"#.utf8)
         appendString(LogRedaction.redact(r.method), to: &out)
         out.append(contentsOf: #","path":"#.utf8)
@@ -102,8 +113,8 @@ struct AccessLog {
         return out
     }
 
-    private static func writeLine(_ r: RequestRecord, fd: Int32) {
-        let bytes = line(r)
+    private static func writeLine(_ r: RequestRecord, listener: String?, fd: Int32) {
+        let bytes = line(r, listener: listener)
         bytes.withUnsafeBytes { buf in
             var offset = 0
             while offset < buf.count {

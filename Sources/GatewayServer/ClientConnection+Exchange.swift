@@ -92,6 +92,10 @@ extension ClientConnection {
             // The request completes (its `.end` event) in `process`, which calls `serveLocally`.
             return
         }
+        if loop.role == .decision {
+            startDecision(head, runtime: runtime)  // ClientConnection+Decision.swift
+            return
+        }
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
         exchange = ex
         decide(ex, runtime: runtime, mayRefetchKeys: true)

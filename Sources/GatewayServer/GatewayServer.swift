@@ -43,11 +43,15 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     ///   - runtime: the loaded configuration.
     ///   - loopCount: serial queues to spread connections over (default: one per core).
     ///   - jwks: performs the JWK Set refetches that requests with an unknown `kid` ask for.
+    ///   - role: the proxy listener (default) or the decision listener (docs/forward-auth.md).
     public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, logger: Logger,
-                metrics: GatewayMetrics = GatewayMetrics()) {
+                metrics: GatewayMetrics = GatewayMetrics(), role: ListenerRole = .proxy) {
         self.metrics = metrics
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger) }
+        let label = role == .proxy ? "gateway.loop" : "gateway.\(role.rawValue)"
+        self.loops = (0..<n).map {
+            ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger, label: label, role: role)
+        }
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger

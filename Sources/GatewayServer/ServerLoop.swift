@@ -57,14 +57,20 @@ final class ServerLoop: @unchecked Sendable {
     let responder: LocalResponder?
     /// Request body bytes a local responder accepts.
     let localMaxBody: Int
+    /// Proxy or decision listener (ignored with a `responder`).
+    let role: ListenerRole
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
-         responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop") {
+         responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop",
+         role: ListenerRole = .proxy) {
         self.jwks = jwks
         self.responder = responder
         self.localMaxBody = localMaxBody
-        self.accessLog = AccessLog(logger: logger)
-        self.metricsCache = MetricsCache(metrics: metrics)
+        self.role = role
+        // The proxy listener's lines and series stay as they were; others are told apart.
+        let listener = role == .proxy ? nil : role.rawValue
+        self.accessLog = AccessLog(logger: logger, listener: listener)
+        self.metricsCache = MetricsCache(metrics: metrics, listener: listener)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")
         self.runtime = runtime
