@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread
+.PHONY: all deps test-deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread
 
 all: build
 
@@ -25,8 +25,24 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The real ingresses the forward-auth tests start (IngressForwardAuthIntegrationTests):
+# nginx with its auth_request module (checked with `nginx -V`) and caddy. Installed when
+# missing, quietly; a test whose ingress is missing fails, it never skips.
+TEST_PACKAGES := nginx caddy
+test-deps: deps
+	@missing=""; for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi; \
+	nginx -V 2>&1 | grep -q -- --with-http_auth_request_module || { echo "nginx lacks the auth_request module" >&2; exit 1; }
+
 # Every test is XCTest (no swift-testing suites): the closing line counts them.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	@mkdir -p .build
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt
