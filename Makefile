@@ -88,11 +88,13 @@ bench-stream: release
 # Load benchmark (issue 6): Benchmarks/harness (a copy of shared/bench, loopback only) runs the
 # gateway targets (Benchmarks/harness/targets/gateway-*.sh) beside the anchors (direct upstream,
 # HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
+# Forward auth: gateway-decision (the decision listener alone, beside HAProxy JWT RS256) and
+# nginx-gateway-decision (nginx auth_request + the decision listener, beside nginx-proxy alone).
 # Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~6 minutes with the defaults.
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 
