@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps test-deps build release test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread
+.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-micro bench-instructions bench-slowread bench-revocation
 
 all: build
 
@@ -48,6 +48,12 @@ test: test-deps
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt
 	@awk '/Executed [0-9]+ tests?, with [0-9]+ failures?/ { n = $$2; f = $$5 } END { if (n == "") exit 1; printf "tests: %d passed, %d failed\n", n - f, f }' .build/test-output.txt
 
+# Policy tests (tests/policy/*.yml) against the example gateway.yml, through the real decision
+# code, offline (`gateway test`). Also run by `make test` (PolicyTestCommandTests).
+policy-test: deps
+	$(SWIFT) build -c $(CONFIG) --product gateway
+	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway" test --config gateway.yml tests/policy/*.yml
+
 demo: build
 	@bash scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/gateway"
 
@@ -80,6 +86,17 @@ bench-jose: deps
 	openssl speed -seconds $(BENCH_SECONDS) rsa2048 rsa3072 ecdsap256 ecdsap384 ecdsap521 ed25519 2>/dev/null | grep -E "sign/s|rsa [0-9]+ bits|bits ecdsa|bits EdDSA" || true
 	openssl speed -seconds $(BENCH_SECONDS) -bytes 256 -hmac sha256 2>/dev/null | tail -2 || true
 
+# Release-build timing of the revocation check (one lookup in 100,000- and 1,000,000-entry
+# lists) and of parsing a 100,000-entry document (numbers in docs/revocation.md).
+bench-revocation: deps
+	mkdir -p .build/bench && rm -f .build/bench/revocation-bench
+	$(SWIFTC) -O -parse-as-library -module-name GatewayJOSE \
+	  -I Sources/COpenSSL $$(pkg-config --cflags-only-I openssl | sed 's/-I/-Xcc -I/g') \
+	  Sources/GatewayJOSE/*.swift Sources/GatewayCore/RevocationList.swift Sources/GatewayCore/RevocationKey.swift \
+	  Sources/GatewayCore/RevocationDocument.swift Sources/GatewayCore/RevocationDocumentError.swift \
+	  Benchmarks/RevocationBench.swift -o .build/bench/revocation-bench $$(pkg-config --libs openssl)
+	.build/bench/revocation-bench
+
 # Streaming backpressure benchmark: 1 GiB through the gateway to a client reading at
 # 10 MiB/s; fails if the gateway's RSS goes over 64 MiB. About 2 minutes.
 bench-stream: release
@@ -94,7 +111,7 @@ bench-stream: release
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 

@@ -88,6 +88,13 @@ public enum DecisionExplainer {
             step("subject", false, denial.errorDescription + " (require_sub)")
             return (steps, decision)
         }
+        if let store = runtime.revocation {
+            let list = store.list
+            let revoked = list.isRevoked(verified, iss: issuer.config.issuer)
+            step("revocation", !revoked, revoked ? "token revoked: its jti, or its subject before a cut-off, is listed"
+                 : "not listed (\(list.count) entries)")
+            if revoked { return (steps, decision) }
+        }
         let granted = RequestPipeline.scopes(of: verified, issuer: issuer.config)
         if !req.scopes.isEmpty || !req.anyScopes.isEmpty {
             let missing = req.scopes.filter { !granted.containsExactly($0) }

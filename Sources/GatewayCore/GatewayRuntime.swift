@@ -78,10 +78,13 @@ public final class GatewayRuntime: Sendable {
     public let warnings: [String]
     /// Verified tokens of this config (nil when `token_cache.enabled` is false).
     public let tokenCache: VerifiedTokenCache?
+    /// The revocation list in force (nil without `revocation:`); see `revocationDenial`.
+    public let revocation: RevocationStore?
 
     /// Loads every issuer's keys from what `keyMaterial` gives.
     /// - Throws: `ConfigErrors` located at each issuer's key source.
-    public init(config: GatewayConfig, keyMaterial: KeyMaterialProvider) throws(ConfigErrors) {
+    public init(config: GatewayConfig, keyMaterial: KeyMaterialProvider,
+                revocation revocationProvider: RevocationStoreProvider? = nil) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         var issuers: [String: LoadedIssuer] = [:]
         var warnings: [String] = config.warnings
@@ -112,7 +115,10 @@ public final class GatewayRuntime: Sendable {
                 errors.append(ConfigError(location: issuer.keySourceLocation, message: "\(error)"))
             }
         }
+        var revocation: RevocationStore?
+        do { revocation = try GatewayRuntime.loadRevocation(config, provider: revocationProvider) } catch { errors.append(error) }
         if !errors.isEmpty { throw ConfigErrors(errors) }
+        self.revocation = revocation
         self.config = config
         self.routeTable = RouteTable(routes: config.routes)
         self.issuers = issuers

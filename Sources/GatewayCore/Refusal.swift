@@ -21,6 +21,9 @@ public enum DenialReason: Error, Sendable, Equatable {
     case invalidRequest(String)
     /// Token refused (RFC 6750 §3.1 invalid_token): 401.
     case invalidToken(TokenError)
+    /// Token valid but listed as revoked (its `jti`, or its subject before a cut-off): 401
+    /// invalid_token, "token revoked" (docs/revocation.md).
+    case revoked
     /// Token fine, scope/role/claim missing (RFC 6750 §3.1 insufficient_scope): 403.
     /// `requiredScopes` is what the challenge's `scope` attribute lists.
     case insufficientScope(requiredScopes: [String], detail: String)
@@ -44,7 +47,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .badPath, .invalidRequest, .badMethod, .contentNotAllowed: 400
         case .noRoute: 404
         case .methodNotAllowed: 405
-        case .missingToken, .invalidToken: 401
+        case .missingToken, .invalidToken, .revoked: 401
         case .insufficientScope, .crossSiteRequest, .corsPreflightRefused: 403
         case .keysUnavailable: 503
         case .loginRequired: 302
@@ -62,6 +65,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .missingToken: "missing_token"
         case .invalidRequest: "invalid_request"
         case .invalidToken(let e): e.reasonCode
+        case .revoked: "revoked"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "keys_unavailable"
         case .crossSiteRequest: "csrf"
@@ -80,7 +84,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .contentNotAllowed: "bad_request"
         case .missingToken: "unauthorized"
         case .invalidRequest: "invalid_request"
-        case .invalidToken: "invalid_token"
+        case .invalidToken, .revoked: "invalid_token"
         case .insufficientScope: "insufficient_scope"
         case .keysUnavailable: "temporarily_unavailable"
         case .crossSiteRequest: "csrf"
@@ -100,6 +104,7 @@ public enum DenialReason: Error, Sendable, Equatable {
         case .missingToken: "bearer token required"
         case .invalidRequest(let why): why
         case .invalidToken(let e): e.description
+        case .revoked: "token revoked"
         case .insufficientScope(_, let detail): detail
         case .keysUnavailable(let issuer): "the keys of issuer \(issuer) are not available yet; retry later"
         case .crossSiteRequest: "cross-site request refused"
@@ -156,6 +161,8 @@ public struct Refusal: Sendable, Equatable {
             return base + ", error=\"invalid_request\""
         case .invalidToken(let e):
             return base + ", error=\"invalid_token\", error_description=\"\(e.description)\""
+        case .revoked:
+            return base + ", error=\"invalid_token\", error_description=\"token revoked\""
         case .insufficientScope(let scopes, _):
             // RFC 6750 §3: `scope` lists what the resource needs; omitted when the refusal
             // is about roles or claims only.

@@ -39,6 +39,10 @@ public struct ForwardPlan: Sendable {
     public var requestID: String
     /// `sub` of the verified token; nil on public routes.
     public var subject: String?
+    /// Set on a report-only route (`auth.mode: report_only`) when the request was refused
+    /// (`ReportOnlyRollout`): it is forwarded all the same, without identity headers and
+    /// without the token, and logged and counted as `would_deny` with this reason.
+    public var wouldDeny: DenialReason? = nil
 }
 
 /// The outcome for one request head.
@@ -95,20 +99,25 @@ public enum RequestPipeline {
         var identity: [HTTPField] = []
         var subject: String?
         var forwardToken = false
+        var wouldDeny: DenialReason?
         if case .required(let req) = route.auth {
             switch authenticate(head, requirements: req, runtime: runtime, now: context.now,
                                 mayRefetchKeys: context.mayRefetchKeys) {
             case .needsKeys(let issuer):
                 return .needsKeyRefresh(issuer: issuer)
             case .failure(let reason):
-                return refuse(reason, route.name)
+                wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                if wouldDeny == nil { return refuse(reason, route.name) }
             case .success(let verified):
                 switch identityFields(verified.token, issuer: verified.issuer, runtime: runtime) {
-                case .failure(let reason): return refuse(reason, route.name)
-                case .success(let fields): identity = fields
+                case .failure(let reason):
+                    wouldDeny = ReportOnlyRollout.reported(reason, requirements: req)
+                    if wouldDeny == nil { return refuse(reason, route.name) }
+                case .success(let fields):
+                    identity = fields
+                    subject = verified.token.claims[member: "sub"]?.stringValue
+                    forwardToken = req.forwardToken
                 }
-                subject = verified.token.claims[member: "sub"]?.stringValue
-                forwardToken = req.forwardToken
             }
         }
 
@@ -117,7 +126,7 @@ public enum RequestPipeline {
         fields.append(contentsOf: identity)
         let url = upstreamURL(upstream, route: route, target: target)
         return .forward(ForwardPlan(routeName: route.name, upstream: upstream, method: head.method, url: url,
-                                    fields: fields, requestID: requestID, subject: subject))
+                                    fields: fields, requestID: requestID, subject: subject, wouldDeny: wouldDeny))
     }
 
     // MARK: Authentication
@@ -213,6 +222,7 @@ public enum RequestPipeline {
                 return .failure(.invalidToken(error))
             }
             if let denial = subjectDenial(hit.token, issuer: issuer) { return .failure(denial) }
+            if let denial = runtime.revocationDenial(hit.token, issuer: issuer) { return .failure(denial) }
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
@@ -242,6 +252,7 @@ public enum RequestPipeline {
                 token: verified, iss: iss, issuerName: issuer.config.name, generation: keys.generation, expiresAt: exp))
         }
         if let denial = subjectDenial(verified, issuer: issuer) { return .failure(denial) }
+        if let denial = runtime.revocationDenial(verified, issuer: issuer) { return .failure(denial) }
         if let denial = authorize(verified, issuer: issuer, requirements: requirements) {
             return .failure(denial)
         }

@@ -30,6 +30,17 @@ enum AuthSection {
         .key("forward_token") { b, f, d in
             if let v = b.reader.bool(f.value, path: f.path) { d.requirements.forwardToken = v } else { d.ok = false }
         },
+        .key("mode") { b, f, d in
+            guard let s = b.reader.string(f.value, path: f.path) else { d.ok = false; return }
+            guard let mode = AuthMode(rawValue: s.value) else {
+                let modes = AuthMode.allCases.map(\.rawValue)
+                b.reader.fail(s.location, "`\(f.path)` must be \(modes.map { "`\($0)`" }.joined(separator: " or ")), not `\(ConfigScalars.printable(s.shown))`"
+                    + b.reader.didYouMean(s.value, among: modes))
+                d.ok = false
+                return
+            }
+            d.requirements.mode = mode
+        },
         .key("client_certificate") { b, f, d in
             if let v = b.parseRouteClientCertificate(f) { d.requirements.clientCertificate = v } else { d.ok = false }
         },

@@ -44,6 +44,7 @@ final class ConfigBuilder {
         var routes: [Route] = []
         var tokenCache = TokenCacheConfig()
         var logLevel: String?
+        var revocation: RevocationConfig?
     }
 
     /// The top-level keys. Routes come after issuers and upstreams, which they refer to.
@@ -63,6 +64,7 @@ final class ConfigBuilder {
         },
         .key("token_cache") { b, e, d in d.tokenCache = ServerSections.tokenCache(e, b) },
         .key("log") { b, e, d in d.logLevel = ServerSections.logLevel(e, b) },
+        .key("revocation") { b, e, d in d.revocation = RevocationSection.revocation(e, b) },
     ])
 
     func build(_ root: Node) -> GatewayConfig? {
@@ -81,6 +83,7 @@ final class ConfigBuilder {
         config.trustedProxiesLocation = trustedProxiesLocation
         config.adminTokenEnv = draft.admin.tokenEnv
         config.decision = draft.decision?.address
+        config.revocation = draft.revocation
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings

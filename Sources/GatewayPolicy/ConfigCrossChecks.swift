@@ -33,6 +33,10 @@ enum ConfigCrossChecks {
             methodFallThrough(later, at: j, routes: routes, into: &out)
             trailingSlash(later, routes: routes, into: &out)
         }
+        for r in routes {
+            guard case .required(let req) = r.auth, req.mode == .reportOnly else { continue }
+            out.warn(r.location, "route `\(r.name)` is report-only (`auth.mode: report_only`): requests it would refuse for their token are forwarded without identity headers and logged as `would_deny`, not refused; set `mode: enforce` once the logs show no unexpected `would_deny`")
+        }
         var used: Set<String> = []
         for r in routes { if case .required(let req) = r.auth { used.formUnion(req.issuers) } }
         for issuer in config.issuers where !used.contains(issuer.name) {

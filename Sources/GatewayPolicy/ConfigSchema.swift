@@ -12,6 +12,7 @@ enum ConfigSchema {
         ("limits", ServerSections.limitsFields.known),
         ("token_cache", ServerSections.tokenCacheFields.known),
         ("log", ServerSections.logFields.known),
+        ("revocation", RevocationSection.fields.known),
         ("issuers[]", IssuerSection.fields.known),
         ("upstreams.*", UpstreamSection.fields.known),
         ("upstreams.*.tls", UpstreamSection.tlsFields.known),

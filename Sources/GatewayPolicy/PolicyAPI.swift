@@ -210,6 +210,8 @@ public struct AuthRequirements: Sendable, Equatable {
     /// claim name → required value (string, number or bool as JSON text-free scalar).
     public var claims: [(name: String, value: ClaimValue)] = []
     public var forwardToken: Bool = false
+    /// `auth.mode`: enforce refusals (default) or only report them.
+    public var mode: AuthMode = .enforce
     /// `token_from`, `csrf_origins`, `login_url`.
     public var browser = BrowserAuth()
     /// `client_certificate: required`: the connection must carry a verified client
@@ -220,6 +222,7 @@ public struct AuthRequirements: Sendable, Equatable {
         a.issuers == b.issuers && a.scopes == b.scopes && a.anyScopes == b.anyScopes && a.roles == b.roles
             && a.claims.map(\.name) == b.claims.map(\.name) && a.claims.map(\.value) == b.claims.map(\.value)
             && a.forwardToken == b.forwardToken && a.browser == b.browser && a.clientCertificate == b.clientCertificate
+            && a.mode == b.mode
     }
 }
 
@@ -294,6 +297,8 @@ public struct GatewayConfig: Sendable {
     /// `listen.trusted_proxies` (default none), and where the key is written.
     public var trustedProxies: [IPNetwork] = []
     public var trustedProxiesLocation: ConfigLocation?
+    /// `revocation:`; nil when absent.
+    public var revocation: RevocationConfig?
     public init(listen: ListenAddress, admin: ListenAddress?, limits: Limits, issuers: [IssuerConfig],
                 upstreams: [String: UpstreamConfig], identity: IdentityConfig, routes: [Route], warnings: [String] = []) {
         self.listen = listen

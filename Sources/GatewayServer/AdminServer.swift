@@ -65,13 +65,14 @@ public final class AdminServer: Sendable {
             only("GET") {
                 let runtime = reloader.current
                 let missing = runtime.issuersWithoutKeys()
-                if missing.isEmpty {
+                let revocation = runtime.revocationReadinessProblem(now: wallClockSeconds())
+                if missing.isEmpty && revocation == nil {
                     respond(json(200, .object([("status", .string("ready"))])))
                 } else {
-                    respond(json(503, .object([
-                        ("status", .string("not_ready")),
-                        ("issuers_without_keys", .array(missing.map { .string($0) })),
-                    ])))
+                    var body: [(String, JSONValue)] = [("status", .string("not_ready"))]
+                    if !missing.isEmpty { body.append(("issuers_without_keys", .array(missing.map { .string($0) }))) }
+                    if let revocation { body.append(("revocation", .string(revocation))) }
+                    respond(json(503, .object(body)))
                 }
             }
         case "/metrics":

@@ -150,6 +150,7 @@ extension ClientConnection {
             ex.requestID = plan.requestID
             ex.routeName = plan.routeName
             ex.subject = plan.subject
+            ex.wouldDeny = plan.wouldDeny
             if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
                 answer(.bodyTooLarge)
                 return
@@ -239,7 +240,7 @@ extension ClientConnection {
     /// close once everything is written.
     func finishExchange(keepAlive: Bool) {
         if let ex = exchange {
-            if ex.outcome == nil { ex.outcome = .forwarded }
+            if ex.outcome == nil { ex.outcome = ex.wouldDeny.map { .forwardedReportOnly($0) } ?? .forwarded }
             record(ex)
         }
         exchange?.delegate = nil

@@ -25,7 +25,8 @@ public enum ConfigFile {
 
     /// Reads the file at `path`, then validates it and loads its keys (`RuntimeLoader.load`).
     public static func loadRuntime(path: String, environment: [String: String],
-                                   remoteKeys: RemoteKeyStoreProvider?) throws(ConfigErrors) -> GatewayRuntime {
-        try RuntimeLoader.load(path: path, environment: environment, remoteKeys: remoteKeys)
+                                   remoteKeys: RemoteKeyStoreProvider?,
+                                   revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
+        try RuntimeLoader.load(path: path, environment: environment, remoteKeys: remoteKeys, revocation: revocation)
     }
 }

@@ -18,6 +18,7 @@ public final class ConfigReloader: @unchecked Sendable {
     let server: GatewayServer
     let metrics: GatewayMetrics
     let jwks: JWKSService?
+    let revocation: RevocationService?
     let logger: Logger
     private let queue = DispatchQueue(label: "gateway.reload")
     private var lock = pthread_mutex_t()
@@ -25,11 +26,14 @@ public final class ConfigReloader: @unchecked Sendable {
     /// Other listeners whose limits follow reloads (the admin listener); touched on `queue`.
     private var followers: [GatewayServer] = []
 
-    /// - Parameter jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    /// - Parameters:
+    ///   - jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
+    ///   - revocation: loads and keeps current the `revocation:` lists (the file is re-read on reload).
     public init(path: String, initial: GatewayRuntime, server: GatewayServer, metrics: GatewayMetrics,
-                jwks: JWKSService?, logger: Logger) {
+                jwks: JWKSService?, revocation: RevocationService? = nil, logger: Logger) {
         self.path = path
         self.jwks = jwks
+        self.revocation = revocation
         self.runtime = initial
         self.server = server
         self.metrics = metrics
@@ -65,7 +69,8 @@ public final class ConfigReloader: @unchecked Sendable {
         do throws(ConfigErrors) {
             // A new remote key source must answer: a reload never starts an issuer without keys.
             if let jwks {
-                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false)
+                next = try RuntimeLoader.load(path: path, environment: env, jwks: jwks, startWithoutKeys: false,
+                                              revocation: revocation.map { $0.store(for:) })
             } else {
                 next = try RuntimeLoader.load(path: path, environment: env)
             }
@@ -75,6 +80,7 @@ public final class ConfigReloader: @unchecked Sendable {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.
             jwks?.retain(runtime: current)
+            revocation?.retain(runtime: current)
             logger.error("config reload refused; keeping the running config",
                          metadata: ["errors": .array(error.errors.map { .string($0.description) })])
             return .failure(error)
@@ -90,6 +96,7 @@ public final class ConfigReloader: @unchecked Sendable {
         metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
         jwks?.retain(runtime: next)
+        revocation?.retain(runtime: next)
         pthread_mutex_lock(&lock)
         runtime = next
         pthread_mutex_unlock(&lock)

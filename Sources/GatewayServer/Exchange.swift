@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayHTTP
 import GatewayUpstream
 
@@ -31,6 +32,8 @@ final class Exchange: @unchecked Sendable {
     var requestID = ""
     var routeName: String?
     var subject: String?
+    /// Set when a report-only route forwards a request it would refuse (the reason).
+    var wouldDeny: DenialReason?
     var status = 0
     var upstreamStarted: Double?
     var upstreamSeconds: Double?

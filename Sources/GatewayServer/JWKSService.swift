@@ -36,7 +36,8 @@ public final class JWKSService: @unchecked Sendable {
     public static let totalTimeout: Double = 10
 
     let queue = DispatchQueue(label: "gateway.jwks")
-    private let upstream: UpstreamLoop
+    /// Also carries the revocation list polls (`RevocationService`): one libcurl multi handle for both.
+    let upstream: UpstreamLoop
     private let logger: Logger
     private var sources: [String: Source] = [:]
     /// First fetches started together by `prefetch`, by source key, until `keyStore` takes them.

@@ -9,6 +9,9 @@ import GatewayHTTP
 enum Outcome: Sendable, Equatable {
     /// The upstream's response was relayed in full.
     case forwarded
+    /// Like `forwarded`, for a request a report-only route (`auth.mode: report_only`) would
+    /// have refused for this reason: it went upstream without identity headers and token.
+    case forwardedReportOnly(DenialReason)
     /// A local responder (admin endpoint, demo echo) answered.
     case served
     /// Refused by policy; the refusal carries its `DenialReason`, status, fields and body.
@@ -34,6 +37,7 @@ enum Outcome: Sendable, Equatable {
     var decision: RequestRecord.Decision {
         switch self {
         case .forwarded, .served: .allow
+        case .forwardedReportOnly: .wouldDeny
         case .denied: .deny
         case .malformedRequest, .bodyTooLarge, .bodyTimeout, .headerTimeout, .upstreamFailed, .clientClosed,
              .writeTimeout, .drainTimeout: .error
@@ -45,6 +49,7 @@ enum Outcome: Sendable, Equatable {
     var reasonCode: String {
         switch self {
         case .forwarded, .served: "ok"
+        case .forwardedReportOnly(let reason): reason.code
         case .denied(let refusal): refusal.reason.code
         case .malformedRequest(let error): Outcome.errorCode(error)
         case .bodyTooLarge: "body_too_large"
@@ -62,7 +67,7 @@ enum Outcome: Sendable, Equatable {
     /// nobody is left to read one.
     var response: GatewayResponse? {
         switch self {
-        case .forwarded, .served, .clientClosed, .writeTimeout, .drainTimeout:
+        case .forwarded, .forwardedReportOnly, .served, .clientClosed, .writeTimeout, .drainTimeout:
             return nil
         case .denied(let refusal):
             return GatewayResponse(status: refusal.status, fields: refusal.fields, body: refusal.body)

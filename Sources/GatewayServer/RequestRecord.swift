@@ -6,6 +6,9 @@ struct RequestRecord {
         case allow
         /// Refused by policy (401/403/400/404...).
         case deny
+        /// Refused by policy on a report-only route, and forwarded all the same (without
+        /// identity headers and token); `reason` says why it would have been refused.
+        case wouldDeny = "would_deny"
         /// Failed for another reason (malformed HTTP, upstream failure, timeout).
         case error
     }

@@ -17,22 +17,27 @@ public enum RuntimeLoader {
     ///   - environment: the process environment (for `${NAME}` and `secret_env`).
     ///   - remoteKeys: key stores for issuers with remote keys; without it such an issuer is
     ///     a config error.
+    ///   - revocation: the `revocation:` lists' loader; without it a `revocation:` section is
+    ///     a config error.
     /// - Throws: `ConfigErrors` in file order (line, then column).
     public static func load(path: String, environment: [String: String],
-                            remoteKeys: RemoteKeyStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
-        try load(path: path, environment: environment, remoteKeys: remoteKeys, prefetch: nil)
+                            remoteKeys: RemoteKeyStoreProvider? = nil,
+                            revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
+        try load(path: path, environment: environment, remoteKeys: remoteKeys, revocation: revocation, prefetch: nil)
     }
 
     /// `load` with remote keys from `jwks`, whose first fetches all start at once.
     /// - Parameter startWithoutKeys: an issuer whose first fetch fails starts without keys
     ///   (retried) instead of being a config error — for `serve` at startup only.
     public static func load(path: String, environment: [String: String], jwks: JWKSService,
-                            startWithoutKeys: Bool) throws(ConfigErrors) -> GatewayRuntime {
+                            startWithoutKeys: Bool,
+                            revocation: RevocationStoreProvider? = nil) throws(ConfigErrors) -> GatewayRuntime {
         try load(path: path, environment: environment, remoteKeys: jwks.remoteKeys(startWithoutKeys: startWithoutKeys),
-                 prefetch: { jwks.prefetch($0) })
+                 revocation: revocation, prefetch: { jwks.prefetch($0) })
     }
 
     private static func load(path: String, environment: [String: String], remoteKeys: RemoteKeyStoreProvider?,
+                             revocation: RevocationStoreProvider?,
                              prefetch: ((_ issuers: [IssuerConfig]) -> Void)?) throws(ConfigErrors) -> GatewayRuntime {
         let material = KeyMaterialProvider.files(environment: environment, remoteKeys: remoteKeys)
         let config: GatewayConfig
@@ -51,7 +56,7 @@ public enum RuntimeLoader {
         }
         prefetch?(config.issuers.filter(\.hasRemoteKeys))
         do {
-            return try GatewayRuntime(config: config, keyMaterial: material)
+            return try GatewayRuntime(config: config, keyMaterial: material, revocation: revocation)
         } catch {
             throw error.sortedByLocation()
         }

@@ -71,6 +71,7 @@ enum RouteTableText {
                 if !req.anyScopes.isEmpty { parts.append("any_scopes=" + req.anyScopes.joined(separator: ",")) }
                 if !req.roles.isEmpty { parts.append("roles=" + req.roles.joined(separator: ",")) }
                 if !req.claims.isEmpty { parts.append("claims=" + req.claims.map(\.name).joined(separator: ",")) }
+                if req.mode == .reportOnly { parts.append("mode=report_only") }
                 auth = parts.joined(separator: " ")
             }
             rows.append([r.name, r.host ?? "*", path, r.methods.map { $0.sorted().joined(separator: ",") } ?? "*",

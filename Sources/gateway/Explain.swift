@@ -17,6 +17,8 @@ struct Explain: ParsableCommand {
 
             Exit status: 0 whenever the dry run ran; with --exit-code, 0 when the request would be
             forwarded and 3 when it would be refused (1 invalid config, 2 usage error either way).
+            A report-only route (auth.mode: report_only) forwards what it would refuse for the token:
+            the output names the would-deny reason, and --exit-code gives 0.
 
             Examples:
               gateway explain --config gateway.yml GET http://api.example.com/orders/42
@@ -56,6 +58,11 @@ struct Explain: ParsableCommand {
         switch decision {
         case .forward(let plan):
             print("decision: forward to \(plan.url) (route \(plan.routeName))")
+            if let reason = plan.wouldDeny {
+                let refusal = Refusal(reason)
+                print("  report-only route: would refuse \(refusal.status) \(reason.code) under `mode: enforce`;"
+                      + " forwarded without identity headers and without the token, logged as would_deny")
+            }
             print("upstream headers:")
             for f in plan.fields {
                 let value = HeaderName.equals(f.name, "authorization") ? "Bearer <redacted>" : f.value

@@ -16,7 +16,7 @@ struct GatewayCommand: ParsableCommand {
               gateway jwks --key keys/rsa.pem --kid rsa-1 > keys/jwks.json
             """,
         version: GatewayVersion.current,
-        subcommands: [Serve.self, Check.self, Explain.self, Demo.self, Token.self, Jwks.self])
+        subcommands: [Serve.self, Check.self, Explain.self, PolicyTest.self, Demo.self, Token.self, Jwks.self])
 }
 
 /// `--config PATH`, shared by the commands that read `gateway.yml`.

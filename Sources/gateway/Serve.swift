@@ -80,7 +80,8 @@ struct Serve: ParsableCommand {
         let jwks = JWKSService(logger: logger)
         // An identity provider that is down does not stop the start: its issuer's requests are
         // answered 503 and /readyz names it until its keys arrive.
-        let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true)
+        let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
+        let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true, revocation: revocation)
         let unserved = UnservedSettings.errors(runtime.config)
         for e in unserved { printError(e.description) }
         if !unserved.isEmpty { throw ExitCode(1) }
@@ -98,7 +99,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let reloader = ConfigReloader(path: options.config, initial: runtime, server: server, metrics: metrics,
-                                      jwks: jwks, logger: logger)
+                                      jwks: jwks, revocation: revocation, logger: logger)
         let adminAddress = admin.flatMap { try? ConfigScalars.listenAddress($0) }
             ?? runtime.config.admin ?? .defaultAdmin
         let adminServer: AdminServer

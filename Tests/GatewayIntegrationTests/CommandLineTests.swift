@@ -270,7 +270,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testEveryCommandHasHelpWithAnExample() throws {
-        for command in [["serve"], ["check"], ["explain"], ["demo"], ["token", "mint"], ["token", "decode"], ["jwks"]] {
+        for command in [["serve"], ["check"], ["explain"], ["test"], ["demo"], ["token", "mint"], ["token", "decode"], ["jwks"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, command.joined(separator: " "))
             XCTAssertTrue(r.out.contains("Example"), "\(command): \(r.out)")

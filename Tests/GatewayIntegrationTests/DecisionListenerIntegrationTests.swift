@@ -144,3 +144,47 @@ final class DecisionListenerIntegrationTests: XCTestCase {
                       metrics)
     }
 }
+
+/// Revocation applies to decisions exactly as to proxied requests (the same pipeline).
+final class DecisionRevocationIntegrationTests: XCTestCase {
+    func testRevokedTokenIsRefusedByTheDecisionListener() throws {
+        let iss = TestTokens.issuer
+        let config = """
+            listen: {address: 127.0.0.1:0}
+            decision: {address: 127.0.0.1:0}
+            issuers:
+              - name: test
+                issuer: \(iss)
+                audiences: [orders-api]
+                algorithms: [RS256]
+                jwks_file: \(Fixtures.directory)/vectors/jwks.json
+            upstreams:
+              main: {url: "http://127.0.0.1:9"}
+            routes:
+              - name: orders
+                match: {path_prefix: /orders}
+                upstream: main
+                auth: {issuers: [test], scopes: [read:orders]}
+            revocation:
+              file: revoked.json
+            """
+        let revoked = #"{"tokens": [{"iss": "\#(iss)", "jti": "stolen-1", "exp": 4102444800}]}"#
+        let g = try GatewayProcess(config: config, files: ["revoked.json": revoked])
+        defer { g.stop() }
+        guard let port = g.decisionPort else { return XCTFail("no decision port: \(g.stdout)") }
+        func ask(_ token: String) throws -> RawResponse {
+            let c = try RawHTTPClient(port: port)
+            try c.send("GET / HTTP/1.1\r\nHost: gw\r\nX-Original-Method: GET\r\nX-Original-URI: /orders/1\r\n"
+                + "Authorization: Bearer \(token)\r\n\r\n")
+            return try c.readResponse()
+        }
+        let fine = try ask(try TestTokens.rs256(["jti": .string("fine-1"), "scope": .string("read:orders")]))
+        XCTAssertEqual(fine.status, 200)
+        XCTAssertEqual(fine.header("X-Auth-Subject"), "user-42")
+        let stolen = try ask(try TestTokens.rs256(["jti": .string("stolen-1"), "scope": .string("read:orders")]))
+        XCTAssertEqual(stolen.status, 401)
+        XCTAssertEqual(stolen.header("WWW-Authenticate"),
+                       #"Bearer realm="gateway", error="invalid_token", error_description="token revoked""#)
+        XCTAssertNil(stolen.header("X-Auth-Subject"))
+    }
+}

@@ -14,6 +14,7 @@ final class FieldTableTests: XCTestCase {
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
         log: {level: debug}
+        revocation: {file: revoked.json, url: "https://r/revoked.json", refresh: 2s, max_stale: 3m, max_entries: 8}
         issuers:
           - {name: remote, issuer: "https://r", audiences: [api], algorithms: [RS256], jwks_url: "https://r/jwks",
              jwks_refresh: 31s, clock_skew: 1s, max_token_lifetime: 1h, require_exp: false, require_sub: false, scope_claim: scp,
@@ -35,7 +36,7 @@ final class FieldTableTests: XCTestCase {
             allow_body_on_get: true
             auth: {issuers: [remote], scopes: [s1], any_scopes: [s2], roles: [r1], claims: {tenant: acme},
                    forward_token: true, token_from: [{cookie: at}], csrf_origins: ["https://app.test"],
-                   login_url: "https://login.test/?rd={url}", client_certificate: required}
+                   login_url: "https://login.test/?rd={url}", client_certificate: required, mode: report_only}
             cors: {allowed_origins: ["https://app.test"], allowed_methods: [PUT], allowed_headers: [X-H],
                    expose_headers: [X-E], max_age: 1m, allow_credentials: true}
           - {name: e, match: {path: /exact}, upstream: u, auth: public}
@@ -66,6 +67,12 @@ final class FieldTableTests: XCTestCase {
         "limits.drain_timeout": { $0.limits.drainTimeout == 4 },
         "limits.body_timeout": { $0.limits.bodyTimeout == 5 },
         "token_cache": { $0.tokenCache != TokenCacheConfig() },
+        "revocation": { $0.revocation != nil },
+        "revocation.file": { $0.revocation?.file?.hasSuffix("revoked.json") == true },
+        "revocation.url": { $0.revocation?.url == "https://r/revoked.json" },
+        "revocation.refresh": { $0.revocation?.refresh == 2 },
+        "revocation.max_stale": { $0.revocation?.maxStale == 180 },
+        "revocation.max_entries": { $0.revocation?.maxEntries == 8 },
         "token_cache.enabled": { !$0.tokenCache.enabled },
         "token_cache.max_entries": { $0.tokenCache.maxEntries == 6 },
         "token_cache.max_bytes": { $0.tokenCache.maxBytes == 7 * 1024 },
@@ -134,6 +141,7 @@ final class FieldTableTests: XCTestCase {
         "routes[].auth.roles": { auth($0)?.roles == ["r1"] },
         "routes[].auth.claims": { auth($0).map { $0.claims.map(\.name) == ["tenant"] && $0.claims.first?.value == .string("acme") } ?? false },
         "routes[].auth.forward_token": { auth($0)?.forwardToken == true },
+        "routes[].auth.mode": { auth($0)?.mode == .reportOnly },
         "routes[].auth.token_from": { auth($0)?.browser.tokenFrom == [.cookie("at")] },
         "routes[].auth.csrf_origins": { auth($0)?.browser.csrfOrigins.map(\.description) == ["https://app.test"] },
         "routes[].auth.login_url": { auth($0)?.browser.loginURL == "https://login.test/?rd={url}" },

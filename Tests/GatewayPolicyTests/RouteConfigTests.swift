@@ -135,6 +135,37 @@ final class RouteConfigTests: XCTestCase {
         XCTAssertEqual(source, "^/v[0-9]+/.*$")
     }
 
+    /// `auth.mode`: `enforce` is the default, `report_only` is read and listed as a warning at
+    /// its route, anything else is an error with a suggestion.
+    func testAuthModeIsReadWarnedAboutAndChecked() throws {
+        let routes = """
+            routes:
+              - {name: plain, match: {path: /p}, upstream: orders, auth: {issuers: [corp]}}
+              - {name: strict, match: {path: /s}, upstream: orders, auth: {issuers: [corp], mode: enforce}}
+              - name: rollout
+                match: {path: /r}
+                upstream: orders
+                auth: {issuers: [corp, other], mode: report_only}
+            """
+        let config = try parse(Self.head.replacingOccurrences(of: ", bad: {url: \"ftp://x\"}", with: "") + routes)
+        let modes = config.routes.map { r -> AuthMode? in
+            if case .required(let req) = r.auth { return req.mode }
+            return nil
+        }
+        XCTAssertEqual(modes, [.enforce, .enforce, .reportOnly])
+        XCTAssertEqual(config.warnings.filter { $0.contains("report") }, [
+            "gw.yml:9:5: warning: route `rollout` is report-only (`auth.mode: report_only`): requests it would refuse for their token are forwarded without identity headers and logged as `would_deny`, not refused; set `mode: enforce` once the logs show no unexpected `would_deny`",
+        ])
+        XCTAssertEqual(errors(Self.head.replacingOccurrences(of: ", bad: {url: \"ftp://x\"}", with: "") + """
+            routes:
+              - {name: a, match: {path: /a}, upstream: orders, auth: {issuers: [corp], mode: report-only}}
+              - {name: b, match: {path: /b}, upstream: orders, auth: {issuers: [corp], mode: []}}
+            """), [
+                "gw.yml:7:82: `routes[0].auth.mode` must be `enforce` or `report_only`, not `report-only`; did you mean `report_only`?",
+                "gw.yml:8:82: `routes[1].auth.mode` must be a string, not a list",
+            ])
+    }
+
     func testShadowedRoutesAndUnusedIssuersAreWarnings() throws {
         let config = try parse("""
             listen: {address: 0.0.0.0:80}

@@ -10,6 +10,9 @@ final class OutcomeTests: XCTestCase {
         let cases: [(Outcome, RequestRecord.Decision, String, Int?)] = [
             (.forwarded, .allow, "ok", nil),
             (.served, .allow, "ok", nil),
+            (.forwardedReportOnly(.insufficientScope(requiredScopes: ["a"], detail: "required scope missing")), .wouldDeny,
+             "insufficient_scope", nil),
+            (.forwardedReportOnly(.missingToken), .wouldDeny, "missing_token", nil),
             (.denied(Refusal(.missingToken)), .deny, "missing_token", 401),
             (.denied(Refusal(.noRoute)), .deny, "no_route", 404),
             (.malformedRequest(.badRequest("bare LF")), .error, "bad_request", 400),
