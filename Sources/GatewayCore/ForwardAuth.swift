@@ -13,8 +13,17 @@ public enum ForwardAuth {
     public static func decide(_ decision: HTTPRequestHead, context: RequestContext, runtime: GatewayRuntime)
         -> ForwardAuthAnswer
     {
+        decide(ForwardAuthRequest.reconstruct(decision, defaultScheme: context.scheme), decision: decision,
+               context: context, runtime: runtime)
+    }
+
+    /// The same, for a request already rebuilt by `ForwardAuthRequest.reconstruct` (the
+    /// listener logs the original method and target).
+    public static func decide(_ rebuilt: Result<ForwardAuthRequest, DenialReason>, decision: HTTPRequestHead,
+                              context: RequestContext, runtime: GatewayRuntime) -> ForwardAuthAnswer
+    {
         let original: ForwardAuthRequest
-        switch ForwardAuthRequest.reconstruct(decision, defaultScheme: context.scheme) {
+        switch rebuilt {
         case .failure(let reason):
             let requestID = RequestPipeline.requestIDFrom(decision) ?? context.makeRequestID()
             return .refuse(Refusal(reason), routeName: nil, requestID: requestID)
@@ -29,7 +38,7 @@ public enum ForwardAuth {
             return .refuse(refusal, routeName: route, requestID: requestID)
         case .forward(let plan):
             return .allow(fields: identityFields(of: plan, runtime: runtime), routeName: plan.routeName,
-                          requestID: plan.requestID, subject: plan.subject)
+                          requestID: plan.requestID, subject: plan.subject, wouldDeny: plan.wouldDeny)
         }
     }
 

@@ -15,7 +15,9 @@ extension ClientConnection {
     private func decideForIngress(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool) {
         let context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
                                      mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
-        switch ForwardAuth.decide(ex.head, context: context, runtime: runtime) {
+        let original = ForwardAuthRequest.reconstruct(ex.head, defaultScheme: context.scheme)
+        if case .success(let r) = original { ex.loggedRequest = (r.head.method, r.head.target) }
+        switch ForwardAuth.decide(original, decision: ex.head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
             let queue = loop.queue
             let resume: @Sendable (Bool) -> Void = { [weak self] _ in
@@ -34,11 +36,12 @@ extension ClientConnection {
             ex.routeName = route
             let outcome = Outcome.denied(refusal)
             if let response = outcome.response { answerIngress(ex, outcome: outcome, response: response) }
-        case .allow(let fields, let route, let requestID, let subject):
+        case .allow(let fields, let route, let requestID, let subject, let wouldDeny):
             ex.requestID = requestID
             ex.routeName = route
             ex.subject = subject
-            answerIngress(ex, outcome: .served, response: GatewayResponse(status: 200, fields: fields, body: []))
+            let outcome: Outcome = wouldDeny.map { .forwardedReportOnly($0) } ?? .served
+            answerIngress(ex, outcome: outcome, response: GatewayResponse(status: 200, fields: fields, body: []))
         }
     }
 

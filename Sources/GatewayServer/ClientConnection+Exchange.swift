@@ -258,7 +258,8 @@ extension ClientConnection {
     func record(_ ex: Exchange) {
         let now = monotonicSeconds()
         loop.observe(RequestRecord(
-            requestID: ex.requestID, client: peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            requestID: ex.requestID, client: peer, method: ex.loggedRequest?.method ?? ex.head.method,
+            target: ex.loggedRequest?.target ?? ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
             totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut))

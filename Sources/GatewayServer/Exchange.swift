@@ -30,6 +30,9 @@ final class Exchange: @unchecked Sendable {
     var outcome: Outcome?
     // For the access log and metrics (one `RequestRecord` per exchange).
     var requestID = ""
+    /// The method and target the access log shows instead of the head's: on the decision
+    /// listener, the original request the ingress asked about.
+    var loggedRequest: (method: String, target: String)?
     var routeName: String?
     var subject: String?
     /// Set when a report-only route forwards a request it would refuse (the reason).

@@ -31,6 +31,10 @@ final class ForwardAuthTests: XCTestCase {
             match: {host: app.example.com, path_prefix: /hosted}
             upstream: orders
             auth: public
+          - name: rollout
+            match: {path_prefix: /rollout}
+            upstream: orders
+            auth: {issuers: [test], scopes: [read:orders], mode: report_only}
           - name: orders-write
             match: {path_prefix: /orders, methods: [POST, DELETE]}
             upstream: orders
@@ -61,7 +65,7 @@ final class ForwardAuthTests: XCTestCase {
 
     func allowed(_ a: ForwardAuthAnswer, file: StaticString = #filePath, line: UInt = #line) -> [HTTPField]? {
         switch a {
-        case .allow(let fields, _, _, _): return fields
+        case .allow(let fields, _, _, _, _): return fields
         case .refuse(let r, _, _):
             XCTFail("refused: \(r.status) \(String(decoding: r.body, as: UTF8.self))", file: file, line: line)
         case .needsKeyRefresh: XCTFail("asked for a key refresh", file: file, line: line)
@@ -89,7 +93,7 @@ final class ForwardAuthTests: XCTestCase {
         guard let fields = allowed(a) else { return }
         XCTAssertEqual(fields.map(\.name), ["X-Auth-Subject", "X-Auth-Issuer", "X-Auth-Scopes", "X-Auth-Email"])
         XCTAssertEqual(fields.map(\.value), ["user-42", "https://issuer.test.example/", "read:orders", "u@example.test"])
-        if case .allow(_, let route, _, let subject) = a {
+        if case .allow(_, let route, _, let subject, _) = a {
             XCTAssertEqual(route, "orders")
             XCTAssertEqual(subject, "user-42")
         }
@@ -243,5 +247,15 @@ final class ForwardAuthTests: XCTestCase {
         XCTAssertEqual(r.scheme, "https")
         XCTAssertEqual(r.head.framing, .none)
         XCTAssertEqual(r.head.fields, [HTTPField(name: "Host", value: "api.example.com"), HTTPField(name: "Cookie", value: "a=b")])
+    }
+
+    func testReportOnlyRouteAllowsAndReportsWhatItWouldRefuse() throws {
+        let a = decide(head("GET", "/", [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/rollout/1"),
+                                         ("X-Auth-Subject", "admin")]))
+        guard case .allow(let fields, let route, _, let subject, let wouldDeny) = a else { return XCTFail("\(a)") }
+        XCTAssertEqual(fields, [])
+        XCTAssertEqual(route, "rollout")
+        XCTAssertNil(subject)
+        XCTAssertEqual(wouldDeny, .missingToken)
     }
 }

@@ -131,6 +131,9 @@ final class DecisionListenerIntegrationTests: XCTestCase {
         let decisionLines = lines.filter { $0.contains("\"listener\":\"decision\"") }
         XCTAssertEqual(decisionLines.count, 2, "\(lines)")
         XCTAssertTrue(decisionLines.contains { $0.contains("\"decision\":\"allow\"") && $0.contains("\"route\":\"status\"") })
+        // The original request's method and path, not the decision request's.
+        XCTAssertTrue(decisionLines.contains { $0.contains("\"path\":\"/orders/1\"") }, "\(decisionLines)")
+        XCTAssertFalse(decisionLines.contains { $0.contains("\"path\":\"/auth\"") }, "\(decisionLines)")
         XCTAssertTrue(decisionLines.contains { $0.contains("\"decision\":\"deny\"") && $0.contains("\"reason\":\"missing_token\"") })
 
         let admin = try RawHTTPClient(port: gateway.adminPort)
