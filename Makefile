@@ -10,7 +10,7 @@ all: build
 
 # What only `make test` needs: Debian's chromium for the real-browser check
 # (Tests/GatewayIntegrationTests/BrowserChromiumTests.swift, docs/browser-apps.md).
-TEST_PACKAGES := chromium
+TEST_PACKAGES := chromium nginx caddy
 
 # Installs the system libraries (Debian) when any is missing.
 deps:
@@ -29,7 +29,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The test-only packages (TEST_PACKAGES), installed when any is missing.
+# The test-only packages (TEST_PACKAGES), installed when any is missing: chromium (the
+# browser test), and the real ingresses the forward-auth tests start
+# (IngressForwardAuthIntegrationTests): nginx with its auth_request module (checked with
+# `nginx -V`) and caddy. A test whose peer is missing fails, it never skips.
 test-deps: deps
 	@missing=""; for p in $(TEST_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -37,8 +40,10 @@ test-deps: deps
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi; \
+	nginx -V 2>&1 | grep -q -- --with-http_auth_request_module || { echo "nginx lacks the auth_request module" >&2; exit 1; }
 
 # Every test is XCTest (no swift-testing suites): the closing line counts them.
 test: test-deps
@@ -114,11 +119,13 @@ bench-stream: release
 # Load benchmark (issue 6): Benchmarks/harness (a copy of shared/bench, loopback only) runs the
 # gateway targets (Benchmarks/harness/targets/gateway-*.sh) beside the anchors (direct upstream,
 # HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
+# Forward auth: gateway-decision (the decision listener alone, beside HAProxy JWT RS256) and
+# nginx-gateway-decision (nginx auth_request + the decision listener, beside nginx-proxy alone).
 # Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~6 minutes with the defaults.
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 

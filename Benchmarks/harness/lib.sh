@@ -78,20 +78,22 @@ load_target() {
   f=$(target_file "$1")
   [[ -f $f ]] || die "unknown target '$1' (no $f)"
   unset -f start stop available 2>/dev/null
-  PORT="" TOKEN="" AUTH="" DESC="" INSUFFICIENT_SCOPE_STATUS=401 FRESH_TOKENS="" EMPTY_BEARER_STATUS=401
+  PORT="" TOKEN="" AUTH="" DESC="" INSUFFICIENT_SCOPE_STATUS=401 FRESH_TOKENS="" EMPTY_BEARER_STATUS=401 GOOD_EXPECT=""
   # shellcheck disable=SC1090
   source "$f"
   [[ $PORT =~ ^[0-9]+$ ]] || die "target $1: PORT not set"
 }
 
-# target_meta NAME -> "PORT|TOKEN|AUTH|DESC|HAS_START|INSUFFICIENT_SCOPE_STATUS|FRESH_TOKENS|EMPTY_BEARER_STATUS"
+# target_meta NAME -> "PORT|TOKEN|AUTH|DESC|HAS_START|INSUFFICIENT_SCOPE_STATUS|FRESH_TOKENS|EMPTY_BEARER_STATUS|GOOD_EXPECT"
+# (GOOD_EXPECT: what the good-token check expects instead of the echo upstream's line, e.g.
+# "200:" for a decision listener, which answers with an empty body and never calls upstream)
 # (FRESH_TOKENS=N: wrk sends N distinct tokens in rotation, wrk/fresh.lua; see gen_fresh_tokens.py)
 target_meta() {
   (
     load_target "$1"
     local has_start=0
     declare -F start >/dev/null && has_start=1
-    printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$PORT" "$TOKEN" "$AUTH" "$DESC" "$has_start" "$INSUFFICIENT_SCOPE_STATUS" "$FRESH_TOKENS" "$EMPTY_BEARER_STATUS"
+    printf '%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$PORT" "$TOKEN" "$AUTH" "$DESC" "$has_start" "$INSUFFICIENT_SCOPE_STATUS" "$FRESH_TOKENS" "$EMPTY_BEARER_STATUS" "$GOOD_EXPECT"
   )
 }
 
@@ -255,9 +257,9 @@ cpu_probe() {
 # verify_target NAME: start NAME against the echo upstream and check it.
 # Prints one line per check; returns the number of failed checks.
 verify_target() {
-  local name=$1 meta port token auth scope_status empty_status fails=0
+  local name=$1 meta port token auth scope_status empty_status good_expect fails=0
   meta=$(target_meta "$name") || return 1
-  IFS="|" read -r port token auth _ _ scope_status _ empty_status <<<"$meta"
+  IFS="|" read -r port token auth _ _ scope_status _ empty_status good_expect <<<"$meta"
   start_target "$name" "$UPSTREAM_ADDR_VERIFY" \
     || { echo "FAIL  $name  start"; return 1; }
   local url="http://127.0.0.1:$port/api/users/42"
@@ -289,7 +291,7 @@ verify_target() {
     # good token, with spoofed identity headers that must not reach the upstream;
     # the echo upstream reports what it received
     _check "$auth.good+spoofed-headers" \
-      "200:sub=user-42|iss=https://issuer.bench.local|scopes=read:users write:projects|role=|authorization=absent" \
+      "${good_expect:-200:sub=user-42|iss=https://issuer.bench.local|scopes=read:users write:projects|role=|authorization=absent}" \
       -H "Authorization: Bearer $(token_for "$auth")" \
       -H "X-Auth-Subject: admin" -H "x-auth-scopes: admin:all" -H "X-AUTH-ISSUER: https://evil.example" \
       -H "X-Auth-Role: admin"

@@ -34,6 +34,9 @@ final class ConfigBuilder {
     struct Draft {
         var listen = ServerSections.Address()
         var admin = ServerSections.Address(address: ListenAddress.defaultAdmin)
+        /// Nil without a `decision:` key.
+        var decision: ServerSections.Address?
+        var decisionKey: ConfigLocation?
         var limits = Limits()
         var issuers: [IssuerConfig] = []
         var upstreams: [String: UpstreamConfig] = [:]
@@ -49,6 +52,10 @@ final class ConfigBuilder {
     static let fields = FieldTable<Draft>([
         .key("listen", required: true) { b, e, d in d.listen = ServerSections.listen(e, b) },
         .key("admin") { b, e, d in d.admin = ServerSections.admin(e, b) },
+        .key("decision") { b, e, d in
+            d.decision = ServerSections.decision(e, b)
+            d.decisionKey = b.reader.location(e.keyNode)
+        },
         .key("limits") { b, e, d in d.limits = ServerSections.limits(e, b) },
         .key("issuers") { b, e, d in d.issuers = IssuerSection.issuers(e, b) },
         .key("upstreams") { b, e, d in d.upstreams = UpstreamSection.upstreams(e, b) },
@@ -66,7 +73,9 @@ final class ConfigBuilder {
         var draft = Draft()
         guard Self.fields.read(root, path: "", builder: self, into: &draft) != nil, let listen = draft.listen.address
         else { return nil }
-        ServerSections.checkDistinct([("listen.address", draft.listen), ("admin.address", draft.admin)], self)
+        var listeners = [("listen.address", draft.listen), ("admin.address", draft.admin)]
+        if let decision = draft.decision { listeners.append(("decision.address", decision)) }
+        ServerSections.checkDistinct(listeners.map { (key: $0.0, address: $0.1) }, self)
         var config = GatewayConfig(listen: listen, admin: draft.admin.address, limits: draft.limits, issuers: draft.issuers,
                                    upstreams: draft.upstreams, identity: draft.identity, routes: draft.routes)
         config.tokenCache = draft.tokenCache
@@ -75,11 +84,18 @@ final class ConfigBuilder {
         config.trustedProxies = trustedProxies
         config.trustedProxiesLocation = trustedProxiesLocation
         config.adminTokenEnv = draft.admin.tokenEnv
+        config.decision = draft.decision?.address
         config.revocation = draft.revocation
         config.tracing = draft.tracing
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings
+        if let d = config.decision, !ServerSections.isLoopback(d.host),
+           let at = draft.decision?.location ?? draft.decisionKey {
+            // The decision listener believes the X-Forwarded-* / X-Original-* fields it is
+            // sent: anyone who can reach it can ask about any request.
+            config.warnings.append("\(at.path):\(at.line):\(at.column): warning: decision.address \(d.host):\(d.port) is not a loopback address; the decision listener trusts the X-Forwarded-* and X-Original-* fields it receives, so only the ingress may reach it (firewall it, or bind 127.0.0.1)")
+        }
         config.strictWarnings = findings.strict
         return config
     }

@@ -8,6 +8,7 @@ enum ConfigSchema {
         ("", ConfigBuilder.fields.known),
         ("listen", ServerSections.listenFields.known),
         ("admin", ServerSections.adminFields.known),
+        ("decision", ServerSections.decisionFields.known),
         ("limits", ServerSections.limitsFields.known),
         ("token_cache", ServerSections.tokenCacheFields.known),
         ("log", ServerSections.logFields.known),

@@ -56,6 +56,8 @@ public struct ListenAddress: Sendable, Equatable {
 
     /// The admin listener when `admin.address` is not set: loopback only.
     public static let defaultAdmin = ListenAddress(host: "127.0.0.1", port: 9090)
+    /// The decision listener when `decision:` is written without an address: loopback only.
+    public static let defaultDecision = ListenAddress(host: "127.0.0.1", port: 8081)
 }
 
 /// `limits:`. Durations in seconds, sizes in bytes.
@@ -277,6 +279,9 @@ public struct GatewayConfig: Sendable {
     /// `admin.token_env`: the name of the environment variable whose value, as
     /// `Authorization: Bearer <value>`, lets a non-loopback peer `POST /reload`; nil = loopback only.
     public var adminTokenEnv: String?
+    /// `decision.address`: the forward-auth decision listener (docs/forward-auth.md); nil =
+    /// no decision listener.
+    public var decision: ListenAddress?
     public var limits: Limits
     public var issuers: [IssuerConfig]
     public var upstreams: [String: UpstreamConfig]

@@ -35,6 +35,30 @@ enum ServerSections {
         .key("token_env") { b, e, d in d.tokenEnv = environmentName(e, b) },
     ])
 
+    /// `decision:` — the forward-auth decision listener (docs/forward-auth.md). Its
+    /// address defaults to loopback: the ingress's `X-Forwarded-*` / `X-Original-*` fields
+    /// are trusted there.
+    static let decisionFields = FieldTable<Address>([
+        .key("address") { b, e, d in
+            d.address = address(e, b)
+            d.location = b.reader.location(e.value)
+        },
+    ])
+
+    /// Nil address when the mapping or its address is invalid (reported); the default
+    /// (`ListenAddress.defaultDecision`) when the address is not written. `location` is the
+    /// `decision` key's when the address is not written (for the warning below).
+    static func decision(_ e: Entry, _ b: ConfigBuilder) -> Address {
+        var address = Address(address: ListenAddress.defaultDecision)
+        guard decisionFields.read(e.value, path: e.path, builder: b, into: &address) != nil else { return Address() }
+        return address
+    }
+
+    /// Whether `host` (an IP literal) is a loopback address: 127.0.0.0/8 or ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "::1" || host.hasPrefix("127.")
+    }
+
     /// An environment variable name (POSIX portable: letters, digits, `_`, not starting with
     /// a digit); its value is read when it is needed, never logged.
     static func environmentName(_ e: Entry, _ b: ConfigBuilder) -> String? {

@@ -22,18 +22,25 @@ struct AccessLog {
     /// The handler for the direct path; nil = through swift-log.
     private let direct: JSONLogHandler?
 
-    init(logger: Logger) {
+    /// `listener` field: nil on the proxy listener (its lines are unchanged), "decision" on
+    /// the decision listener.
+    let listener: String?
+
+    init(logger: Logger, listener: String? = nil) {
         self.logger = logger
+        self.listener = listener
         if let h = logger.handler as? JSONLogHandler, h.metadata.isEmpty { direct = h } else { direct = nil }
     }
 
     func write(_ r: RequestRecord) {
         guard logger.logLevel <= .info else { return }
         if let direct {
-            Self.writeLine(r, fd: direct.fd)
+            Self.writeLine(r, listener: listener, fd: direct.fd)
             return
         }
-        logger.info("request", metadata: Self.metadata(r))
+        var m = Self.metadata(r)
+        if let listener { m["listener"] = .string(listener) }
+        logger.info("request", metadata: m)
     }
 
     /// The fields of the line, for the swift-log path.
@@ -67,7 +74,7 @@ struct AccessLog {
     /// The line `JSONLogHandler` writes for `logger.info("request", metadata:)` above, built
     /// as bytes: keys in sorted order, strings escaped as `JSONText.appendString` does,
     /// integers as decimal, milliseconds as `String(Double)`.
-    static func line(_ r: RequestRecord) -> [UInt8] {
+    static func line(_ r: RequestRecord, listener: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384 + r.target.utf8.count)
         out.append(contentsOf: #"{"time":""#.utf8)
@@ -84,6 +91,10 @@ struct AccessLog {
         }
         out.append(contentsOf: #","decision":"#.utf8)
         appendString(r.decision.rawValue, to: &out)
+        if let listener {
+            out.append(contentsOf: #","listener":"#.utf8)
+            appendString(listener, to: &out)
+        }
         out.append(contentsOf: #","method":"#.utf8)
         appendString(LogRedaction.redact(r.method), to: &out)
         out.append(contentsOf: #","path":"#.utf8)
@@ -120,8 +131,8 @@ struct AccessLog {
         return out
     }
 
-    private static func writeLine(_ r: RequestRecord, fd: Int32) {
-        let bytes = line(r)
+    private static func writeLine(_ r: RequestRecord, listener: String?, fd: Int32) {
+        let bytes = line(r, listener: listener)
         bytes.withUnsafeBytes { buf in
             var offset = 0
             while offset < buf.count {

@@ -94,6 +94,10 @@ extension ClientConnection {
             // The request completes (its `.end` event) in `process`, which calls `serveLocally`.
             return
         }
+        if loop.role == .decision {
+            startDecision(head, runtime: runtime)  // ClientConnection+Decision.swift
+            return
+        }
         let ex = Exchange(head: head, maxBody: runtime.config.limits.maxBodyBytes, started: monotonicSeconds())
         ex.trace = loop.tracing.begin(head.fields)
         exchange = ex
@@ -277,7 +281,8 @@ extension ClientConnection {
     func record(_ ex: Exchange) {
         let now = monotonicSeconds()
         loop.observe(RequestRecord(
-            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: ex.head.method, target: ex.head.target, status: ex.status,
+            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: ex.loggedRequest?.method ?? ex.head.method,
+            target: ex.loggedRequest?.target ?? ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
             totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,

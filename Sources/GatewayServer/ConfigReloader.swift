@@ -52,7 +52,7 @@ public final class ConfigReloader: @unchecked Sendable {
     }
 
     /// Makes `server` take each reloaded runtime too (its timeouts follow the config).
-    func alsoUpdate(_ server: GatewayServer) {
+    public func alsoUpdate(_ server: GatewayServer) {
         queue.async { self.followers.append(server) }
     }
 

@@ -32,6 +32,9 @@ final class Exchange: @unchecked Sendable {
     var outcome: Outcome?
     // For the access log and metrics (one `RequestRecord` per exchange).
     var requestID = ""
+    /// The method and target the access log shows instead of the head's: on the decision
+    /// listener, the original request the ingress asked about.
+    var loggedRequest: (method: String, target: String)?
     var routeName: String?
     var subject: String?
     /// The client's address when it is not the TCP peer (behind a trusted proxy).

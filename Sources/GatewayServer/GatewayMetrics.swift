@@ -34,13 +34,13 @@ public final class GatewayMetrics: Sendable {
                                                help: "Unix time of the last successful config load or reload.")
     }
 
-    func requests(route: String, status: Int) -> Prometheus.Counter {
-        registry.makeCounter(name: "gateway_requests_total", labels: [("route", route), ("status", String(status))],
+    func requests(route: String, status: Int, listener: String? = nil) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_requests_total", labels: [("route", route), ("status", String(status))] + Self.listenerLabel(listener),
                              help: "Requests answered, by route and status.")
     }
 
-    func requestDuration(route: String) -> ValueHistogram {
-        registry.makeValueHistogram(name: "gateway_request_duration_seconds", labels: [("route", route)],
+    func requestDuration(route: String, listener: String? = nil) -> ValueHistogram {
+        registry.makeValueHistogram(name: "gateway_request_duration_seconds", labels: [("route", route)] + Self.listenerLabel(listener),
                                     buckets: GatewayMetrics.durationBuckets,
                                     help: "Time from request head to the last response byte queued, seconds.")
     }
@@ -51,16 +51,22 @@ public final class GatewayMetrics: Sendable {
                                     help: "Time from starting the upstream exchange to its completion, seconds.")
     }
 
-    func authDecisions(route: String, decision: String, reason: String) -> Prometheus.Counter {
+    func authDecisions(route: String, decision: String, reason: String, listener: String? = nil) -> Prometheus.Counter {
         registry.makeCounter(name: "gateway_auth_decisions_total",
-                             labels: [("route", route), ("decision", decision), ("reason", reason)],
+                             labels: [("route", route), ("decision", decision), ("reason", reason)] + Self.listenerLabel(listener),
                              help: "Authentication/authorization decisions, by route, decision and reason.")
     }
 
-    func requestFailures(route: String, reason: String) -> Prometheus.Counter {
-        registry.makeCounter(name: "gateway_request_failures_total", labels: [("route", route), ("reason", reason)],
+    func requestFailures(route: String, reason: String, listener: String? = nil) -> Prometheus.Counter {
+        registry.makeCounter(name: "gateway_request_failures_total", labels: [("route", route), ("reason", reason)] + Self.listenerLabel(listener),
                              help: "Requests that ended in an error (malformed, timeouts, upstream failures, "
                                  + "responses cut short), by route and reason.")
+    }
+
+    /// `listener="decision"` on the decision listener's series; the proxy listener's series
+    /// have no `listener` label (they are the ones dashboards already use).
+    static func listenerLabel(_ listener: String?) -> [(String, String)] {
+        listener.map { [("listener", $0)] } ?? []
     }
 
     /// Any other counter (JWKS refreshes, token cache hits/misses...).
@@ -134,18 +140,24 @@ final class MetricsCache {
     struct DecisionKey: Hashable { var route: String; var decision: String; var reason: String }
     struct FailureKey: Hashable { var route: String; var reason: String }
 
-    init(metrics: GatewayMetrics) { self.metrics = metrics }
+    /// Nil on the proxy listener; "decision" on the decision listener.
+    let listener: String?
+
+    init(metrics: GatewayMetrics, listener: String? = nil) {
+        self.metrics = metrics
+        self.listener = listener
+    }
 
     /// Records one finished request.
     func record(_ r: RequestRecord) {
         let route = r.route ?? "-"
         let key = RequestKey(route: route, status: r.status)
         if let c = requests[key] { c.increment() } else {
-            let c = metrics.requests(route: route, status: r.status)
+            let c = metrics.requests(route: route, status: r.status, listener: listener)
             requests[key] = c
             c.increment()
         }
-        let d = durations[route] ?? { let h = metrics.requestDuration(route: route); durations[route] = h; return h }()
+        let d = durations[route] ?? { let h = metrics.requestDuration(route: route, listener: listener); durations[route] = h; return h }()
         d.record(r.totalSeconds)
         if let u = r.upstreamSeconds {
             let h = upstreamDurations[route]
@@ -155,7 +167,7 @@ final class MetricsCache {
         if r.decision != .error {
             let dk = DecisionKey(route: route, decision: r.decision.rawValue, reason: r.reason)
             if let c = decisions[dk] { c.increment() } else {
-                let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason)
+                let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason, listener: listener)
                 decisions[dk] = c
                 c.increment()
             }
@@ -164,7 +176,7 @@ final class MetricsCache {
             // counted here with its reason, never as a success.
             let fk = FailureKey(route: route, reason: r.reason)
             if let c = failures[fk] { c.increment() } else {
-                let c = metrics.requestFailures(route: route, reason: fk.reason)
+                let c = metrics.requestFailures(route: route, reason: fk.reason, listener: listener)
                 failures[fk] = c
                 c.increment()
             }

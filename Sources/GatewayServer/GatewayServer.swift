@@ -52,13 +52,18 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
     ///   - tls: the listener's TLS context (`ListenTLS.context`); nil: plain HTTP.
     ///   - exporter: receives the spans of sampled requests (nil: trace context is propagated,
     ///     nothing is exported).
+    ///   - role: the proxy listener (default) or the decision listener (docs/forward-auth.md).
     public init(runtime: GatewayRuntime, loopCount: Int? = nil, jwks: JWKSService? = nil, tls: TLSServerContext? = nil,
-                logger: Logger, metrics: GatewayMetrics = GatewayMetrics(), exporter: OTLPExporter? = nil) {
+                logger: Logger, metrics: GatewayMetrics = GatewayMetrics(), exporter: OTLPExporter? = nil,
+                role: ListenerRole = .proxy) {
         self.metrics = metrics
         self.tlsContext = tls
         let n = max(1, loopCount ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        self.loops = (0..<n).map { ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger,
-                                                   exporter: exporter) }
+        let label = role == .proxy ? "gateway.loop" : "gateway.\(role.rawValue)"
+        self.loops = (0..<n).map {
+            ServerLoop(index: $0, runtime: runtime, jwks: jwks, metrics: metrics, logger: logger, label: label,
+                       exporter: exporter, role: role)
+        }
         self.maxConnections = runtime.config.limits.maxConnections
         self.drainTimeout = runtime.config.limits.drainTimeout
         self.logger = logger

@@ -65,18 +65,23 @@ final class ServerLoop: @unchecked Sendable {
     /// For the introspection calls made on this loop (`ServerLoop+Introspection`).
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Proxy or decision listener (ignored with a `responder`).
+    let role: ListenerRole
 
     init(index: Int, runtime: GatewayRuntime, jwks: JWKSService?, metrics: GatewayMetrics, logger: Logger,
          responder: LocalResponder? = nil, localMaxBody: Int = 64 * 1024, label: String = "gateway.loop",
-         exporter: OTLPExporter? = nil) {
+         exporter: OTLPExporter? = nil, role: ListenerRole = .proxy) {
         self.jwks = jwks
         self.metrics = metrics
         self.logger = logger
         self.responder = responder
         self.localMaxBody = localMaxBody
         self.tracing = LoopTracing(exporter: exporter)
-        self.accessLog = AccessLog(logger: logger)
-        self.metricsCache = MetricsCache(metrics: metrics)
+        self.role = role
+        // The proxy listener's lines and series stay as they were; others are told apart.
+        let listener = role == .proxy ? nil : role.rawValue
+        self.accessLog = AccessLog(logger: logger, listener: listener)
+        self.metricsCache = MetricsCache(metrics: metrics, listener: listener)
         self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")

@@ -20,7 +20,8 @@ struct Serve: ParsableCommand {
         discussion: """
             Logs are JSON lines on standard output: one "request" line per request, plus
             diagnostics. The admin listener (admin.address) serves /healthz, /readyz, /metrics
-            and POST /reload.
+            and POST /reload. With `decision:` in the config, the decision listener
+            (decision.address) answers forward-auth requests from an ingress (docs/forward-auth.md).
 
             SIGTERM/SIGINT: stop accepting, finish in-flight requests (up to limits.drain_timeout), exit 0.
             SIGHUP (or POST /reload): reload gateway.yml; a bad file is logged and the running config stays.
@@ -123,12 +124,28 @@ struct Serve: ParsableCommand {
             printError("gateway: cannot listen on admin address \(adminAddress.host):\(adminAddress.port): \(error)")
             throw ExitCode(1)
         }
-        logger.info("listening", metadata: [
+        // The decision listener (docs/forward-auth.md): the same loops' code, its own address.
+        var decisionServer: GatewayServer?
+        if let decision = runtime.config.decision {
+            let d = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics,
+                                  role: .decision)
+            do {
+                try d.start(host: decision.host, port: decision.port)
+            } catch {
+                printError("gateway: cannot listen on decision address \(decision.host):\(decision.port): \(error)")
+                throw ExitCode(1)
+            }
+            reloader.alsoUpdate(d)
+            decisionServer = d
+        }
+        var listening: Logger.Metadata = [
             "address": .string(listen.host), "port": .stringConvertible(Int(server.port)),
             "admin_port": .stringConvertible(Int(adminServer.port)), "routes": .stringConvertible(runtime.config.routes.count),
-        ])
+        ]
+        if let decisionServer { listening["decision_port"] = .stringConvertible(Int(decisionServer.port)) }
+        logger.info("listening", metadata: listening)
         signals.started(server: server, reloader: reloader)
-        withExtendedLifetime((adminServer, signals)) { MainThread.park() }
+        withExtendedLifetime((adminServer, signals, decisionServer)) { MainThread.park() }
     }
 }
 

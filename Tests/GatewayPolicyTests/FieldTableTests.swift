@@ -9,6 +9,7 @@ final class FieldTableTests: XCTestCase {
     static let everyKey = """
         listen: {address: 127.0.0.1:8081, tls: {certificate: t.crt, private_key: t.key}, trusted_proxies: [10.0.0.0/8]}
         admin: {address: 127.0.0.1:9091, token_env: GATEWAY_ADMIN_TOKEN}
+        decision: {address: 127.0.0.2:8082}
         limits: {max_header_bytes: 1KiB, max_body_bytes: 2KiB, header_timeout: 1s, idle_timeout: 2s,
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
@@ -58,6 +59,8 @@ final class FieldTableTests: XCTestCase {
         "listen": { $0.listen.port == 8081 }, "listen.address": { $0.listen == ListenAddress(host: "127.0.0.1", port: 8081) },
         "admin": { $0.admin?.port == 9091 }, "admin.address": { $0.admin == ListenAddress(host: "127.0.0.1", port: 9091) },
         "admin.token_env": { $0.adminTokenEnv == "GATEWAY_ADMIN_TOKEN" },
+        "decision": { $0.decision != nil },
+        "decision.address": { $0.decision == ListenAddress(host: "127.0.0.2", port: 8082) },
         "limits": { $0.limits != Limits() },
         "limits.max_header_bytes": { $0.limits.maxHeaderBytes == 1024 },
         "limits.max_body_bytes": { $0.limits.maxBodyBytes == 2048 },

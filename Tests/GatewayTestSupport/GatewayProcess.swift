@@ -91,6 +91,9 @@ public final class GatewayProcess: @unchecked Sendable {
         return UInt16(digits)
     }
 
+    /// The decision listener's port (from the "listening" line), when the config has `decision:`.
+    public var decisionPort: UInt16? { loggedNumber("decision_port") }
+
     /// User + system CPU seconds the gateway has used (from /proc; the prlimit launcher
     /// execs the gateway, so the PID is the gateway's).
     public func cpuSeconds() -> Double {
