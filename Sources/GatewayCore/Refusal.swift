@@ -118,7 +118,10 @@ public enum DenialReason: Error, Sendable, Equatable {
 public struct Refusal: Sendable, Equatable {
     public var reason: DenialReason
     public var status: Int { reason.status }
-    /// `Content-Type`, `WWW-Authenticate` when the status is 400 (auth), 401 or 403.
+    /// `Content-Type`; `WWW-Authenticate` only for a refusal about credentials
+    /// (`challenge(for:realm:)`: missing, malformed or rejected tokens, insufficient scope),
+    /// never for the cross-site (CSRF) or CORS refusals; `Allow`, `Retry-After` or `Location`
+    /// for the reasons that need them.
     public var fields: [HTTPField]
     /// JSON body `{"error":"…","error_description":"…"}`.
     public var body: [UInt8]

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// Writes one access-log line per request through swift-log: message "request"
-/// with the fields time, request_id, client, method, path (query values of
-/// `access_token`/`token` redacted), status, route, decision, reason, subject,
+/// with the fields time, request_id, client, method, path (redacted by `LogRedaction`:
+/// credential parameters in query, fragment and path parameters, and anything JWS-shaped), status, route, decision, reason, subject,
 /// upstream_ms, total_ms, bytes_in, bytes_out. Never the token, Authorization or Cookie.
 ///
 /// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
