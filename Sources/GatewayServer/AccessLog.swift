@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayJOSE
 import Logging
 
 #if canImport(Glibc)
@@ -122,23 +123,8 @@ struct AccessLog {
         if d.isFinite { out.append(contentsOf: String(d).utf8) } else { out.append(contentsOf: "null".utf8) }
     }
 
-    /// `JSONText.appendString` on bytes: `"` `\` and \n \r \t escaped, other controls and
-    /// DEL as `\u00xx`, everything else (UTF-8 included) as is.
+    /// `JSONWriter.appendString`: the same escaping as `JSONText.appendString`, on bytes.
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
-            }
-        }
-        out.append(0x22)
+        JSONWriter.appendString(s, to: &out)
     }
 }

@@ -1,3 +1,4 @@
+import GatewayJOSE
 import Logging
 
 #if canImport(Glibc)
@@ -60,24 +61,7 @@ public struct JSONLogHandler: LogHandler {
 /// JSON text building for log lines.
 enum JSONText {
     static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += JSONWriter.quotedString(s)
     }
 
     static func append(_ value: Logger.Metadata.Value, to out: inout String) {
