@@ -47,10 +47,8 @@ struct Explain: ParsableCommand {
         if let bearer, !bearer.isEmpty { fields.append(HTTPField(name: "Authorization", value: "Bearer " + bearer)) }
         let head = HTTPRequestHead(method: method, target: target, version: .http11, fields: fields, framing: .none,
                                    keepAlive: true, expectsContinue: false)
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
         // The JWK Sets were just fetched: an unknown kid is reported, not refetched.
-        let context = RequestContext(clientAddress: "127.0.0.1", now: Double(ts.tv_sec), mayRefetchKeys: false,
+        let context = RequestContext(clientAddress: "127.0.0.1", now: SystemClock().wholeWallSeconds, mayRefetchKeys: false,
                                      makeRequestID: { "explain" })
         let (steps, decision) = DecisionExplainer.explain(head, context: context, runtime: runtime)
         print("request: \(method) \(url)")

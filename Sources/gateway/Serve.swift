@@ -87,7 +87,7 @@ struct Serve: ParsableCommand {
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
-        metrics.recordReload(success: true, now: Double(time(nil)))
+        metrics.recordReload(success: true, now: SystemClock().wholeWallSeconds)
         for w in runtime.warnings { logger.warning("\(w)") }
         let server = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics)
         let listen = self.listen.flatMap { try? ConfigScalars.listenAddress($0) } ?? runtime.config.listen
