@@ -67,7 +67,7 @@ struct AccessLog {
         var out: [UInt8] = []
         out.reserveCapacity(384 + r.target.utf8.count)
         out.append(contentsOf: #"{"time":""#.utf8)
-        RFC3339.appendNow(to: &out)
+        RFC3339.append(epochSeconds: SystemClock().wallSeconds, to: &out)
         out.append(contentsOf: #"","level":"info","message":"request","bytes_in":"#.utf8)
         appendDecimal(r.bytesIn, to: &out)
         out.append(contentsOf: #","bytes_out":"#.utf8)
