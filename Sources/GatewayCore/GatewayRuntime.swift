@@ -265,16 +265,9 @@ public enum HeaderName {
         HTTPSyntax.comparableFieldName(name)
     }
 
-    /// ASCII case-insensitive equality.
+    /// ASCII case-insensitive equality (`HTTPSyntax.equalsIgnoringASCIICase`).
     public static func equals(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) {
-            let lp = (p >= 0x41 && p <= 0x5A) ? p | 0x20 : p
-            let lq = (q >= 0x41 && q <= 0x5A) ? q | 0x20 : q
-            if lp != lq { return false }
-        }
-        return true
+        HTTPSyntax.equalsIgnoringASCIICase(a, b)
     }
 }
 

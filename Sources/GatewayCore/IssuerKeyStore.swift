@@ -5,25 +5,6 @@ import GatewayPolicy
 import Glibc
 #endif
 
-/// A pthread mutex on the heap (a Swift struct member cannot be locked in place safely).
-final class Mutex: @unchecked Sendable {
-    private let m: UnsafeMutablePointer<pthread_mutex_t>
-    init() {
-        m = .allocate(capacity: 1)
-        m.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(m, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(m)
-        m.deallocate()
-    }
-    @inline(__always) func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(m)
-        defer { pthread_mutex_unlock(m) }
-        return try body()
-    }
-}
-
 /// Process-wide source of key-set generation numbers: every `KeySet` installed in any
 /// `IssuerKeyStore` gets a new one, so a cached verification names exactly the set that
 /// made it.

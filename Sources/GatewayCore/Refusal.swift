@@ -148,7 +148,10 @@ public enum DenialReason: Error, Sendable, Equatable {
 public struct Refusal: Sendable, Equatable {
     public var reason: DenialReason
     public var status: Int { reason.status }
-    /// `Content-Type`, `WWW-Authenticate` when the status is 400 (auth), 401 or 403.
+    /// `Content-Type`; `WWW-Authenticate` only for a refusal about credentials
+    /// (`challenge(for:realm:)`: missing, malformed or rejected tokens, insufficient scope),
+    /// never for the cross-site (CSRF) or CORS refusals; `Allow`, `Retry-After` or `Location`
+    /// for the reasons that need them.
     public var fields: [HTTPField]
     /// JSON body `{"error":"…","error_description":"…"}`.
     public var body: [UInt8]
@@ -227,23 +230,6 @@ public struct Refusal: Sendable, Equatable {
     }
 
     static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += JSONWriter.quotedString(s)
     }
 }

@@ -90,7 +90,11 @@ public enum HTTPSyntax {
         return number <= 65535
     }
 
-    static func isHexDigit(_ b: UInt8) -> Bool { hexValue(b) != nil }
+    /// Whether `b` is a HEXDIG (RFC 5234 B.1), either case.
+    @inlinable
+    public static func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
 
     /// The value of one hex digit (either case), nil for other bytes.
     public static func hexValue(_ b: UInt8) -> UInt8? {

@@ -40,10 +40,22 @@ public enum JSONWriter {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// RFC 8259 §7: `"` `\` and control characters escaped, everything else as UTF-8.
     private static func writeString(_ s: String, into out: inout [UInt8]) {
+        appendString(s, to: &out)
+    }
+
+    /// Appends `s` as a JSON string (RFC 8259 §7), quotes included: `"` and `\` escaped,
+    /// LF, CR and HTAB as `\n` `\r` `\t`, the other C0 controls and DEL (0x7F) as `\u00xx`,
+    /// U+2028 and U+2029 as `\u2028` `\u2029` (line terminators to JavaScript), everything
+    /// else as its UTF-8. The one JSON string escaper of the gateway: logs, refusal bodies,
+    /// minted tokens.
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
+        let utf8 = s.utf8
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let c = utf8[index]
+            utf8.formIndex(after: &index)
             switch c {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
             case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
@@ -52,9 +64,29 @@ public enum JSONWriter {
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0x00..<0x20, 0x7F:
                 out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(c >> 4)], hexDigits[Int(c & 15)]])
+            case 0xE2:
+                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8 (`s` is valid UTF-8).
+                var next = index
+                if next != utf8.endIndex, utf8[next] == 0x80 {
+                    utf8.formIndex(after: &next)
+                    if next != utf8.endIndex, utf8[next] == 0xA8 || utf8[next] == 0xA9 {
+                        out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x32, 0x30, 0x32, utf8[next] == 0xA8 ? 0x38 : 0x39])
+                        index = utf8.index(after: next)
+                        continue
+                    }
+                }
+                out.append(c)
             default: out.append(c)
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// `appendString` as a `String`: `"a\u007fb"` for `a<DEL>b`.
+    public static func quotedString(_ s: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(s.utf8.count + 2)
+        appendString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

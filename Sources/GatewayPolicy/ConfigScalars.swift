@@ -1,6 +1,7 @@
 // Pure parsers for the scalar formats of gateway.yml: durations, sizes,
 // listen addresses, upstream URLs and HTTP field names. No I/O.
 import Foundation
+import GatewayHTTP
 
 /// Why a scalar could not be read; `reason` is a short, user-facing phrase that never
 /// contains the scalar's value (callers add it when it is safe to show).
@@ -155,27 +156,11 @@ public enum ConfigScalars {
                     groups += 2
                     continue
                 }
-                guard !field.isEmpty, field.count <= 4, field.utf8.allSatisfy({ isHexDigit($0) }) else { return false }
+                guard !field.isEmpty, field.count <= 4, field.utf8.allSatisfy(HTTPSyntax.isHexDigit) else { return false }
                 groups += 1
             }
         }
         return sawDoubleColon ? groups <= 7 : groups == 8
-    }
-
-    static func isHexDigit(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
-    }
-
-    /// RFC 9110 §5.6.2 `tchar`.
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
     }
 
     /// `text` with control characters escaped (`\r`, `\n`, `\t`, `\u{7F}`...), so a value
@@ -195,10 +180,8 @@ public enum ConfigScalars {
         return out
     }
 
-    /// RFC 9110 §5.6.2 `token` (field names §5.1, methods §9.1).
-    public static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy(isTokenByte)
-    }
+    /// RFC 9110 §5.6.2 `token` (field names §5.1, methods §9.1): `HTTPSyntax.isToken`.
+    public static func isToken(_ text: String) -> Bool { HTTPSyntax.isToken(text) }
 
     /// A DNS-style host name (RFC 1123 §2.1 labels, `_` tolerated): letters, digits, `-`, `_`
     /// and dots, no empty label.

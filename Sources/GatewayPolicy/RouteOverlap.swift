@@ -1,6 +1,7 @@
 // Which requests two routes both match, decided only where it is provable: paths compared
 // as the route table compares them (RouteTable.prefixMatches), hosts as exact names or
 // `*.` wildcards, regular expressions only through a path they can be run on.
+import GatewayHTTP
 
 /// Provable relations between the host and path parts of two routes (methods aside).
 enum RouteOverlap {
@@ -40,7 +41,7 @@ enum RouteOverlap {
         if matchesEveryPath(earlier) { return true }
         // A case-sensitive earlier route does not cover a case-insensitive later one.
         if later.caseInsensitive, !earlier.caseInsensitive { return false }
-        let fold: (String) -> String = earlier.caseInsensitive ? { $0.lowercased() } : { $0 }
+        let fold: (String) -> String = earlier.caseInsensitive ? { HTTPSyntax.asciiLowercased($0) } : { $0 }
         switch (earlier.path, later.path) {
         case let (.exact(a), .exact(b)):
             return fold(a) == fold(b)
@@ -62,7 +63,7 @@ enum RouteOverlap {
     static func intersect(_ a: Route, _ b: Route) -> Bool {
         guard hostsIntersect(a.host, b.host) else { return false }
         if matchesEveryPath(a) || matchesEveryPath(b) { return true }
-        let fold: (String) -> String = a.caseInsensitive || b.caseInsensitive ? { $0.lowercased() } : { $0 }
+        let fold: (String) -> String = a.caseInsensitive || b.caseInsensitive ? { HTTPSyntax.asciiLowercased($0) } : { $0 }
         func under(_ p: String, _ x: String) -> Bool { RouteTable.prefixMatches(Array(fold(p).utf8), Array(fold(x).utf8)[...]) }
         func runs(_ re: Regex<AnyRegexOutput>, _ paths: [String]) -> Bool {
             paths.contains { (try? re.wholeMatch(in: $0)) != nil }

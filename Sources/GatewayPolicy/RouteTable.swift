@@ -1,5 +1,6 @@
 // First-match route lookup over the normalised request path. Called once per
 // request: everything that can be is precomputed in `init`.
+import GatewayHTTP
 
 /// First-match route lookup: routes in file order, the first whose host, method and path fit.
 public struct RouteTable: Sendable {
@@ -74,7 +75,7 @@ public struct RouteTable: Sendable {
     }
 
     static func asciiLowercased<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
-        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        bytes.map(HTTPSyntax.lowercased)
     }
 }
 

@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayJOSE
 import Logging
 
 #if canImport(Glibc)
@@ -6,11 +7,11 @@ import Glibc
 #endif
 
 /// Writes one access-log line per request through swift-log: message "request"
-/// with the fields time, request_id, client, method, path (query values of
-/// `access_token`/`token` redacted), status, route, decision, reason, subject,
-/// upstream_ms, total_ms, bytes_in, bytes_out, trace_id (W3C trace id); over TLS also tls_version and client_cert
-/// (whether a verified client certificate was presented). Never the token, Authorization,
-/// Cookie or key material.
+/// with the fields time, request_id, client, method, path (redacted by `LogRedaction`:
+/// credential parameters in query, fragment and path parameters, and anything JWS-shaped),
+/// status, route, decision, reason, subject, upstream_ms, total_ms, bytes_in, bytes_out,
+/// trace_id (W3C trace id); over TLS also tls_version and client_cert (whether a verified
+/// client certificate was presented). Never the token, Authorization, Cookie or key material.
 ///
 /// When the logger's handler is the gateway's own `JSONLogHandler` (and carries no metadata
 /// of its own), the line is built directly as bytes: the same JSON object, keys in the same
@@ -78,7 +79,7 @@ struct AccessLog {
         var out: [UInt8] = []
         out.reserveCapacity(384 + r.target.utf8.count)
         out.append(contentsOf: #"{"time":""#.utf8)
-        RFC3339.appendNow(to: &out)
+        RFC3339.append(epochSeconds: SystemClock().wallSeconds, to: &out)
         out.append(contentsOf: #"","level":"info","message":"request","bytes_in":"#.utf8)
         appendDecimal(r.bytesIn, to: &out)
         out.append(contentsOf: #","bytes_out":"#.utf8)
@@ -151,23 +152,8 @@ struct AccessLog {
         if d.isFinite { out.append(contentsOf: String(d).utf8) } else { out.append(contentsOf: "null".utf8) }
     }
 
-    /// `JSONText.appendString` on bytes: `"` `\` and \n \r \t escaped, other controls and
-    /// DEL as `\u00xx`, everything else (UTF-8 included) as is.
+    /// `JSONWriter.appendString`: the same escaping as `JSONText.appendString`, on bytes.
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
-            }
-        }
-        out.append(0x22)
+        JSONWriter.appendString(s, to: &out)
     }
 }

@@ -22,7 +22,7 @@ public final class ConfigReloader: @unchecked Sendable {
     let revocation: RevocationService?
     let logger: Logger
     private let queue = DispatchQueue(label: "gateway.reload")
-    private var lock = pthread_mutex_t()
+    private let lock = Mutex()
     private var runtime: GatewayRuntime
     /// Other listeners whose limits follow reloads (the admin listener); touched on `queue`.
     private var followers: [GatewayServer] = []
@@ -39,16 +39,11 @@ public final class ConfigReloader: @unchecked Sendable {
         self.server = server
         self.metrics = metrics
         self.logger = logger
-        pthread_mutex_init(&lock, nil)
     }
-
-    deinit { pthread_mutex_destroy(&lock) }
 
     /// The config new requests use.
     public var current: GatewayRuntime {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return runtime
+        lock.withLock { runtime }
     }
 
     /// Makes `server` take each reloaded runtime too (its timeouts follow the config).
@@ -100,9 +95,7 @@ public final class ConfigReloader: @unchecked Sendable {
         // Issuers dropped from the config stop refreshing.
         jwks?.retain(runtime: next)
         revocation?.retain(runtime: next)
-        pthread_mutex_lock(&lock)
-        runtime = next
-        pthread_mutex_unlock(&lock)
+        lock.withLock { runtime = next }
         server.replaceRuntime(next)
         server.replaceTLSContext(tls)
         for f in followers { f.replaceRuntime(next) }

@@ -190,21 +190,19 @@ final class MetricsCache {
 final class SnapshotCounters: @unchecked Sendable {
     private struct Seen { var source: ObjectIdentifier?; var value: Int }
     private var seen: [String: Seen] = [:]
-    private var lock = pthread_mutex_t()
-
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
+    private let lock = Mutex()
 
     func add(_ name: String, _ labels: [(String, String)], _ total: Int, source: ObjectIdentifier?,
              registry: PrometheusCollectorRegistry, help: String) {
         let key = name + labels.map { "\u{0}\($0.0)=\($0.1)" }.joined()
-        pthread_mutex_lock(&lock)
-        var entry = seen[key] ?? Seen(source: source, value: 0)
-        if entry.source != source { entry = Seen(source: source, value: 0) }
-        let delta = total - entry.value
-        if delta > 0 { entry.value = total }
-        seen[key] = entry
-        pthread_mutex_unlock(&lock)
+        let delta = lock.withLock {
+            var entry = seen[key] ?? Seen(source: source, value: 0)
+            if entry.source != source { entry = Seen(source: source, value: 0) }
+            let delta = total - entry.value
+            if delta > 0 { entry.value = total }
+            seen[key] = entry
+            return delta
+        }
         let counter = registry.makeCounter(name: name, labels: labels, help: help)
         if delta > 0 { counter.increment(by: Int64(delta)) }
     }

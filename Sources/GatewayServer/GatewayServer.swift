@@ -283,20 +283,10 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
 
 /// A counter summed from several queues during shutdown.
 final class Counter: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
+    private let lock = Mutex()
     private var total = 0
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
-    func add(_ n: Int) {
-        pthread_mutex_lock(&lock)
-        total += n
-        pthread_mutex_unlock(&lock)
-    }
-    var value: Int {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return total
-    }
+    func add(_ n: Int) { lock.withLock { total += n } }
+    var value: Int { lock.withLock { total } }
 }
 
 extension GatewayServer {

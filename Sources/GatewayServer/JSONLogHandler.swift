@@ -1,3 +1,5 @@
+import GatewayCore
+import GatewayJOSE
 import Logging
 
 #if canImport(Glibc)
@@ -31,7 +33,7 @@ public struct JSONLogHandler: LogHandler {
     public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
         var out = "{\"time\":\""
-        out += RFC3339.now()
+        out += RFC3339.string(epochSeconds: SystemClock().wallSeconds)
         out += "\",\"level\":\""
         out += level.rawValue
         out += "\",\"message\":"
@@ -60,24 +62,7 @@ public struct JSONLogHandler: LogHandler {
 /// JSON text building for log lines.
 enum JSONText {
     static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += JSONWriter.quotedString(s)
     }
 
     static func append(_ value: Logger.Metadata.Value, to out: inout String) {
@@ -111,51 +96,5 @@ enum JSONText {
             }
             out += "}"
         }
-    }
-}
-
-/// RFC 3339 UTC timestamps with milliseconds, without Foundation's date formatters.
-enum RFC3339 {
-    /// `now()` as bytes, appended (for the access log's direct path).
-    static func appendNow(to out: inout [UInt8]) {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) {
-            var digits = (UInt8(0), UInt8(0), UInt8(0), UInt8(0))
-            var x = Int(v)
-            digits.3 = UInt8(x % 10); x /= 10
-            digits.2 = UInt8(x % 10); x /= 10
-            digits.1 = UInt8(x % 10); x /= 10
-            digits.0 = UInt8(x % 10)
-            if width == 4 { out.append(0x30 + digits.0) }
-            if width >= 3 { out.append(0x30 + digits.1) }
-            out.append(0x30 + digits.2)
-            out.append(0x30 + digits.3)
-        }
-        pad(parts.tm_year + 1900, 4); out.append(0x2D)
-        pad(parts.tm_mon + 1, 2); out.append(0x2D)
-        pad(parts.tm_mday, 2); out.append(0x54)
-        pad(parts.tm_hour, 2); out.append(0x3A)
-        pad(parts.tm_min, 2); out.append(0x3A)
-        pad(parts.tm_sec, 2); out.append(0x2E)
-        pad(Int32(ts.tv_nsec / 1_000_000), 3); out.append(0x5A)
-    }
-
-    static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
-            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
-            + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
     }
 }

@@ -28,9 +28,7 @@ final class LoopTracing {
     /// Queues the spans of a finished, sampled request.
     func finish(_ r: RequestRecord) {
         guard let exporter, let trace = r.trace, trace.sampled else { return }
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        let now = UInt64(SystemClock().wallSeconds * 1e9)
         func nanos(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
         let start = now &- min(now, nanos(r.totalSeconds))
         let upstreamStart = r.upstreamStartOffset.map { start + nanos($0) }

@@ -18,7 +18,9 @@ struct RequestRecord {
     var requestID: String
     var client: String
     var method: String
-    /// Path and query as sent, with `access_token`/`token` query values redacted.
+    /// Path and query as sent. Redacted when logged (`LogRedaction.redact`): the values of
+    /// `access_token`, `token`, `id_token`, `refresh_token` and `jwt` in the query, the
+    /// fragment and path parameters, and anything shaped like a compact JWS.
     var target: String
     var status: Int
     var route: String?

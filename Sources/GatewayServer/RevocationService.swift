@@ -69,7 +69,7 @@ public final class RevocationService: @unchecked Sendable {
     ///   - metrics: nil for one-shot tools (`check`, `explain`).
     ///   - watch: false to load once (tools); true to keep sources current (`serve`).
     public init(jwks: JWKSService, metrics: GatewayMetrics?, logger: Logger, watch: Bool,
-                clock: @escaping @Sendable () -> Double = { Double(time(nil)) }) {
+                clock: @escaping @Sendable () -> Double = { SystemClock().wholeWallSeconds }) {
         self.jwks = jwks
         self.metrics = metrics
         self.logger = logger

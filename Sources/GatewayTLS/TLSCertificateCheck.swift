@@ -1,4 +1,5 @@
 import Foundation
+internal import GatewayJOSE
 
 /// What `gateway check` says about the listener's certificates, without serving: each pair
 /// is read and its key matched (as a reload would), and its validity dates compared with
@@ -61,8 +62,6 @@ public enum TLSCertificateCheck {
 
     /// "2026-12-03T09:52:11Z".
     static func date(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        RFC3339.string(epochSeconds: seconds, milliseconds: false)
     }
 }

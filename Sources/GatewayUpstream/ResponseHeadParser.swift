@@ -119,14 +119,14 @@ struct ResponseHeadParser: Sendable {
         }
         let name = line[line.startIndex..<colon]
         // Whitespace before the colon is refused as well (RFC 9112 §5.1).
-        guard !name.isEmpty, name.allSatisfy(isTokenChar) else {
+        guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else {
             throw .invalidResponse("invalid response field name")
         }
         var value = line[(colon + 1)...]
         while let c = value.first, c == 0x20 || c == 0x09 { value.removeFirst() }
         while let c = value.last, c == 0x20 || c == 0x09 { value.removeLast() }
         // field-value = *( VCHAR / obs-text / SP / HTAB ); DEL and other CTLs refused.
-        for c in value where !(c == 0x09 || c == 0x20 || (0x21...0x7E).contains(c) || c >= 0x80) {
+        for c in value where !HTTPSyntax.isFieldValueByte(c) {
             throw .invalidResponse("control character in response field value")
         }
         // Values travel on as Swift strings; refuse bytes that would not survive unchanged.
@@ -137,23 +137,8 @@ struct ResponseHeadParser: Sendable {
         return HTTPField(name: nameText, value: valueText)
     }
 
-    /// token = 1*tchar (RFC 9110 §5.6.2): methods and field names.
-    static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy(isTokenChar)
-    }
-
-    /// tchar (RFC 9110 §5.6.2).
-    static func isTokenChar(_ c: UInt8) -> Bool {
-        switch c {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
-             UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
-    }
+    /// token = 1*tchar (RFC 9110 §5.6.2): methods and field names (`HTTPSyntax.isToken`).
+    static func isToken(_ text: String) -> Bool { HTTPSyntax.isToken(text) }
 
     /// Refuses framing a gateway must not pass on (RFC 9112 §6.1, §6.3; RFC 9110 §8.6):
     /// `Content-Length` that is not digits or disagrees with itself, a transfer coding
@@ -162,7 +147,7 @@ struct ResponseHeadParser: Sendable {
         var length: Substring?
         var sawTransferEncoding = false
         for field in fields {
-            let name = field.name.lowercased()
+            let name = HTTPSyntax.asciiLowercased(field.name)
             if name == "content-length" {
                 // A list of identical values is allowed (RFC 9110 §8.6).
                 for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
@@ -176,7 +161,7 @@ struct ResponseHeadParser: Sendable {
                     length = v
                 }
             } else if name == "transfer-encoding" {
-                guard !sawTransferEncoding, field.value.lowercased() == "chunked" else {
+                guard !sawTransferEncoding, HTTPSyntax.equalsIgnoringASCIICase(field.value, "chunked") else {
                     throw .invalidResponse("unsupported Transfer-Encoding in response")
                 }
                 sawTransferEncoding = true

@@ -121,11 +121,11 @@ public final class UpstreamTransfer: @unchecked Sendable {
             guard ResponseHeadParser.isToken(field.name), Self.isValidFieldValue(field.value) else {
                 throw .connectFailed("request field is not valid HTTP")
             }
-            if droppedNames.contains(field.name.lowercased()) { continue }
+            if droppedNames.contains(HTTPSyntax.asciiLowercased(field.name)) { continue }
             // "Name;" is curl's spelling for a field with an empty value ("Name:" deletes it).
             fieldLines.append(field.value.isEmpty ? "\(field.name);" : "\(field.name): \(field.value)")
         }
-        let given = Set(request.fields.map { $0.name.lowercased() })
+        let given = Set(request.fields.map { HTTPSyntax.asciiLowercased($0.name) })
         // Suppress the fields curl would add on its own.
         if !given.contains("accept") { fieldLines.append("Accept:") }
         fieldLines.append("Expect:")
@@ -316,7 +316,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
 
     private static func isValidFieldValue(_ value: String) -> Bool {
         // RFC 9110 §5.5: no CR, LF, NUL (or other CTLs besides HTAB) in a field value.
-        value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+        value.utf8.allSatisfy(HTTPSyntax.isFieldValueByte)
     }
 
     // MARK: - libcurl callbacks

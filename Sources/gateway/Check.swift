@@ -42,7 +42,7 @@ struct Check: ParsableCommand {
             for e in refused { printError(e.description) }
             throw ExitCode(1)
         }
-        let tls = ListenTLSCheck.findings(runtime.config, now: Double(time(nil)))
+        let tls = ListenTLSCheck.findings(runtime.config, now: SystemClock().wholeWallSeconds)
         for line in tls.warnings + tls.errors { printError(line) }
         if !tls.errors.isEmpty { throw ExitCode(1) }
         print("\(options.config): valid, \(runtime.config.routes.count) route(s)")

@@ -76,7 +76,7 @@ struct Demo: ParsableCommand {
         let logger = makeLogger(level: .warning)
         let metrics = GatewayMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
-        metrics.recordReload(success: true, now: Double(time(nil)))
+        metrics.recordReload(success: true, now: SystemClock().wholeWallSeconds)
         let server = GatewayServer(runtime: runtime, loopCount: nil, logger: logger, metrics: metrics)
         do {
             try server.start(host: "127.0.0.1", port: port)
@@ -95,7 +95,7 @@ struct Demo: ParsableCommand {
             printError("gateway: cannot listen on 127.0.0.1:\(adminPort): \(error) (try --admin-port 0)")
             throw ExitCode(1)
         }
-        let now = Double(time(nil))
+        let now = SystemClock().wholeWallSeconds
         func mint(_ extra: [(String, JSONValue)], iat: Double, exp: Double) throws -> String {
             var claims: [(String, JSONValue)] = [
                 ("iss", .string(issuer)), ("aud", .string("orders-api")), ("sub", .string("alice")),

@@ -69,13 +69,11 @@ struct Explain: ParsableCommand {
         }
         let head = HTTPRequestHead(method: method, target: target, version: .http11, fields: fields, framing: .none,
                                    keepAlive: true, expectsContinue: false)
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
         // The JWK Sets were just fetched: an unknown kid is reported, not refetched.
         // The URL's scheme stands for the listener's: it makes the gateway's own origin (the
         // cross-site guard) and the login redirect's URL.
         let scheme = url.lowercased().hasPrefix("https://") ? "https" : "http"
-        let context = RequestContext(clientAddress: "127.0.0.1", scheme: scheme, now: Double(ts.tv_sec), mayRefetchKeys: false,
+        let context = RequestContext(clientAddress: "127.0.0.1", scheme: scheme, now: SystemClock().wholeWallSeconds, mayRefetchKeys: false,
                                      makeRequestID: { "explain" })
         let (steps, decision) = DecisionExplainer.explain(head, context: context, runtime: runtime)
         let tokenHeaders = ExplainRequestFields.tokenHeaders(runtime)

@@ -69,7 +69,7 @@ struct PolicyTest: ParsableCommand {
                 let at = "\(c.location.path):\(c.location.line)"
                 let differences: [String]
                 do {
-                    let observed = try PolicyCaseRunner.run(c, keys: keys, runtime: runtime, now: Date().timeIntervalSince1970)
+                    let observed = try PolicyCaseRunner.run(c, keys: keys, runtime: runtime, now: SystemClock().wallSeconds)
                     differences = PolicyCaseRunner.differences(c.expect, observed)
                 } catch {
                     differences = [error.message]

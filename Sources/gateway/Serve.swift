@@ -94,7 +94,7 @@ struct Serve: ParsableCommand {
         let waiting = runtime.issuersWithoutKeys()
         logger.info("keys loaded", metadata: ["issuers": .stringConvertible(runtime.issuers.count),
                                              "issuers_without_keys": .array(waiting.map { .string($0) })])
-        metrics.recordReload(success: true, now: Double(time(nil)))
+        metrics.recordReload(success: true, now: SystemClock().wholeWallSeconds)
         for w in runtime.warnings { logger.warning("\(w)") }
         // Span export is set at start; a reload does not change it.
         let exporter = runtime.config.tracing.map { t in

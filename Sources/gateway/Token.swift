@@ -95,7 +95,7 @@ struct Token: ParsableCommand {
                 members.removeAll { $0.0 == name }
                 members.append((name, value))
             }
-            let now = Double(time(nil))
+            let now = SystemClock().wholeWallSeconds
             if !members.contains(where: { $0.0 == "iat" }) { members.append(("iat", .number(now))) }
             if !members.contains(where: { $0.0 == "exp" }) {
                 let lifetime = (try? ConfigScalars.duration(ttl)) ?? 3600

@@ -33,4 +33,22 @@ final class HTTPSyntaxTests: XCTestCase {
         XCTAssertEqual(HTTPSyntax.asciiLowercased("X-Auth-Ä"), "x-auth-Ä")
         XCTAssertEqual(HTTPSyntax.listElements(" a, ,b ,\tc\t,"), ["a", "b", "c"])
     }
+
+    func testHexDigits() {
+        for b in Array("0123456789abcdefABCDEF".utf8) { XCTAssertTrue(HTTPSyntax.isHexDigit(b), String(UnicodeScalar(b))) }
+        for b in Array("gG/:@`xX ".utf8) + [0x00, 0x7F, 0xFF] { XCTAssertFalse(HTTPSyntax.isHexDigit(b)) }
+        XCTAssertEqual(HTTPSyntax.hexValue(UInt8(ascii: "f")), 15)
+        XCTAssertEqual(HTTPSyntax.hexValue(UInt8(ascii: "A")), 10)
+        XCTAssertNil(HTTPSyntax.hexValue(UInt8(ascii: "g")))
+    }
+
+    func testFieldValueBytes() {
+        XCTAssertTrue(HTTPSyntax.isFieldValueByte(0x09))
+        XCTAssertTrue(HTTPSyntax.isFieldValueByte(0x20))
+        XCTAssertTrue(HTTPSyntax.isFieldValueByte(0x7E))
+        XCTAssertTrue(HTTPSyntax.isFieldValueByte(0x80))
+        XCTAssertFalse(HTTPSyntax.isFieldValueByte(0x7F))
+        XCTAssertFalse(HTTPSyntax.isFieldValueByte(0x0A))
+        XCTAssertFalse(HTTPSyntax.isFieldValueByte(0x00))
+    }
 }

@@ -241,7 +241,7 @@ final class CommandLineTests: XCTestCase {
                          "--alg", "HS256", "--claim", "iss=https://hmac.test.example/", "--ttl", "5m"])
         XCTAssertEqual(m.status, 0, m.err)
         let token = m.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let secret = Base64URL.decode(Substring(Fixtures.text("vectors/hmac.secret").trimmingCharacters(in: .whitespacesAndNewlines)))!
+        let secret = Base64URL.decode(Substring(try Fixtures.text("vectors/hmac.secret").trimmingCharacters(in: .whitespacesAndNewlines)))!
         let keys = try KeySet.hmacSecret(secret, keyID: nil, algorithms: [.HS256])
         let verified = try TokenVerifier.verify(Substring(token), keys: keys, requirements: TokenRequirements(
             issuer: "https://hmac.test.example/", audiences: [], algorithms: [.HS256]), now: Date().timeIntervalSince1970)

@@ -194,8 +194,9 @@ final class PolicyTestCommandTests: XCTestCase {
     /// A `jwks_url` is fetched once, when the config loads; the cases (an unknown `kid`
     /// included) never fetch again, and nothing else is contacted.
     func testARemoteKeySetIsFetchedOnceAndNothingElseIsContacted() throws {
+        let jwks = try Fixtures.text("vectors/jwks.json")
         let keys = try RecordingUpstream { _ in
-            .ok(Fixtures.text("vectors/jwks.json"), fields: [HTTPField(name: "Content-Type", value: "application/json")])
+            .ok(jwks, fields: [HTTPField(name: "Content-Type", value: "application/json")])
         }
         defer { keys.stop() }
         let upstream = try RecordingUpstream { _ in .ok("never") }

@@ -51,7 +51,7 @@ final class ProxyIntegrationTests: XCTestCase {
             XCTAssertEqual(r.status, 200, name)
         }
         // The vectors' HS256 tokens share the RSA issuer's `iss`; an HMAC issuer needs its own.
-        let secret = Base64URL.decode(Substring(Fixtures.text("vectors/hmac.secret")
+        let secret = Base64URL.decode(Substring(try Fixtures.text("vectors/hmac.secret")
             .trimmingCharacters(in: .whitespacesAndNewlines)))!
         let now = Date().timeIntervalSince1970
         let hs = try SigningKey.hmac(secret).sign(claims: .object([

@@ -56,7 +56,7 @@ final class StartupSignalIntegrationTests: XCTestCase {
     }
 
     func slowJWKS(seconds: Double) throws -> RecordingUpstream {
-        let keys = Fixtures.bytes("vectors/jwks.json")
+        let keys = try Fixtures.bytes("vectors/jwks.json")
         return try RecordingUpstream { req in
             req.target == "/jwks.json" ? .delayed(seconds: seconds, then: .ok(body: keys)) : .ok("api\n")
         }

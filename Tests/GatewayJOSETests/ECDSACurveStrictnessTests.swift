@@ -1,5 +1,6 @@
 import XCTest
 import GatewayJOSE
+import GatewayTestSupport
 
 /// ECDSA signature strictness on every curve (issue 3): exactly 2 × curve size bytes, r and
 /// s in [1, n-1], DER refused — P-256 is covered in StrictnessTests, these add P-384/P-521.

@@ -1,5 +1,6 @@
 import XCTest
 import GatewayJOSE
+import GatewayTestSupport
 
 /// JWK Sets, PEM public keys, HMAC secrets and private keys: what loads and what is refused.
 final class KeyLoadingTests: XCTestCase {
@@ -116,22 +117,22 @@ final class KeyLoadingTests: XCTestCase {
         let expected: [(String, String, JWSAlgorithm)] = [("rsa-1", "RSA", .RS256), ("rsa-2", "RSA", .PS512), ("ec-256", "EC", .ES256),
                                                           ("ec-384", "EC", .ES384), ("ec-521", "EC", .ES512), ("ed-1", "OKP", .EdDSA)]
         for (name, type, alg) in expected {
-            let set = try KeySet.publicKeyPEM(try Fixtures.bytes("keys/\(name).pub.pem"), keyID: nil)
+            let set = try KeySet.publicKeyPEM(try Fixtures.bytes("vectors/keys/\(name).pub.pem"), keyID: nil)
             XCTAssertEqual(set.keys.count, 1)
             XCTAssertEqual(set.keys[0].keyType, type, name)
             XCTAssertTrue(set.keys[0].fits(alg), name)
             XCTAssertTrue(set.keys[0].matchesAnyKeyID, name)
             XCTAssertNil(set.keys[0].keyID)
-            let named = try KeySet.publicKeyPEM(try Fixtures.bytes("keys/\(name).pub.pem"), keyID: "corp")
+            let named = try KeySet.publicKeyPEM(try Fixtures.bytes("vectors/keys/\(name).pub.pem"), keyID: "corp")
             XCTAssertEqual(named.keys[0].keyID, "corp")
             XCTAssertFalse(named.keys[0].matchesAnyKeyID)
         }
     }
 
     func testPrivateKeyOrCertificateInPublicKeyFileIsRefused() throws {
-        let e = keyLoadError { _ = try KeySet.publicKeyPEM(try Fixtures.bytes("keys/rsa-1.pem"), keyID: nil) }
+        let e = keyLoadError { _ = try KeySet.publicKeyPEM(try Fixtures.bytes("vectors/keys/rsa-1.pem"), keyID: nil) }
         XCTAssertTrue(message(e).contains("private key"), message(e))
-        let ed = keyLoadError { _ = try KeySet.publicKeyPEM(try Fixtures.bytes("keys/ed-1.pem"), keyID: nil) }
+        let ed = keyLoadError { _ = try KeySet.publicKeyPEM(try Fixtures.bytes("vectors/keys/ed-1.pem"), keyID: nil) }
         XCTAssertTrue(message(ed).contains("private key"), message(ed))
         let cert = Array("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".utf8)
         let c = keyLoadError { _ = try KeySet.publicKeyPEM(cert, keyID: nil) }
@@ -139,24 +140,24 @@ final class KeyLoadingTests: XCTestCase {
         let pkcs1 = Array("-----BEGIN RSA PUBLIC KEY-----\nMIIB\n-----END RSA PUBLIC KEY-----\n".utf8)
         XCTAssertTrue(message(keyLoadError { _ = try KeySet.publicKeyPEM(pkcs1, keyID: nil) }).contains("SPKI"))
         XCTAssertNotNil(keyLoadError { _ = try KeySet.publicKeyPEM(Array("not pem".utf8), keyID: nil) })
-        let two = try Fixtures.bytes("keys/ec-256.pub.pem") + Fixtures.bytes("keys/ec-384.pub.pem")
+        let two = try Fixtures.bytes("vectors/keys/ec-256.pub.pem") + Fixtures.bytes("vectors/keys/ec-384.pub.pem")
         XCTAssertNotNil(keyLoadError { _ = try KeySet.publicKeyPEM(two, keyID: nil) })
         let garbled = Array("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".utf8)
         XCTAssertNotNil(keyLoadError { _ = try KeySet.publicKeyPEM(garbled, keyID: nil) })
     }
 
     func testPrivatePEMsMatchThePublishedJWKs() throws {
-        let published = try JSONReader.parse(try Fixtures.bytes("jwks.json"))
+        let published = try JSONReader.parse(try Fixtures.bytes("vectors/jwks.json"))
         guard case .array(let jwks)? = published[member: "keys"] else { return XCTFail("no keys") }
         for jwk in jwks {
             guard case .string(let kid)? = jwk[member: "kid"] else { return XCTFail() }
-            let key = try SigningKey.privateKeyPEM(try Fixtures.bytes("keys/\(kid).pem"))
+            let key = try SigningKey.privateKeyPEM(try Fixtures.bytes("vectors/keys/\(kid).pem"))
             let exported = try XCTUnwrap(key.publicJWK(keyID: kid, algorithm: nil))
             for member in ["kty", "crv", "n", "e", "x", "y", "kid"] {
                 XCTAssertEqual(exported[member: member], jwk[member: member], "\(kid).\(member)")
             }
         }
-        XCTAssertNotNil(keyLoadError { _ = try SigningKey.privateKeyPEM(try Fixtures.bytes("keys/rsa-1.pub.pem")) })
+        XCTAssertNotNil(keyLoadError { _ = try SigningKey.privateKeyPEM(try Fixtures.bytes("vectors/keys/rsa-1.pub.pem")) })
     }
 
     // MARK: HMAC secrets

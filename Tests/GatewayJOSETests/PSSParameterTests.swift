@@ -1,5 +1,6 @@
 import XCTest
 @testable import GatewayJOSE
+import GatewayTestSupport
 
 /// RFC 7518 §3.5: PS* uses MGF1 with the same hash and a salt as long as the hash; a
 /// signature made with another salt length is refused (through the prepared contexts).

@@ -1,5 +1,6 @@
 import XCTest
 import GatewayJOSE
+import GatewayTestSupport
 import Foundation
 
 /// sign → verify for every algorithm with generated keys, through the key itself and
@@ -49,7 +50,7 @@ final class RoundTripTests: XCTestCase {
         let keys = try Fixtures.jwksKeySet()
         let claims: JSONValue = .object([("iss", .string(Fixtures.issuer)), ("aud", .string(Fixtures.audience)), ("exp", .number(4_102_444_800))])
         for (kid, alg) in [("rsa-1", JWSAlgorithm.PS256), ("rsa-2", .RS384), ("ec-256", .ES256), ("ec-384", .ES384), ("ec-521", .ES512), ("ed-1", .EdDSA)] {
-            let key = try SigningKey.privateKeyPEM(try Fixtures.bytes("keys/\(kid).pem"))
+            let key = try SigningKey.privateKeyPEM(try Fixtures.bytes("vectors/keys/\(kid).pem"))
             let token = try key.sign(claims: claims, algorithm: alg, keyID: kid)
             XCTAssertNoThrow(try TokenVerifier.verify(Substring(token), keys: keys, requirements: Fixtures.requirements(Fixtures.jwksAlgorithms), now: Fixtures.now), kid)
         }
@@ -73,7 +74,7 @@ final class ConcurrencyTests: XCTestCase {
     /// One key set shared by many threads (as the server does): every verification gives
     /// the same answer, and a failure on one thread leaves no OpenSSL error behind for others.
     func testConcurrentVerificationSharesKeys() throws {
-        let vectors = try Fixtures.vectors()
+        let vectors = try Fixtures.tokenVectors()
         let jwks = try Fixtures.jwksKeySet()
         let r = Fixtures.requirements(Fixtures.jwksAlgorithms)
         let cases = vectors.tokens.filter { $0.issuer == "jwks" }.map { ($0.token, $0.expect == "valid") }

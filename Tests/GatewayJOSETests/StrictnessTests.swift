@@ -1,5 +1,6 @@
 import XCTest
 import GatewayJOSE
+import GatewayTestSupport
 
 /// Hostile and borderline tokens: each refused with the right reason, or accepted.
 final class StrictnessTests: XCTestCase {

@@ -1,4 +1,5 @@
 import GatewayJOSE
+import GatewayTestSupport
 
 /// Mints tokens with exact header and payload text (for hostile shapes the signer would
 /// never produce), signed by a real key.

@@ -1,10 +1,11 @@
 import XCTest
 import GatewayJOSE
+import GatewayTestSupport
 
 /// tokens.json: every vector passes or fails as `expect` says, with the `reason` class.
 final class TokenVectorTests: XCTestCase {
     func testEveryVectorHasTheExpectedOutcome() throws {
-        let vectors = try Fixtures.vectors()
+        let vectors = try Fixtures.tokenVectors()
         XCTAssertEqual(vectors.issuer, Fixtures.issuer)
         XCTAssertEqual(vectors.audience, Fixtures.audience)
         XCTAssertGreaterThan(vectors.tokens.count, 30)
@@ -31,7 +32,7 @@ final class TokenVectorTests: XCTestCase {
     }
 
     func testValidTokenReportsAlgorithmHeaderAndClaims() throws {
-        let v = try XCTUnwrap(try Fixtures.vectors().tokens.first { $0.name == "valid-ES384" })
+        let v = try XCTUnwrap(try Fixtures.tokenVectors().tokens.first { $0.name == "valid-ES384" })
         let t = try TokenVerifier.verify(Substring(v.token), keys: try Fixtures.jwksKeySet(),
                                          requirements: Fixtures.requirements(Fixtures.jwksAlgorithms), now: Fixtures.now)
         XCTAssertEqual(t.algorithm, .ES384)
@@ -41,7 +42,7 @@ final class TokenVectorTests: XCTestCase {
     }
 
     func testUnverifiedIssuerReadsIssWithoutAKey() throws {
-        let vectors = try Fixtures.vectors()
+        let vectors = try Fixtures.tokenVectors()
         let valid = try XCTUnwrap(vectors.tokens.first { $0.name == "valid-RS256" })
         XCTAssertEqual(try TokenVerifier.unverifiedIssuer(Substring(valid.token)), Fixtures.issuer)
         let wrong = try XCTUnwrap(vectors.tokens.first { $0.name == "wrong-issuer" })
@@ -54,8 +55,8 @@ final class TokenVectorTests: XCTestCase {
 
     func testAlgorithmConfusionRefusedUnderThePublicKeyPEM() throws {
         // The attack: HS256 "signed" with the RSA public key's PEM bytes as the secret.
-        let v = try XCTUnwrap(try Fixtures.vectors().tokens.first { $0.name == "alg-confusion-hs256-with-rsa-public-pem" })
-        let pemKeys = try KeySet.publicKeyPEM(try Fixtures.bytes("keys/rsa-1.pub.pem"), keyID: nil)
+        let v = try XCTUnwrap(try Fixtures.tokenVectors().tokens.first { $0.name == "alg-confusion-hs256-with-rsa-public-pem" })
+        let pemKeys = try KeySet.publicKeyPEM(try Fixtures.bytes("vectors/keys/rsa-1.pub.pem"), keyID: nil)
         for algorithms in [Fixtures.jwksAlgorithms, Fixtures.jwksAlgorithms.union(Fixtures.hmacAlgorithms)] {
             let error = tokenError {
                 _ = try TokenVerifier.verify(Substring(v.token), keys: pemKeys, requirements: Fixtures.requirements(algorithms), now: Fixtures.now)
@@ -63,13 +64,13 @@ final class TokenVectorTests: XCTestCase {
             XCTAssertEqual(error?.reasonCode, "algorithm")
         }
         // And the same PEM key accepts the genuine RS256 token whatever its kid says.
-        let valid = try XCTUnwrap(try Fixtures.vectors().tokens.first { $0.name == "valid-RS256" })
+        let valid = try XCTUnwrap(try Fixtures.tokenVectors().tokens.first { $0.name == "valid-RS256" })
         XCTAssertNoThrow(try TokenVerifier.verify(Substring(valid.token), keys: pemKeys,
                                                   requirements: Fixtures.requirements(Fixtures.jwksAlgorithms), now: Fixtures.now))
     }
 
     func testExpiryIsJudgedAtTheInjectedTime() throws {
-        let v = try XCTUnwrap(try Fixtures.vectors().tokens.first { $0.name == "valid-RS256" })
+        let v = try XCTUnwrap(try Fixtures.tokenVectors().tokens.first { $0.name == "valid-RS256" })
         let keys = try Fixtures.jwksKeySet()
         let r = Fixtures.requirements(Fixtures.jwksAlgorithms)
         let exp = 4_102_444_800.0

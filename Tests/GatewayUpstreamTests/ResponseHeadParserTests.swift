@@ -83,6 +83,13 @@ final class ResponseHeadParserTests: XCTestCase {
         assertInvalid(["HTTP/1.1 200 OK\r\n", "Transfer-Encoding: gzip, chunked\r\n", "\r\n"])
     }
 
+    /// Field names and `chunked` compare in ASCII only: the Kelvin sign (U+212A) lowercases
+    /// to "k" in Unicode but is not a `k` to any HTTP parser downstream.
+    func testFramingComparesASCIICaseOnly() throws {
+        XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "TRANSFER-ENCODING: CHUNKED\r\n", "\r\n"]).get())
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Transfer-Encoding: chun\u{212A}ed\r\n", "\r\n"])
+    }
+
     func testHeadOver64KiBIsRefused() throws {
         let filler = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
         assertInvalid(["HTTP/1.1 200 OK\r\n"] + Array(repeating: filler, count: 66) + ["\r\n"])
