@@ -11,7 +11,7 @@ public struct ExplainStep: Sendable, Equatable {
     public var detail: String
 }
 
-/// A dry run of `RequestPipeline.decide` that records each check (SPEC §2 `gateway explain`).
+/// A dry run of `RequestPipeline.decide` that records each check (`gateway explain`, README command table).
 /// The decision itself comes from `RequestPipeline.decide`, so the explanation can never
 /// disagree with what the gateway would do.
 public enum DecisionExplainer {

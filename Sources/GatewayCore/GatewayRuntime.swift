@@ -233,7 +233,7 @@ public final class GatewayRuntime: Sendable {
     }
 
     /// Whether an incoming header with this name must be removed because it looks like an
-    /// identity header (SPEC §4 Forwarding: case-insensitive, `_` same as `-`).
+    /// identity header (docs/request-handling.md, forwarding: case-insensitive, `_` same as `-`).
     public func isSpoofableIdentityHeader(_ name: String) -> Bool {
         let n = HeaderName.normalized(name)
         if identityNames.contains(n) { return true }

@@ -1,6 +1,6 @@
 import GatewayHTTP
 
-/// Redaction of request targets (and methods) before they are logged (SPEC §5: a token never
+/// Redaction of request targets (and methods) before they are logged (docs/operations.md: a token never
 /// appears in any log).
 ///
 /// Two layers, because a client decides where it puts a token:

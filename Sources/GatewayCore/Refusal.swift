@@ -2,10 +2,10 @@ import GatewayHTTP
 import GatewayJOSE
 
 /// Why a request is not forwarded. Each case maps to exactly one status, one
-/// `WWW-Authenticate` challenge (RFC 6750 §3) and one JSON body (SPEC §4 table),
+/// `WWW-Authenticate` challenge (RFC 6750 §3) and one JSON body (docs/refusals.md),
 /// and carries a stable `code` for logs and metrics.
 public enum DenialReason: Error, Sendable, Equatable {
-    /// The request-target failed normalisation (SPEC §4 "Path and routing"): 400.
+    /// The request-target failed normalisation (docs/request-handling.md): 400.
     case badPath(String)
     /// No route matches: 404.
     case noRoute
@@ -156,7 +156,7 @@ public struct Refusal: Sendable, Equatable {
     /// JSON body `{"error":"…","error_description":"…"}`.
     public var body: [UInt8]
 
-    /// Builds the SPEC §4 response for `reason`, with realm `realm`.
+    /// Builds the response (docs/refusals.md) for `reason`, with realm `realm`.
     public init(_ reason: DenialReason, realm: String = "gateway") {
         self.reason = reason
         self.body = Refusal.jsonBody(error: reason.errorCode, description: reason.errorDescription)

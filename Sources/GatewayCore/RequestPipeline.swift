@@ -80,7 +80,7 @@ public enum Decision: Sendable {
     case needsIntrospection(IntrospectionCall)
 }
 
-/// The decision for one request: pure, no I/O (SPEC §1 steps 2–4).
+/// The decision for one request: pure, no I/O (docs/request-handling.md, docs/architecture.md).
 ///
 /// Order: normalise the path → a CORS preflight is answered here (`preflightDecision`) →
 /// first matching route → (protected routes) the token from the route's sources, with the
@@ -303,7 +303,7 @@ public enum RequestPipeline {
             if let denial = authorize(hit.token, issuer: issuer, requirements: requirements) { return .failure(denial) }
             return .success(Verified(token: hit.token, issuer: issuer))
         }
-        // The unverified `iss` only chooses among the route's issuers (SPEC §4).
+        // The unverified `iss` only chooses among the route's issuers (docs/request-handling.md).
         let claimedIssuer: String?
         do { claimedIssuer = try TokenVerifier.unverifiedIssuer(token) } catch {
             return .failure(.invalidToken(error))
@@ -417,7 +417,7 @@ public enum RequestPipeline {
 
     // MARK: Identity headers
 
-    /// Identity header fields for a verified token (SPEC §3 `identity`). A value holding a
+    /// Identity header fields for a verified token (`identity` in docs/configuration.md). A value holding a
     /// control character refuses the request (401 naming the claim).
     static func identityFields(_ token: VerifiedToken, issuer: LoadedIssuer, runtime: GatewayRuntime)
         -> Result<[HTTPField], DenialReason>

@@ -113,7 +113,7 @@ enum IssuerSection {
         d.sources = sources
         d.keySourceLocation = b.reader.location(o.node)
         if sources.isEmpty {
-            b.reader.fail(o.node, "`\(o.path)` needs exactly one key source: jwks_url, jwks_file, public_key_file or secret_env")
+            b.reader.fail(o.node, "`\(o.path)` needs exactly one key source: jwks_url, discovery, jwks_file, public_key_file or secret_env")
             d.ok = false
             return
         }

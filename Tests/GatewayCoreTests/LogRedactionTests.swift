@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import XCTest
 
-/// What the access log's `path` shows for targets that carry credentials (SPEC §5).
+/// What the access log's `path` shows for targets that carry credentials (docs/operations.md).
 final class LogRedactionTests: XCTestCase {
     let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
 

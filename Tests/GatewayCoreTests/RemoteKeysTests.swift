@@ -7,7 +7,7 @@ import GatewayTestSupport
 import XCTest
 
 /// Issuers with `jwks_url` in the pure decision: an unknown `kid` asks for one shared
-/// refetch; the store coordinates it (issue 3).
+/// refetch; the store coordinates it.
 final class RemoteKeysTests: XCTestCase {
     static let yaml = """
         listen: {address: 127.0.0.1:0}

@@ -6,7 +6,7 @@ import GatewayTestSupport
 import XCTest
 
 /// The decision for one request head, without sockets: routing, token checks, refusals
-/// (SPEC §4 table) and the exact header set sent upstream.
+/// (docs/refusals.md) and the exact header set sent upstream.
 final class RequestPipelineTests: XCTestCase {
     static let yaml = """
         listen: {address: 127.0.0.1:0}

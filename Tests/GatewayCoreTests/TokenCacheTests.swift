@@ -5,7 +5,7 @@ import GatewayPolicy
 import GatewayTestSupport
 import XCTest
 
-/// The verified-token cache (issue 3): hits skip verification, never outlive `exp` or the
+/// The verified-token cache: hits skip verification, never outlive `exp` or the
 /// key set that verified them, and stay within their caps.
 final class TokenCacheTests: XCTestCase {
     static func yaml(cache: String = "") -> String {

@@ -1,7 +1,7 @@
 import XCTest
 import GatewayHTTP
 
-/// SPEC §4 "Path and routing": input → normalised path, or refusal.
+/// Path normalisation (docs/request-handling.md): input → normalised path, or refusal.
 final class PathNormalizerTests: XCTestCase {
     /// (target, expected path or nil when refused)
     static let table: [(String, String?)] = [

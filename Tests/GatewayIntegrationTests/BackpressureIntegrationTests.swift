@@ -6,8 +6,8 @@ import XCTest
 import Glibc
 #endif
 
-/// A slow upstream must not make the gateway buffer a large upload (issue 4 "Backpressure
-/// both ways"; the response direction is `make bench-stream`).
+/// A slow upstream must not make the gateway buffer a large upload (backpressure both ways;
+/// the response direction is `make bench-stream`).
 final class BackpressureIntegrationTests: XCTestCase {
     func testStalledUpstreamDoesNotMakeTheGatewayBufferTheUpload() throws {
         let upstream = try StallingUpstream()

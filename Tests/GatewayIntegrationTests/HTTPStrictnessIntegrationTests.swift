@@ -3,7 +3,7 @@ import GatewayHTTP
 import GatewayTestSupport
 import XCTest
 
-/// Strict HTTP/1.1 at the socket (SPEC §4 "Strict HTTP/1.1", issue 4): every smuggling
+/// Strict HTTP/1.1 at the socket (docs/request-handling.md): every smuggling
 /// refusal closes the connection and reaches no upstream; pipelining; 100-continue both
 /// ways; bodiless responses; response framing; request-target forms and normalisation.
 final class HTTPStrictnessIntegrationTests: XCTestCase {

@@ -6,8 +6,7 @@ import XCTest
 import Glibc
 #endif
 
-/// Slow and greedy clients, upstream failures, many connections (issue 4 "Limits and
-/// timeouts", "Failures"). Timeouts are configured short (1 s) so the suite stays fast.
+/// Slow and greedy clients, upstream failures, many connections. Timeouts are configured short (1 s) so the suite stays fast.
 final class LimitsIntegrationTests: XCTestCase {
     func testSlowlorisOneHeaderBytePerSecondGets408WithinHeaderTimeout() throws {
         let g = try HardenedGateway(limits: "  header_timeout: 1s\n  idle_timeout: 30s")

@@ -5,7 +5,7 @@ import XCTest
 import Glibc
 #endif
 
-/// Graceful shutdown (SPEC §5): SIGTERM/SIGINT stop accepting, close idle keep-alive
+/// Graceful shutdown (docs/operations.md): SIGTERM/SIGINT stop accepting, close idle keep-alive
 /// connections, let in-flight requests finish up to `drain_timeout`, exit 0.
 final class ShutdownIntegrationTests: XCTestCase {
     private static func slowHandler(_ req: RecordedRequest) -> CannedResponse {

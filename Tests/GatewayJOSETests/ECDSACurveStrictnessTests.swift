@@ -2,7 +2,7 @@ import XCTest
 import GatewayJOSE
 import GatewayTestSupport
 
-/// ECDSA signature strictness on every curve (issue 3): exactly 2 × curve size bytes, r and
+/// ECDSA signature strictness on every curve: exactly 2 × curve size bytes, r and
 /// s in [1, n-1], DER refused — P-256 is covered in StrictnessTests, these add P-384/P-521.
 final class ECDSACurveStrictnessTests: XCTestCase {
     /// Group orders (SEC 2 §2.5.1, §2.6.1), big-endian.

@@ -1,7 +1,7 @@
 import GatewayPolicy
 import XCTest
 
-/// `limits.body_timeout` (issue 4): a duration like the other timeouts, default 30 s.
+/// `limits.body_timeout`: a duration like the other timeouts, default 30 s.
 final class BodyTimeoutConfigTests: XCTestCase {
     private func yaml(_ limits: String) -> String {
         """

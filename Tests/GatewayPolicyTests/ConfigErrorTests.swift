@@ -233,7 +233,7 @@ extension ConfigErrorTests {
                 secret_encoding: hex
             \(Self.tail)
             """), [
-                "gw.yml:3:5: `issuers[0]` needs exactly one key source: jwks_url, jwks_file, public_key_file or secret_env",
+                "gw.yml:3:5: `issuers[0]` needs exactly one key source: jwks_url, discovery, jwks_file, public_key_file or secret_env",
                 "gw.yml:10:5: `issuers[1]` has several key sources (`jwks_file`, `public_key_file`); exactly one is allowed",
                 "gw.yml:14:15: invalid `issuers[2].jwks_url` `http://c/jwks`: must be https (http only for a loopback host)",
                 "gw.yml:19:5: `secret_encoding` is only allowed with `secret_env`",

@@ -2,7 +2,7 @@ import GatewayJOSE
 import GatewayPolicy
 import XCTest
 
-/// The SPEC §3 example (jwks_url → jwks_file, listen.tls removed) parses into the documented values.
+/// The configuration reference example (jwks_url → jwks_file, listen.tls removed) parses into the documented values.
 final class ConfigExampleTests: XCTestCase {
     static let example = """
         listen:

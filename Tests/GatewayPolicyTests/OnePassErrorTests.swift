@@ -88,7 +88,7 @@ extension ConfigErrorTests {
                 "gw.yml:5:55: unknown algorithm `rs256`; did you mean `RS256`?",
                 "gw.yml:5:62: unknown algorithm `HS265`; did you mean `HS256`?",
                 "gw.yml:6:92: `issuers[1].secret_encoding` must be raw, base64 or base64url, not `base46`; did you mean `base64`?",
-                "gw.yml:7:5: `issuers[2]` needs exactly one key source: jwks_url, jwks_file, public_key_file or secret_env",
+                "gw.yml:7:5: `issuers[2]` needs exactly one key source: jwks_url, discovery, jwks_file, public_key_file or secret_env",
                 "gw.yml:9:17: invalid URL `htps://orders` for `upstreams.orders.url`: scheme must be http or https; did you mean `https`?",
                 // `order` and `brokn` name entries that are declared but invalid: still suggested.
                 "gw.yml:12:44: unknown upstream `order`; did you mean `orders`?",

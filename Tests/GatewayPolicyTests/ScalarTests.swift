@@ -1,7 +1,7 @@
 import GatewayPolicy
 import XCTest
 
-/// Duration, size, address and URL formats (SPEC §3).
+/// Duration, size, address and URL formats (docs/configuration.md).
 final class ScalarTests: XCTestCase {
     func testDurations() throws {
         let good: [(String, Double)] = [
