@@ -21,25 +21,12 @@ extension ClientConnection {
         if case .success(let r) = original { ex.loggedRequest = (r.head.method, r.head.target) }
         switch ForwardAuth.decide(original, decision: ex.head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
-            let queue = loop.queue
-            let resume: @Sendable (Bool) -> Void = { [weak self] _ in
-                queue.async { [weak self] in
-                    guard let self, self.exchange === ex, !self.closed else { return }
-                    self.decideForIngress(ex, runtime: runtime, mayRefetchKeys: false)
-                }
-            }
-            if let store = runtime.issuers[issuer]?.store, let jwks = loop.jwks {
-                jwks.refetchForUnknownKey(store, completion: resume)
-            } else {
-                resume(false)
+            afterKeyRefetch(of: issuer, for: ex, runtime: runtime) { c in
+                c.decideForIngress(ex, runtime: runtime, mayRefetchKeys: false)
             }
         case .needsIntrospection(let call):
-            let queue = loop.queue
-            waitForIntrospection(call) { [weak self] answer in
-                queue.async { [weak self] in
-                    guard let self, self.exchange === ex, !self.closed else { return }
-                    self.decideForIngress(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
-                }
+            afterIntrospection(call, for: ex) { c, answer in
+                c.decideForIngress(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
             }
         case .refuse(let refusal, let route, let requestID):
             ex.requestID = requestID

@@ -136,25 +136,10 @@ extension ClientConnection {
         context.introspectionAnswer = introspection
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
-            let queue = loop.queue
-            let resume: @Sendable (Bool) -> Void = { [weak self] _ in
-                queue.async { [weak self] in
-                    guard let self, self.exchange === ex, !self.closed else { return }
-                    self.decide(ex, runtime: runtime, mayRefetchKeys: false)
-                }
-            }
-            if let store = runtime.issuers[issuer]?.store, let jwks = loop.jwks {
-                jwks.refetchForUnknownKey(store, completion: resume)
-            } else {
-                resume(false)
-            }
+            afterKeyRefetch(of: issuer, for: ex, runtime: runtime) { c in c.decide(ex, runtime: runtime, mayRefetchKeys: false) }
         case .needsIntrospection(let call):
-            let queue = loop.queue
-            waitForIntrospection(call) { [weak self] answer in
-                queue.async { [weak self] in
-                    guard let self, self.exchange === ex, !self.closed else { return }
-                    self.decide(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
-                }
+            afterIntrospection(call, for: ex) { c, answer in
+                c.decide(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
             }
         case .refuse(let refusal, let route, let requestID):
             ex.requestID = requestID
