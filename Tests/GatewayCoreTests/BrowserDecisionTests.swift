@@ -48,7 +48,7 @@ final class BrowserDecisionTests: XCTestCase {
 
     override func setUpWithError() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        runtime = try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        runtime = try GatewayRuntime(config: config, keyMaterial: .readingFiles())
     }
 
     func decide(_ method: String, _ target: String, _ fields: [(String, String)], scheme: String = "http") -> Decision {

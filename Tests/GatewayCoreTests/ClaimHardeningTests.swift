@@ -35,7 +35,7 @@ final class ClaimHardeningTests: XCTestCase {
     }
 
     func decide(_ target: String, _ claims: [String: JSONValue?], yaml: String = ClaimHardeningTests.yaml()) throws -> Decision {
-        let runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]), keyMaterial: .testFiles())
+        let runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]), keyMaterial: .readingFiles())
         let token = try TestTokens.rs256(claims)
         let head = HTTPRequestHead(method: "GET", target: target, version: .http11,
                                    fields: [HTTPField(name: "Host", value: "api.test"),
@@ -104,7 +104,7 @@ extension ClaimHardeningTests {
 
 extension ClaimHardeningTests {
     func testExplainNamesTheMissingSubject() throws {
-        let runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: Self.yaml(), path: "t.yml", environment: [:]), keyMaterial: .testFiles())
+        let runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: Self.yaml(), path: "t.yml", environment: [:]), keyMaterial: .readingFiles())
         let head = HTTPRequestHead(method: "GET", target: "/x", version: .http11,
                                    fields: [HTTPField(name: "Host", value: "api.test"),
                                             HTTPField(name: "Authorization", value: "Bearer " + (try TestTokens.rs256(["sub": nil])))],

@@ -49,7 +49,7 @@ final class ForwardAuthTests: XCTestCase {
 
     override func setUpWithError() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        runtime = try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        runtime = try GatewayRuntime(config: config, keyMaterial: .readingFiles())
     }
 
     func head(_ method: String = "GET", _ target: String = "/auth", _ fields: [(String, String)]) -> HTTPRequestHead {

@@ -22,7 +22,7 @@ final class GatewayRuntimeTests: XCTestCase {
                 auth: {issuers: [a]}
             """
         let config = try ConfigLoader.parse(yaml: yaml, path: "g.yml", environment: env)
-        return try GatewayRuntime(config: config, keyMaterial: .testFiles(environment: env))
+        return try GatewayRuntime(config: config, keyMaterial: .readingFiles(environment: env))
     }
 
     func testNoAudiencesAndUnfittingAlgorithmsAreWarnedAbout() throws {

@@ -142,7 +142,7 @@ final class IntrospectionTests: XCTestCase {
                 auth: {issuers: [test]}
             """
         let config = try ConfigLoader.parse(yaml: yaml, path: "/tmp/gateway.yml", environment: [:])
-        return try GatewayRuntime(config: config, keyMaterial: .testFiles(environment: environment))
+        return try GatewayRuntime(config: config, keyMaterial: .readingFiles(environment: environment))
     }
 
     func decide(_ rt: GatewayRuntime, _ token: String, path: String = "/pay/1", answer: IntrospectionAnswer? = nil) -> Decision {

@@ -35,7 +35,7 @@ final class RemoteKeysTests: XCTestCase {
     func runtime(_ store: IssuerKeyStore) throws -> GatewayRuntime {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
         let asked = Asked()
-        let rt = try GatewayRuntime(config: config, keyMaterial: .testFiles(remoteKeys: { issuer throws(ConfigError) in
+        let rt = try GatewayRuntime(config: config, keyMaterial: .readingFiles(remoteKeys: { issuer throws(ConfigError) in
             if case .jwksURL(let url) = issuer.keySource { asked.add(issuer.name + " " + url) }
             return store
         }))
@@ -55,7 +55,7 @@ final class RemoteKeysTests: XCTestCase {
 
     func testJWKSURLWithoutAFetcherIsAConfigErrorAtTheKey() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .testFiles())) { error in
+        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .readingFiles())) { error in
             let e = (error as? ConfigErrors)?.errors.first
             XCTAssertEqual(e?.location.line, 7)
             XCTAssertTrue(e?.message.contains("jwks_url") ?? false, "\(String(describing: e))")
@@ -83,7 +83,7 @@ final class RemoteKeysTests: XCTestCase {
         let yaml = Self.yaml.replacingOccurrences(of: "jwks_url: https://keys.test.example/jwks.json",
                                                   with: "jwks_file: \(Fixtures.directory)/vectors/jwks.json")
         let rt = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]),
-                                    keyMaterial: .testFiles())
+                                    keyMaterial: .readingFiles())
         guard case .refuse(let r, _, _) = decide(rt, Fixtures.token("unknown-kid")) else { return XCTFail() }
         XCTAssertEqual(r.status, 401)
     }

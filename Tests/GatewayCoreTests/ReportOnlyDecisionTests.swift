@@ -39,7 +39,7 @@ final class ReportOnlyDecisionTests: XCTestCase {
 
     override func setUpWithError() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml(), path: "test.yml", environment: [:])
-        runtime = try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        runtime = try GatewayRuntime(config: config, keyMaterial: .readingFiles())
     }
 
     func decide(_ target: String, _ fields: [(String, String)] = [], runtime: GatewayRuntime? = nil) -> Decision {
@@ -125,7 +125,7 @@ final class ReportOnlyDecisionTests: XCTestCase {
         let config = try ConfigLoader.parse(yaml: Self.yaml(keys: "jwks_url: https://keys.test.example/jwks.json"),
                                             path: "test.yml", environment: [:])
         let store = IssuerKeyStore(awaitingKeysFrom: "https://keys.test.example/jwks.json")
-        let rt = try GatewayRuntime(config: config, keyMaterial: .testFiles(remoteKeys: { _ throws(ConfigError) in store }))
+        let rt = try GatewayRuntime(config: config, keyMaterial: .readingFiles(remoteKeys: { _ throws(ConfigError) in store }))
         let token = Fixtures.token("valid-RS256")
         guard let p = plan(decide("/orders/1", [("Authorization", "Bearer " + token)], runtime: rt)) else { return }
         XCTAssertEqual(p.wouldDeny?.code, "keys_unavailable")

@@ -27,7 +27,7 @@ final class RequestHardeningTests: XCTestCase {
     var runtime: GatewayRuntime!
 
     override func setUpWithError() throws {
-        runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: Self.yaml, path: "t.yml", environment: [:]), keyMaterial: .testFiles())
+        runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: Self.yaml, path: "t.yml", environment: [:]), keyMaterial: .readingFiles())
     }
 
     func decide(_ method: String, _ target: String, framing: RequestBodyFraming = .none,

@@ -20,7 +20,7 @@ final class RequestTargetDecisionTests: XCTestCase {
 
     private func decide(_ method: String, _ target: String, host: String?) throws -> Decision {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        let runtime = try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        let runtime = try GatewayRuntime(config: config, keyMaterial: .readingFiles())
         let fields = host.map { [HTTPField(name: "Host", value: $0)] } ?? []
         let head = HTTPRequestHead(method: method, target: target, version: host == nil ? .http10 : .http11,
                                    fields: fields, framing: .none, keepAlive: false, expectsContinue: false)

@@ -47,7 +47,7 @@ final class RevocationDecisionTests: XCTestCase {
         let config = try ConfigLoader.parse(yaml: yaml(revocation: "revocation: {file: \(dir)/revoked.json}"),
                                             path: dir + "/gateway.yml", environment: [:])
         let now = Date().timeIntervalSince1970
-        return try GatewayRuntime(config: config, keyMaterial: .testFiles(), revocation: { r throws(ConfigError) in
+        return try GatewayRuntime(config: config, keyMaterial: .readingFiles(), revocation: { r throws(ConfigError) in
             do {
                 let list = try RevocationDocument.parse(Array(document.utf8), now: now, maxEntries: r.maxEntries)
                 return RevocationStore(config: r, file: list, now: now)
@@ -144,7 +144,7 @@ final class RevocationDecisionTests: XCTestCase {
     func testRevocationNeedsTheServersLoader() throws {
         let config = try ConfigLoader.parse(yaml: yaml(revocation: "revocation: {url: \"http://127.0.0.1:9/r.json\"}"),
                                             path: "g.yml", environment: [:])
-        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .testFiles())) { error in
+        XCTAssertThrowsError(try GatewayRuntime(config: config, keyMaterial: .readingFiles())) { error in
             XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.description),
                            ["g.yml:15:1: revocation needs the gateway's revocation loader"])
         }

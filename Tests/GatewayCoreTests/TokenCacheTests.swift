@@ -42,7 +42,7 @@ final class TokenCacheTests: XCTestCase {
 
     func runtime(cache: String = "") throws -> GatewayRuntime {
         let config = try ConfigLoader.parse(yaml: Self.yaml(cache: cache), path: "test.yml", environment: [:])
-        return try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        return try GatewayRuntime(config: config, keyMaterial: .readingFiles())
     }
 
     func decide(_ runtime: GatewayRuntime, _ token: String, path: String = "/orders/1",

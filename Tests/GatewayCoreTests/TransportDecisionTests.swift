@@ -33,7 +33,7 @@ final class TransportDecisionTests: XCTestCase {
 
     override func setUpWithError() throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml, path: "test.yml", environment: [:])
-        runtime = try GatewayRuntime(config: config, keyMaterial: .testFiles())
+        runtime = try GatewayRuntime(config: config, keyMaterial: .readingFiles())
     }
 
     func security(_ certificate: ClientCertificate?) -> TransportSecurity {

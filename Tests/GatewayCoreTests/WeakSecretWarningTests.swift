@@ -14,7 +14,7 @@ final class WeakSecretWarningTests: XCTestCase {
             upstreams: {u: {url: "http://127.0.0.1:9"}}
             routes: [{name: r, match: {path_prefix: /}, upstream: u, auth: {issuers: [a]}}]
             """, path: "g.yml", environment: env)
-        return try GatewayRuntime(config: config, keyMaterial: .testFiles(environment: env))
+        return try GatewayRuntime(config: config, keyMaterial: .readingFiles(environment: env))
     }
 
     func testWellKnownAndLowEntropySecretsAreWarnedAboutWithoutShowingThem() throws {
