@@ -29,4 +29,14 @@ extension LogRedaction {
             return redact(value)
         }
     }
+
+    /// Whether field `name` carries credentials (the fields `redactedFieldValue` hides rather
+    /// than scans): Cookie, Set-Cookie, Authorization, Proxy-Authorization, `tokenHeaders`.
+    public static func isCredentialField(_ name: String, tokenHeaders: [String] = []) -> Bool {
+        let n = HTTPSyntax.comparableFieldName(name)
+        switch n {
+        case "cookie", "set-cookie", "authorization", "proxy-authorization": return true
+        default: return tokenHeaders.contains { HTTPSyntax.comparableFieldName($0) == n }
+        }
+    }
 }

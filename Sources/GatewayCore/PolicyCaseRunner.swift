@@ -98,8 +98,12 @@ public enum PolicyCaseRunner {
     }
 
     /// One line per difference between `expected` and `observed` (empty: the case passes).
-    /// Values from the request or the token are shown; an `Authorization` value never is.
-    public static func differences(_ expected: PolicyFixture.Expectation, _ observed: Observed) -> [String] {
+    /// Values from the request or the token are shown, except credentials: fields are shown
+    /// through `LogRedaction.redactedFieldValue` (Authorization keeps its scheme, Cookie its
+    /// names, the route's custom token fields in `tokenHeaders` nothing), and an expected
+    /// credential value is never echoed.
+    public static func differences(_ expected: PolicyFixture.Expectation, _ observed: Observed,
+                                   tokenHeaders: [String] = []) -> [String] {
         var out: [String] = []
         func quoted(_ s: String?) -> String { s.map { "\"\($0)\"" } ?? "(none)" }
         if let status = expected.status, status != observed.status {
@@ -121,8 +125,10 @@ public enum PolicyCaseRunner {
         }
         for (name, value) in expected.upstreamHeaders {
             let got = fields.filter { HeaderName.equals($0.name, name) }.map(\.value)
-            let secret = HeaderName.equals(name, "authorization")
-            let shown = got.isEmpty ? "(absent)" : got.map { secret ? "(a value, not shown)" : quoted($0) }.joined(separator: ", ")
+            let shown = got.isEmpty ? "(absent)" : got.map {
+                quoted(LogRedaction.redactedFieldValue(name: name, value: $0, tokenHeaders: tokenHeaders))
+            }.joined(separator: ", ")
+            let secret = LogRedaction.isCredentialField(name, tokenHeaders: tokenHeaders)
             switch value {
             case nil where !got.isEmpty:
                 out.append("upstream header \(name): expected absent, got \(shown)")

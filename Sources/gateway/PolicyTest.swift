@@ -70,7 +70,8 @@ struct PolicyTest: ParsableCommand {
                 let differences: [String]
                 do {
                     let observed = try PolicyCaseRunner.run(c, keys: keys, runtime: runtime, now: SystemClock().wallSeconds)
-                    differences = PolicyCaseRunner.differences(c.expect, observed)
+                    differences = PolicyCaseRunner.differences(c.expect, observed,
+                                                               tokenHeaders: ExplainRequestFields.tokenHeaders(runtime))
                 } catch {
                     differences = [error.message]
                 }
