@@ -85,16 +85,19 @@ final class ConfigBuilder {
         config.trustedProxiesLocation = trustedProxiesLocation
         config.adminTokenEnv = draft.admin.tokenEnv
         config.decision = draft.decision?.address
+        config.decisionTLS = draft.decision?.tls
         config.revocation = draft.revocation
         config.tracing = draft.tracing
         let findings = ConfigCrossChecks.check(config)
         for e in findings.errors { reader.fail(e.location, e.message) }
         config.warnings = findings.warnings
-        if let d = config.decision, !ServerSections.isLoopback(d.host),
+        // The decision listener believes the X-Forwarded-* / X-Original-* fields it is sent:
+        // anyone who can reach it can ask about any request. Mutual TLS with a required
+        // client certificate limits it to the holders of a certificate from `client_ca_file`
+        // (the ingress), as loopback does.
+        if let d = config.decision, !ServerSections.isLoopback(d.host), config.decisionTLS?.clientCertificate != "required",
            let at = draft.decision?.location ?? draft.decisionKey {
-            // The decision listener believes the X-Forwarded-* / X-Original-* fields it is
-            // sent: anyone who can reach it can ask about any request.
-            config.warnings.append("\(at.path):\(at.line):\(at.column): warning: decision.address \(d.host):\(d.port) is not a loopback address; the decision listener trusts the X-Forwarded-* and X-Original-* fields it receives, so only the ingress may reach it (firewall it, or bind 127.0.0.1)")
+            config.warnings.append("\(at.path):\(at.line):\(at.column): warning: decision.address \(d.host):\(d.port) is not a loopback address; the decision listener trusts the X-Forwarded-* and X-Original-* fields it receives, so only the ingress may reach it (firewall it, bind 127.0.0.1, or require the ingress's certificate: decision.tls with client_ca_file and client_certificate: required)")
         }
         config.strictWarnings = findings.strict
         return config

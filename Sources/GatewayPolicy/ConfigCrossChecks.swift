@@ -50,6 +50,14 @@ enum ConfigCrossChecks {
                 out.warn(r.location, "route `\(r.name)` requires a client certificate, but `listen.tls.client_ca_file` is not set: every request to it is refused (401)")
             }
         }
+        if config.decision != nil {
+            // A decision listener's TLS peer is the ingress: its certificate is never taken
+            // for the client's (docs/forward-auth.md), so such a route refuses every decision.
+            for r in routes {
+                guard case .required(let req) = r.auth, req.clientCertificate else { continue }
+                out.warn(r.location, "route `\(r.name)` requires a client certificate: the decision listener refuses every request to it (401), because the certificate of a decision connection is the ingress's, not the client's; serve it on the proxy listener")
+            }
+        }
         return out
     }
 

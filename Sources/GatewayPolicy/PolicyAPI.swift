@@ -282,6 +282,9 @@ public struct GatewayConfig: Sendable {
     /// `decision.address`: the forward-auth decision listener (docs/forward-auth.md); nil =
     /// no decision listener.
     public var decision: ListenAddress?
+    /// `decision.tls`: HTTPS (and mutual TLS) on the decision listener, the `listen.tls`
+    /// shape (docs/tls.md); nil = plain HTTP.
+    public var decisionTLS: ListenTLSConfig?
     public var limits: Limits
     public var issuers: [IssuerConfig]
     public var upstreams: [String: UpstreamConfig]

@@ -9,6 +9,8 @@ enum ServerSections {
         var location: ConfigLocation?
         /// `admin.token_env` (the admin listener only).
         var tokenEnv: String?
+        /// `decision.tls` (the decision listener only; `listen.tls` is kept on the builder).
+        var tls: ListenTLSConfig?
     }
 
     static let listenFields = FieldTable<Address>([
@@ -37,12 +39,13 @@ enum ServerSections {
 
     /// `decision:` — the forward-auth decision listener (docs/forward-auth.md). Its
     /// address defaults to loopback: the ingress's `X-Forwarded-*` / `X-Original-*` fields
-    /// are trusted there.
+    /// are trusted there. `tls` is the `listen.tls` block, read by the same code.
     static let decisionFields = FieldTable<Address>([
         .key("address") { b, e, d in
             d.address = address(e, b)
             d.location = b.reader.location(e.value)
         },
+        .key("tls") { b, e, d in d.tls = b.parseListenTLS(e) },
     ])
 
     /// Nil address when the mapping or its address is invalid (reported); the default

@@ -9,7 +9,8 @@ final class FieldTableTests: XCTestCase {
     static let everyKey = """
         listen: {address: 127.0.0.1:8081, tls: {certificate: t.crt, private_key: t.key}, trusted_proxies: [10.0.0.0/8]}
         admin: {address: 127.0.0.1:9091, token_env: GATEWAY_ADMIN_TOKEN}
-        decision: {address: 127.0.0.2:8082}
+        decision: {address: 127.0.0.2:8082, tls: {certificates: [{certificate: d.crt, private_key: d.key}], min_version: "1.3",
+                   client_ca_file: ingress-ca.pem, client_certificate: required}}
         limits: {max_header_bytes: 1KiB, max_body_bytes: 2KiB, header_timeout: 1s, idle_timeout: 2s,
                  max_connections: 3, drain_timeout: 4s, body_timeout: 5s}
         token_cache: {enabled: false, max_entries: 6, max_bytes: 7KiB}
@@ -61,6 +62,12 @@ final class FieldTableTests: XCTestCase {
         "admin.token_env": { $0.adminTokenEnv == "GATEWAY_ADMIN_TOKEN" },
         "decision": { $0.decision != nil },
         "decision.address": { $0.decision == ListenAddress(host: "127.0.0.2", port: 8082) },
+        "decision.tls": {
+            guard let t = $0.decisionTLS else { return false }
+            return t.certificates.map { [$0.certificate, $0.privateKey] } == [["/etc/gw/d.crt", "/etc/gw/d.key"]]
+                && t.minVersion == "1.3" && t.clientCAFile == "/etc/gw/ingress-ca.pem" && t.clientCertificate == "required"
+                && $0.listenTLS?.certificates.map(\.certificate) == ["/etc/gw/t.crt"]
+        },
         "limits": { $0.limits != Limits() },
         "limits.max_header_bytes": { $0.limits.maxHeaderBytes == 1024 },
         "limits.max_body_bytes": { $0.limits.maxBodyBytes == 2048 },
