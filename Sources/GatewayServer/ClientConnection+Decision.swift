@@ -4,6 +4,13 @@ import GatewayHTTP
 /// The decision listener's exchanges (docs/forward-auth.md): the head is decided by
 /// `ForwardAuth.decide` (the proxy listener's `RequestPipeline.decide` on the rebuilt
 /// original request) and answered by the gateway; no upstream, no body read.
+///
+/// Over `decision.tls` the TLS peer is the ingress, not the client: the connection's TLS
+/// facts (and a verified certificate) are the ingress's and never enter the decision. So a
+/// route with `auth.client_certificate: required` and a certificate-bound token (RFC 8705
+/// `cnf`) are refused as on a connection without a certificate, and the answer carries no
+/// `X-Client-Cert-*` field. `Host` names the original request's site, so the proxy
+/// listener's SNI/`Host` check (421) does not apply either.
 extension ClientConnection {
     /// Starts the exchange for a decision request's head.
     func startDecision(_ head: HTTPRequestHead, runtime: GatewayRuntime) {
@@ -14,6 +21,7 @@ extension ClientConnection {
 
     private func decideForIngress(_ ex: Exchange, runtime: GatewayRuntime, mayRefetchKeys: Bool,
                                   introspection: IntrospectionAnswer? = nil) {
+        // No `security`: the ingress's TLS connection says nothing about the client's.
         var context = RequestContext(clientAddress: peer, scheme: "http", now: wallClockSeconds(),
                                      mayRefetchKeys: mayRefetchKeys, makeRequestID: { [loop] in loop.nextRequestID() })
         context.introspectionAnswer = introspection

@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// Reloads `gateway.yml` on SIGHUP or `POST /reload`: parse and validate the new
-/// file, load its keys and re-read the listener's certificates and keys; on any error keep serving the old config and say why; on
+/// file, load its keys and re-read the listeners' certificates and keys; on any error keep serving the old config and say why; on
 /// success swap it in for new requests (requests in flight finish on the config they
 /// started with). Reloads are serialised on one queue.
 ///
@@ -26,6 +26,8 @@ public final class ConfigReloader: @unchecked Sendable {
     private var runtime: GatewayRuntime
     /// Other listeners whose limits follow reloads (the admin listener); touched on `queue`.
     private var followers: [GatewayServer] = []
+    /// The decision listener, whose certificates (`decision.tls`) follow reloads; touched on `queue`.
+    private var decisionServer: GatewayServer?
 
     /// - Parameters:
     ///   - jwks: fetches and keeps refreshing the JWK Sets of `jwks_url` issuers.
@@ -51,6 +53,15 @@ public final class ConfigReloader: @unchecked Sendable {
         queue.async { self.followers.append(server) }
     }
 
+    /// Makes the decision listener take each reloaded runtime and its `decision.tls`
+    /// certificates (new handshakes use them; open connections keep theirs).
+    public func alsoUpdateDecisions(_ server: GatewayServer) {
+        queue.async {
+            self.followers.append(server)
+            self.decisionServer = server
+        }
+    }
+
     /// Reloads asynchronously; `done` gets the new runtime or the errors.
     public func reload(done: @escaping @Sendable (Result<GatewayRuntime, ConfigErrors>) -> Void = { _ in }) {
         queue.async {
@@ -63,6 +74,7 @@ public final class ConfigReloader: @unchecked Sendable {
         let env = ProcessEnvironment.current()
         let next: GatewayRuntime
         let tls: TLSServerContext?
+        let decisionTLS: TLSServerContext?
         do throws(ConfigErrors) {
             // A new remote key source must answer: a reload never starts an issuer without keys.
             if let jwks {
@@ -74,6 +86,8 @@ public final class ConfigReloader: @unchecked Sendable {
             // New handshakes use the new certificates; an unreadable or mismatched pair refuses
             // the reload and the running context stays.
             tls = try ListenTLS.context(next.config)
+            // The decision listener's likewise: a bad pair there refuses the whole reload.
+            decisionTLS = try ListenTLS.decisionContext(next.config)
         } catch {
             metrics.recordReload(success: false, now: wallClockSeconds())
             // Sources fetched for the refused file are dropped; the running config's stay.
@@ -90,6 +104,9 @@ public final class ConfigReloader: @unchecked Sendable {
         if next.config.admin != previous.config.admin {
             logger.warning("admin.address changed: it takes effect after a restart")
         }
+        if next.config.decision != previous.config.decision {
+            logger.warning("decision.address changed: it takes effect after a restart")
+        }
         // The old config's token cache goes away with it: fold its counts into the metrics first.
         metrics.sync(runtime: previous, jwksRefreshTotals: jwks?.refreshTotals ?? [:])
         // Issuers dropped from the config stop refreshing.
@@ -98,6 +115,7 @@ public final class ConfigReloader: @unchecked Sendable {
         lock.withLock { runtime = next }
         server.replaceRuntime(next)
         server.replaceTLSContext(tls)
+        decisionServer?.replaceTLSContext(decisionTLS)
         for f in followers { f.replaceRuntime(next) }
         metrics.recordReload(success: true, now: wallClockSeconds())
         for w in next.warnings { logger.warning("\(w)") }

@@ -82,7 +82,7 @@ final class ServerLoop: @unchecked Sendable {
         let listener = role == .proxy ? nil : role.rawValue
         self.accessLog = AccessLog(logger: logger, listener: listener)
         self.metricsCache = MetricsCache(metrics: metrics, listener: listener)
-        self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics)
+        self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics, listener: listener)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")
         self.runtime = runtime

@@ -2,12 +2,19 @@ import Prometheus
 
 /// `gateway_tls_handshakes_total{result,version,resumed}` series of one loop, created once
 /// per label combination (all bounded: `TLSHandshakeResult` raw values plus `incomplete`,
-/// "TLSv1.2"/"TLSv1.3" or "none", "true"/"false"). Touched on the loop's queue only.
+/// "TLSv1.2"/"TLSv1.3" or "none", "true"/"false"), with `listener="decision"` on the decision
+/// listener (the proxy listener's series have no `listener` label, as for the request series).
+/// Touched on the loop's queue only.
 final class TLSHandshakeCounters {
     private let metrics: GatewayMetrics
+    private let listener: String?
     private var series: [String: Prometheus.Counter] = [:]
 
-    init(metrics: GatewayMetrics) { self.metrics = metrics }
+    /// - Parameter listener: the `listener` label (nil: none, the proxy listener).
+    init(metrics: GatewayMetrics, listener: String? = nil) {
+        self.metrics = metrics
+        self.listener = listener
+    }
 
     /// Counts one handshake that ended with `result`.
     /// - Parameters:
@@ -22,7 +29,8 @@ final class TLSHandshakeCounters {
         }
         let counter = metrics.counter(
             "gateway_tls_handshakes_total",
-            labels: [("result", result), ("version", v), ("resumed", resumed ? "true" : "false")],
+            labels: [("result", result), ("version", v), ("resumed", resumed ? "true" : "false")]
+                + GatewayMetrics.listenerLabel(listener),
             help: "TLS handshakes on the listener, by result (ok or why it failed), protocol version and resumption.")
         series[key] = counter
         counter.increment()

@@ -85,8 +85,10 @@ struct Serve: ParsableCommand {
         let revocation = RevocationService(jwks: jwks, metrics: metrics, logger: logger, watch: true)
         let runtime = try loadRuntime(path: options.config, jwks: jwks, startWithoutKeys: true, revocation: revocation)
         let tls: TLSServerContext?
+        let decisionTLS: TLSServerContext?
         do throws(ConfigErrors) {
             tls = try ListenTLS.context(runtime.config)
+            decisionTLS = try ListenTLS.decisionContext(runtime.config)
         } catch {
             for e in error.errors { printError(e.description) }
             throw ExitCode(1)
@@ -127,15 +129,15 @@ struct Serve: ParsableCommand {
         // The decision listener (docs/forward-auth.md): the same loops' code, its own address.
         var decisionServer: GatewayServer?
         if let decision = runtime.config.decision {
-            let d = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, logger: logger, metrics: metrics,
-                                  role: .decision)
+            let d = GatewayServer(runtime: runtime, loopCount: loops, jwks: jwks, tls: decisionTLS, logger: logger,
+                                  metrics: metrics, role: .decision)
             do {
                 try d.start(host: decision.host, port: decision.port)
             } catch {
                 printError("gateway: cannot listen on decision address \(decision.host):\(decision.port): \(error)")
                 throw ExitCode(1)
             }
-            reloader.alsoUpdate(d)
+            reloader.alsoUpdateDecisions(d)
             decisionServer = d
         }
         var listening: Logger.Metadata = [

@@ -73,10 +73,11 @@ class HTTPSTestCase: XCTestCase {
     }
 
     /// `curl -i` to `https://HOST:PORT/path` resolved to the gateway, trusting the test CA.
+    /// - Parameter port: the listener (default: the proxy listener).
     /// - Returns: curl's exit status, the HTTP status (0 when there was no response) and the output.
-    func curl(_ path: String, host: String = "a.example.com", _ arguments: [String] = [])
+    func curl(_ path: String, host: String = "a.example.com", port: UInt16? = nil, _ arguments: [String] = [])
         -> (exit: Int32, status: Int, output: String) {
-        let port = gateway.port
+        let port = port ?? gateway.port
         let args = ["curl", "-sS", "-i", "--max-time", "10", "--cacert", pki.path("ca.pem"),
                     "--resolve", "\(host):\(port):127.0.0.1"] + arguments + ["https://\(host):\(port)\(path)"]
         guard let p = try? Subprocess(args, in: pki.directory) else { return (-1, 0, "curl did not start") }
@@ -93,10 +94,11 @@ class HTTPSTestCase: XCTestCase {
         return 0
     }
 
-    /// `openssl s_client` against the gateway with `arguments`; sends `request`.
-    func sClient(_ arguments: [String], request: String = "GET /status HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n")
-        throws -> (exit: Int32, output: String) {
-        let p = try Subprocess(["openssl", "s_client", "-connect", "127.0.0.1:\(gateway.port)", "-ign_eof"] + arguments,
+    /// `openssl s_client` against the gateway (`port`, default the proxy listener) with
+    /// `arguments`; sends `request`.
+    func sClient(_ arguments: [String], request: String = "GET /status HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n",
+                 port: UInt16? = nil) throws -> (exit: Int32, output: String) {
+        let p = try Subprocess(["openssl", "s_client", "-connect", "127.0.0.1:\(port ?? gateway.port)", "-ign_eof"] + arguments,
                                input: request, in: pki.directory)
         let (exit, output) = p.finish(timeout: 20)
         return (exit, output)
@@ -119,9 +121,11 @@ class HTTPSTestCase: XCTestCase {
     }
 
     /// The value of the `gateway_tls_handshakes_total` series with these labels (0 when absent).
-    func handshakes(_ result: String, version: String = "none", resumed: Bool = false) throws -> Int {
+    /// - Parameter listener: the `listener` label (nil: the proxy listener's series, without it).
+    func handshakes(_ result: String, version: String = "none", resumed: Bool = false, listener: String? = nil) throws -> Int {
         let text = try adminGet("/metrics").bodyText
-        let series = "gateway_tls_handshakes_total{result=\"\(result)\",version=\"\(version)\",resumed=\"\(resumed)\"} "
+        let label = listener.map { ",listener=\"\($0)\"" } ?? ""
+        let series = "gateway_tls_handshakes_total{result=\"\(result)\",version=\"\(version)\",resumed=\"\(resumed)\"\(label)} "
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(series) }) else { return 0 }
         return Int(Double(line.dropFirst(series.count)) ?? 0)
     }
