@@ -3,10 +3,10 @@ import GatewayJOSE
 import GatewayTestSupport
 import XCTest
 
-/// The real nginx asking the real gateway's decision listener over mutual TLS, both started
-/// from deploy/examples/forward-auth (`gateway-mtls.yml`, `nginx-mtls.conf`) with the test
-/// PKI's files: nginx presents the `client` certificate and verifies the gateway's
-/// `localhost` certificate. A missing nginx fails the test.
+/// The real nginx and Caddy asking the real gateway's decision listener over mutual TLS, all
+/// started from deploy/examples/forward-auth (`gateway-mtls.yml`, `nginx-mtls.conf`,
+/// `Caddyfile-mtls`) with the test PKI's files: the ingress presents the `client` certificate
+/// and verifies the gateway's `localhost` certificate. A missing nginx or caddy fails the test.
 final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
     var ingress: IngressProcess?
 
@@ -52,6 +52,23 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
         }
     }
 
+    /// Caddy with the example Caddyfile-mtls (its client certificate `certificate`), after `edit`.
+    func startCaddy(certificate: String = "client", edit: (String) -> String = { $0 }) throws {
+        let caddy = try IngressProcess.binary("caddy")
+        guard let decisionPort = gateway.decisionPort else { throw RawHTTPError.malformed("no decision port: \(gateway.stdout)") }
+        let port = UInt16(RecordingUpstream.unusedPort())
+        let example = try IngressProcess.example("Caddyfile-mtls", port: port, decisionPort: decisionPort, appPort: upstream.port)
+        XCTAssertTrue(example.contains("tls_client_auth "))
+        let config = edit(example
+            .replacingOccurrences(of: "/etc/caddy/tls/ingress.pem", with: pki.path("\(certificate).pem"))
+            .replacingOccurrences(of: "/etc/caddy/tls/ingress.key", with: pki.path("\(certificate).key"))
+            .replacingOccurrences(of: "/etc/caddy/tls/gateway-ca.pem", with: pki.path("ca.pem"))
+            .replacingOccurrences(of: "decision.gateway.internal", with: "localhost"))
+        ingress = try IngressProcess(executable: caddy, configName: "Caddyfile", config: config, port: port, arguments: { dir in
+            ["run", "--config", dir + "/Caddyfile", "--adapter", "caddyfile"]
+        }, environment: { dir in ["HOME": dir, "XDG_DATA_HOME": dir + "/data", "XDG_CONFIG_HOME": dir + "/config"] })
+    }
+
     func request(_ method: String, _ target: String, _ fields: [(String, String)]) throws -> RawResponse {
         guard let ingress else { throw RawHTTPError.closed }
         let c = try RawHTTPClient(port: ingress.port)
@@ -67,6 +84,19 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
     func testNginxAuthRequestOverMutualTLS() throws {
         try startGateway()
         try startNginx()
+        try checkDecisionsOverMutualTLS(passesRefusalBody: false)
+    }
+
+    func testCaddyForwardAuthOverMutualTLS() throws {
+        try startGateway()
+        try startCaddy()
+        try checkDecisionsOverMutualTLS(passesRefusalBody: true)
+    }
+
+    /// What every ingress shows over mutual TLS: identity from the gateway only, refusals
+    /// with the gateway's status and challenge, nothing refused at the app, and every decision
+    /// asked on a mutual-TLS connection.
+    func checkDecisionsOverMutualTLS(passesRefusalBody: Bool) throws {
         let reader = try TestTokens.rs256(["scope": .string("read:orders"), "email": .string("u@example.test")])
 
         // Allowed: the app sees the gateway's identity, not the client's.
@@ -90,13 +120,16 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
         let missing = try request("GET", "/orders/1", Self.spoofed)
         XCTAssertEqual(missing.status, 401)
         XCTAssertEqual(missing.header("WWW-Authenticate"), #"Bearer realm="gateway""#)
+        if passesRefusalBody {
+            XCTAssertEqual(missing.bodyText, #"{"error":"unauthorized","error_description":"bearer token required"}"#)
+        }
         let forbidden = try request("DELETE", "/orders/1", [("Authorization", "Bearer " + reader)])
         XCTAssertEqual(forbidden.status, 403)
         XCTAssertEqual(upstream.requests.count, 3, "\(upstream.requests.map(\.target))")
 
         // Every decision came over mutual TLS: the access log says so, the handshakes are counted.
-        let decisions = accessLines.filter { $0.contains("\"listener\":\"decision\"") }
-        XCTAssertEqual(decisions.count, 5, gateway.stdout)
+        var decisions: [String] { accessLines.filter { $0.contains("\"listener\":\"decision\"") } }
+        XCTAssertTrue(eventually { decisions.count == 5 }, gateway.stdout)
         XCTAssertTrue(decisions.allSatisfy { $0.contains("\"client_cert\":true") && $0.contains("\"tls_version\":\"TLSv1.") },
                       "\(decisions)")
         let metrics = try adminGet("/metrics").bodyText
@@ -127,5 +160,23 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
                       (try? adminGet("/metrics").bodyText) ?? "")
         XCTAssertEqual(upstream.requests.count, 0)
         XCTAssertEqual(accessLines.filter { $0.contains("\"listener\":\"decision\"") }.count, 0, gateway.stdout)
+    }
+
+    /// Caddy without its client certificate: no decision, so no request passes (Caddy answers
+    /// 502 when forward_auth cannot get an answer); the app sees nothing.
+    func testCaddyWithoutItsCertificateGetsNoDecision() throws {
+        try startGateway()
+        try startCaddy { config in
+            config.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.contains("tls_client_auth") }.joined(separator: "\n")
+        }
+        let token = try TestTokens.rs256(["scope": .string("read:orders")])
+        for target in ["/status", "/orders/1"] {
+            let r = try request("GET", target, [("Authorization", "Bearer " + token)])
+            XCTAssertGreaterThanOrEqual(r.status, 500, "\(target): \(r.status) \(r.bodyText)")
+        }
+        XCTAssertTrue(try eventually { try handshakes("client_certificate_missing", listener: "decision") >= 2 },
+                      (try? adminGet("/metrics").bodyText) ?? "")
+        XCTAssertEqual(upstream.requests.count, 0)
     }
 }
