@@ -4,12 +4,18 @@ import GatewayHTTP
 /// A complete response the gateway makes itself (a refusal, an error, an admin answer):
 /// status, fields without framing, and a fixed body. Framing (`Content-Length`,
 /// `Connection`) is added when it is serialized.
-struct GatewayResponse: Sendable, Equatable {
-    var status: Int
-    var fields: [HTTPField]
-    var body: [UInt8]
+public struct GatewayResponse: Sendable, Equatable {
+    public var status: Int
+    public var fields: [HTTPField]
+    public var body: [UInt8]
 
-    static let jsonContentType = HTTPField(name: "Content-Type", value: "application/json")
+    public init(status: Int, fields: [HTTPField], body: [UInt8]) {
+        self.status = status
+        self.fields = fields
+        self.body = body
+    }
+
+    public static let jsonContentType = HTTPField(name: "Content-Type", value: "application/json")
 
     /// `{"error":…,"error_description":…}` with `Content-Type: application/json`.
     static func json(_ status: Int, error: String, description: String) -> GatewayResponse {

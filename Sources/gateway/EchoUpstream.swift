@@ -2,19 +2,20 @@ import GatewayCore
 import GatewayHTTP
 import GatewayJOSE
 import GatewayPolicy
+import GatewayServer
 import Logging
 
 /// A tiny upstream for `gateway demo`: answers every request with 200 and a JSON document
 /// echoing the method, target and header fields it received, so a user can see the
 /// identity headers the gateway injected.
-public final class EchoUpstream: Sendable {
+final class EchoUpstream: Sendable {
     private let server: GatewayServer
     /// The bound port on 127.0.0.1.
-    public var port: UInt16 { server.port }
+    var port: UInt16 { server.port }
 
     /// Binds 127.0.0.1 on an ephemeral port and starts serving.
     /// - Throws: `SocketError`.
-    public init() throws(SocketError) {
+    init() throws(SocketError) {
         server = GatewayServer(runtime: EchoUpstream.defaultRuntime(), label: "gateway.demo.echo", maxConnections: 256,
                                localMaxBody: 1024 * 1024, logger: Logger(label: "gateway.demo"),
                                metrics: GatewayMetrics()) { request, respond in

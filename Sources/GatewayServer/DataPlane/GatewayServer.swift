@@ -72,7 +72,7 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
 
     /// A listener whose requests `responder` answers (one loop, the same connection code,
     /// limits and timeouts as the public listener, its own connection cap).
-    init(runtime: GatewayRuntime, label: String, maxConnections: Int, localMaxBody: Int, logger: Logger,
+    public init(runtime: GatewayRuntime, label: String, maxConnections: Int, localMaxBody: Int, logger: Logger,
          metrics: GatewayMetrics, responder: @escaping LocalResponder) {
         self.metrics = metrics
         self.loops = [ServerLoop(index: 0, runtime: runtime, jwks: nil, metrics: metrics, logger: logger, responder: responder,
