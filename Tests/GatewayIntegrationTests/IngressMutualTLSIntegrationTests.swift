@@ -84,19 +84,22 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
     func testNginxAuthRequestOverMutualTLS() throws {
         try startGateway()
         try startNginx()
-        try checkDecisionsOverMutualTLS(passesRefusalBody: false)
+        // nginx does not read the body of an auth subrequest's answer, so after the first
+        // refusal (a JSON body) it opens a new decision connection.
+        try checkDecisionsOverMutualTLS(passesRefusalBody: false, connections: 2)
     }
 
     func testCaddyForwardAuthOverMutualTLS() throws {
         try startGateway()
         try startCaddy()
-        try checkDecisionsOverMutualTLS(passesRefusalBody: true)
+        try checkDecisionsOverMutualTLS(passesRefusalBody: true, connections: 1)
     }
 
     /// What every ingress shows over mutual TLS: identity from the gateway only, refusals
     /// with the gateway's status and challenge, nothing refused at the app, and every decision
     /// asked on a mutual-TLS connection.
-    func checkDecisionsOverMutualTLS(passesRefusalBody: Bool) throws {
+    /// - Parameter connections: the decision connections (full TLS handshakes) the ingress opens.
+    func checkDecisionsOverMutualTLS(passesRefusalBody: Bool, connections: Int) throws {
         let reader = try TestTokens.rs256(["scope": .string("read:orders"), "email": .string("u@example.test")])
 
         // Allowed: the app sees the gateway's identity, not the client's.
@@ -136,6 +139,11 @@ final class IngressMutualTLSIntegrationTests: HTTPSTestCase {
         XCTAssertTrue(metrics.contains(#"gateway_tls_handshakes_total{result="ok""#) && metrics.contains(#"listener="decision"} "#),
                       metrics)
         XCTAssertFalse(metrics.contains(#"gateway_tls_handshakes_total{result="client_certificate_missing""#), metrics)
+        // The ingress keeps its decision connection open: five decisions, `connections` full handshakes.
+        let handshakes = metrics.split(separator: "\n").filter {
+            $0.hasPrefix("gateway_tls_handshakes_total{") && $0.contains(#"listener="decision""#)
+        }
+        XCTAssertEqual(handshakes.map { $0.split(separator: " ").last.map(String.init) ?? "" }, ["\(connections)"], "\(handshakes)")
     }
 
     /// nginx without its client certificate, or with one from another CA: the handshake is
