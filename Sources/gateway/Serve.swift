@@ -21,7 +21,8 @@ struct Serve: ParsableCommand {
             Logs are JSON lines on standard output: one "request" line per request, plus
             diagnostics. The admin listener (admin.address) serves /healthz, /readyz, /metrics
             and POST /reload. With `decision:` in the config, the decision listener
-            (decision.address) answers forward-auth requests from an ingress (docs/forward-auth.md).
+            (decision.address; HTTPS and mutual TLS with decision.tls) answers forward-auth
+            requests from an ingress (docs/forward-auth.md).
 
             SIGTERM/SIGINT: stop accepting, finish in-flight requests (up to limits.drain_timeout), exit 0.
             SIGHUP (or POST /reload): reload gateway.yml; a bad file is logged and the running config stays.
