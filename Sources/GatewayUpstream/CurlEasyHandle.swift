@@ -1,16 +1,26 @@
 internal import CCurl
 
 /// A libcurl easy handle together with the memory it points libcurl at: its request header
-/// list (CURLOPT_HTTPHEADER) and its error buffer (CURLOPT_ERRORBUFFER, CURL_ERROR_SIZE
-/// bytes). Non-copyable: exactly one owner at a time (the loop's pool, then one transfer,
-/// then the pool again); `deinit` frees the handle, then the list and the buffer, so libcurl
-/// never holds a pointer to freed memory. Every result is checked through `UpstreamCallError`.
+/// list (CURLOPT_HTTPHEADER, `CurlHeaderList`) and its error buffer (CURLOPT_ERRORBUFFER,
+/// CURL_ERROR_SIZE bytes). Non-copyable: exactly one owner at a time (the loop's pool, then
+/// one transfer, then the pool again); `deinit` frees the handle, then the list and the
+/// buffer, so libcurl never holds a pointer to freed memory. Every result is checked through
+/// `UpstreamCallError`.
+///
+/// A handle keeps the options every transfer shares (`isConfigured`, set up by
+/// `UpstreamTransfer`) from one transfer to the next; only the per-request options are set
+/// again. `reset()` drops everything.
 struct CurlEasyHandle: ~Copyable {
     /// The `CURL *`; valid while this value lives. Used as the transfer's identity in the
     /// multi handle and its callbacks, never freed by anyone else.
     let pointer: UnsafeMutableRawPointer
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The request header list; rebuilt for every request, in place.
+    var headers = CurlHeaderList()
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Whether the shared options are set (since `init` or the last `reset()`).
+    var isConfigured = false
+    /// The TLS files the shared options name (meaningful only when `isConfigured`).
+    var configuredTLS: UpstreamTLSOptions?
 
     init() throws(UpstreamCallError) {
         guard let pointer = curl_easy_init() else {
@@ -22,8 +32,8 @@ struct CurlEasyHandle: ~Copyable {
     }
 
     deinit {
+        // `headers` is freed after this body, so after the handle that points at it.
         curl_easy_cleanup(pointer)
-        curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
 
@@ -32,9 +42,19 @@ struct CurlEasyHandle: ~Copyable {
     /// The handle must not be in a multi handle.
     mutating func reset() {
         curl_easy_reset(pointer)
-        curl_slist_free_all(headerList)
-        headerList = nil
+        isConfigured = false
+        configuredTLS = nil
         errorBuffer[0] = 0
+    }
+
+    /// Between transfers of a configured handle: no pointer to the finished transfer stays
+    /// in the handle, and the error buffer is empty.
+    /// - Throws: when libcurl refuses (the caller then resets or frees the handle).
+    func detachTransfer() throws(UpstreamCallError) {
+        errorBuffer[0] = 0
+        try set(CURLOPT_HEADERDATA, pointer: nil)
+        try set(CURLOPT_WRITEDATA, pointer: nil)
+        try set(CURLOPT_READDATA, pointer: nil)
     }
 
     /// Points CURLOPT_ERRORBUFFER at the owned buffer (after `init` or `reset`).
@@ -80,25 +100,9 @@ struct CurlEasyHandle: ~Copyable {
         try UpstreamCallError.check(gw_easy_setopt_closesocket_cb(pointer, close), "curl_easy_setopt")
     }
 
-    /// Replaces the request header list (CURLOPT_HTTPHEADER) with `lines`; the list is owned
-    /// here and freed with the handle or on `reset()`.
-    mutating func setHeaderLines(_ lines: [String]) throws(UpstreamCallError) {
-        var list: UnsafeMutablePointer<curl_slist>?
-        for line in lines {
-            guard let longer = curl_slist_append(list, line) else {
-                curl_slist_free_all(list)
-                throw UpstreamCallError(code: .easy(CURLE_OUT_OF_MEMORY), call: "curl_slist_append")
-            }
-            list = longer
-        }
-        do throws(UpstreamCallError) {
-            try UpstreamCallError.check(gw_easy_setopt_slist(pointer, CURLOPT_HTTPHEADER, list), "curl_easy_setopt")
-        } catch {
-            curl_slist_free_all(list)
-            throw error
-        }
-        curl_slist_free_all(headerList)
-        headerList = list
+    /// Points CURLOPT_HTTPHEADER at `headers` as built for this request.
+    func attachHeaders() throws(UpstreamCallError) {
+        try UpstreamCallError.check(gw_easy_setopt_slist(pointer, CURLOPT_HTTPHEADER, headers.list), "curl_easy_setopt")
     }
 
     /// curl_easy_pause with CURLPAUSE_* bits; unpausing may run the transfer's callbacks.

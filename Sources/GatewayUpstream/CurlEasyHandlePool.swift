@@ -1,5 +1,6 @@
 /// Idle easy handles kept for later transfers (saves a curl_easy_init + curl_easy_cleanup
-/// per request). Fixed capacity; a handle offered when full is freed.
+/// per request, and after a clean finish the shared options as well). Fixed capacity; a
+/// handle offered when full is freed.
 struct CurlEasyHandlePool: ~Copyable {
     private let slots: UnsafeMutablePointer<CurlEasyHandle>
     let capacity: Int
@@ -22,10 +23,20 @@ struct CurlEasyHandlePool: ~Copyable {
         return (slots + count).move()
     }
 
-    /// Keeps `handle` (reset to defaults) for later, or frees it when the pool is full.
-    mutating func keep(_ handle: consuming CurlEasyHandle) {
+    /// Keeps `handle` for later, or frees it when the pool is full. After a clean finish
+    /// (`clean`: the transfer completed, nothing paused or cut short) the handle keeps its
+    /// shared options and only lets go of the transfer; otherwise it is reset to defaults.
+    mutating func keep(_ handle: consuming CurlEasyHandle, clean: Bool) {
         guard count < capacity else { return }
-        handle.reset()
+        if clean && handle.isConfigured {
+            do throws(UpstreamCallError) {
+                try handle.detachTransfer()
+            } catch {
+                handle.reset()
+            }
+        } else {
+            handle.reset()
+        }
         (slots + count).initialize(to: handle)
         count += 1
     }

@@ -8,6 +8,10 @@ import GatewayHTTP
 /// (RFC 9110 §15.2); the head of the final response is returned once its empty line
 /// arrives. Lines after that are trailer fields (RFC 9112 §7.1.2); they are counted
 /// against their own limit and otherwise ignored.
+///
+/// Each line is scanned in place, once: the only allocations are the name and value
+/// `String`s of the fields returned. The framing fields (`Content-Length`,
+/// `Transfer-Encoding`) are checked while their lines are scanned (`ResponseFramingCheck`).
 struct ResponseHeadParser: Sendable {
     /// Limit on all head bytes (interim responses included), and separately on trailer bytes.
     static let maxHeadBytes = 64 * 1024
@@ -20,8 +24,10 @@ struct ResponseHeadParser: Sendable {
 
     private var headBytes = 0
     private var trailerBytes = 0
-    private var status: Int?
+    /// The status of the head being read; 0 before its status line.
+    private var status = 0
     private var fields: [HTTPField] = []
+    private var framing = ResponseFramingCheck()
     /// True once the final head was returned.
     private(set) var isComplete = false
 
@@ -43,24 +49,25 @@ struct ResponseHeadParser: Sendable {
             throw .invalidResponse("response head over 64 KiB")
         }
         let content = try Self.stripTerminator(line)
-        guard let current = status else {
+        if status == 0 {
             status = try Self.parseStatusLine(content)
             return nil
         }
         if !content.isEmpty {
-            fields.append(try Self.parseFieldLine(content))
+            fields.append(try parseFieldLine(content))
             return nil
         }
         // The empty line ends this response head (RFC 9112 §2.1).
-        if current < 200 {
+        if status < 200 {
             // Interim response (RFC 9110 §15.2): discard and wait for the next status line.
-            status = nil
-            fields = []
+            status = 0
+            fields.removeAll(keepingCapacity: true)
+            framing = ResponseFramingCheck()
             return nil
         }
-        try Self.checkFraming(fields)
+        try framing.finish()
         isComplete = true
-        let head = Head(status: current, fields: fields)
+        let head = Head(status: status, fields: fields)
         fields = []
         return head
     }
@@ -68,35 +75,37 @@ struct ResponseHeadParser: Sendable {
     // MARK: - Grammar
 
     /// Removes "\r\n" or "\n"; any other CR, LF or NUL is refused (RFC 9112 §2.2).
-    private static func stripTerminator(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> ArraySlice<UInt8> {
-        var bytes = ArraySlice(line)
-        guard bytes.last == 0x0A else { throw .invalidResponse("response line without line terminator") }
-        bytes.removeLast()
-        if bytes.last == 0x0D { bytes.removeLast() }
-        if bytes.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }) {
+    private static func stripTerminator(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> UnsafeRawBufferPointer {
+        var end = line.count
+        guard end > 0, line[end - 1] == 0x0A else { throw .invalidResponse("response line without line terminator") }
+        end -= 1
+        if end > 0 && line[end - 1] == 0x0D { end -= 1 }
+        let content = UnsafeRawBufferPointer(rebasing: line[0..<end])
+        for c in content where c == 0x0D || c == 0x0A || c == 0x00 {
             throw .invalidResponse("bare CR, LF or NUL in response head")
         }
-        return bytes
+        return content
     }
 
     /// status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4).
     /// A missing SP after the code is accepted, as most recipients do.
-    static func parseStatusLine(_ line: ArraySlice<UInt8>) throws(UpstreamError) -> Int {
-        let b = Array(line)
-        let prefix: [UInt8] = Array("HTTP/1.".utf8)
-        guard b.count >= 12, Array(b[0..<7]) == prefix, b[7] == 0x30 || b[7] == 0x31, b[8] == 0x20 else {
+    static func parseStatusLine(_ b: UnsafeRawBufferPointer) throws(UpstreamError) -> Int {
+        // "HTTP/1." as bytes.
+        guard b.count >= 12, b[0] == 0x48, b[1] == 0x54, b[2] == 0x54, b[3] == 0x50, b[4] == 0x2F,
+              b[5] == 0x31, b[6] == 0x2E, b[7] == 0x30 || b[7] == 0x31, b[8] == 0x20 else {
             throw .invalidResponse("malformed status line")
         }
         var code = 0
         for i in 9..<12 {
-            guard (0x30...0x39).contains(b[i]) else { throw .invalidResponse("malformed status code") }
-            code = code * 10 + Int(b[i] - 0x30)
+            let c = b[i]
+            guard c >= 0x30 && c <= 0x39 else { throw .invalidResponse("malformed status code") }
+            code = code * 10 + Int(c - 0x30)
         }
-        guard (100...599).contains(code) else { throw .invalidResponse("status code out of range") }
+        guard code >= 100 && code <= 599 else { throw .invalidResponse("status code out of range") }
         if b.count > 12 {
             guard b[12] == 0x20 else { throw .invalidResponse("malformed status line") }
             // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-            for c in b[13...] where !(c == 0x09 || c == 0x20 || (0x21...0x7E).contains(c) || c >= 0x80) {
+            for c in UnsafeRawBufferPointer(rebasing: b[13...]) where !HTTPSyntax.isFieldValueByte(c) {
                 throw .invalidResponse("control character in reason phrase")
             }
         }
@@ -108,76 +117,54 @@ struct ResponseHeadParser: Sendable {
     }
 
     /// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5, RFC 9110 §5.1, §5.5).
-    static func parseFieldLine(_ line: ArraySlice<UInt8>) throws(UpstreamError) -> HTTPField {
-        guard let first = line.first else { throw .invalidResponse("empty field line") }
+    private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> HTTPField {
+        let first = line[0]
         if first == 0x20 || first == 0x09 {
             // obs-fold: a gateway must reject or unfold it (RFC 9112 §5.2); we reject.
             throw .invalidResponse("obsolete line folding in response head")
         }
-        guard let colon = line.firstIndex(of: 0x3A) else {
-            throw .invalidResponse("response field line without colon")
+        // The name must be a token; whitespace before the colon is refused as well (RFC 9112 §5.1).
+        var colon = 0
+        while colon < line.count, line[colon] != 0x3A {
+            guard HTTPSyntax.isTokenChar(line[colon]) else {
+                throw .invalidResponse(line[colon...].contains(0x3A)
+                                       ? "invalid response field name" : "response field line without colon")
+            }
+            colon += 1
         }
-        let name = line[line.startIndex..<colon]
-        // Whitespace before the colon is refused as well (RFC 9112 §5.1).
-        guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else {
-            throw .invalidResponse("invalid response field name")
-        }
-        var value = line[(colon + 1)...]
-        while let c = value.first, c == 0x20 || c == 0x09 { value.removeFirst() }
-        while let c = value.last, c == 0x20 || c == 0x09 { value.removeLast() }
+        guard colon < line.count else { throw .invalidResponse("response field line without colon") }
+        guard colon > 0 else { throw .invalidResponse("invalid response field name") }
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
         // field-value = *( VCHAR / obs-text / SP / HTAB ); DEL and other CTLs refused.
-        for c in value where !HTTPSyntax.isFieldValueByte(c) {
-            throw .invalidResponse("control character in response field value")
+        var ascii = true
+        for i in start..<end {
+            let c = line[i]
+            guard HTTPSyntax.isFieldValueByte(c) else {
+                throw .invalidResponse("control character in response field value")
+            }
+            if c >= 0x80 { ascii = false }
         }
+        let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+        let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        // Interim (1xx) heads are discarded whole, framing included.
+        if status >= 200 { try framing.inspect(name: name, value: value) }
         // Values travel on as Swift strings; refuse bytes that would not survive unchanged.
-        guard let valueText = String(validating: value, as: UTF8.self),
-              let nameText = String(validating: name, as: UTF8.self) else {
-            throw .invalidResponse("response field value is not UTF-8")
+        // A token is ASCII, so the name always decodes exactly.
+        let valueText: String
+        if ascii {
+            valueText = String(decoding: value, as: UTF8.self)
+        } else {
+            guard let text = String(validating: value.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+                throw .invalidResponse("response field value is not UTF-8")
+            }
+            valueText = text
         }
-        return HTTPField(name: nameText, value: valueText)
+        return HTTPField(name: String(decoding: name, as: UTF8.self), value: valueText)
     }
 
     /// token = 1*tchar (RFC 9110 §5.6.2): methods and field names (`HTTPSyntax.isToken`).
     static func isToken(_ text: String) -> Bool { HTTPSyntax.isToken(text) }
-
-    /// Refuses framing a gateway must not pass on (RFC 9112 §6.1, §6.3; RFC 9110 §8.6):
-    /// `Content-Length` that is not digits or disagrees with itself, a transfer coding
-    /// other than a single `chunked`, or both fields at once (a response-splitting sign).
-    static func checkFraming(_ fields: [HTTPField]) throws(UpstreamError) {
-        var length: Substring?
-        var sawTransferEncoding = false
-        for field in fields {
-            let name = HTTPSyntax.asciiLowercased(field.name)
-            if name == "content-length" {
-                // A list of identical values is allowed (RFC 9110 §8.6).
-                for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let v = part.trimmingSpaces()
-                    guard !v.isEmpty, v.count <= 19, v.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
-                        throw .invalidResponse("invalid Content-Length in response")
-                    }
-                    if let previous = length, previous != v {
-                        throw .invalidResponse("conflicting Content-Length in response")
-                    }
-                    length = v
-                }
-            } else if name == "transfer-encoding" {
-                guard !sawTransferEncoding, HTTPSyntax.equalsIgnoringASCIICase(field.value, "chunked") else {
-                    throw .invalidResponse("unsupported Transfer-Encoding in response")
-                }
-                sawTransferEncoding = true
-            }
-        }
-        if sawTransferEncoding && length != nil {
-            throw .invalidResponse("response has both Content-Length and Transfer-Encoding")
-        }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
-        return s
-    }
 }

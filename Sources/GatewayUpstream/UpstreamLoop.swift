@@ -32,9 +32,9 @@ public final class UpstreamLoop: @unchecked Sendable {
     let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
-    /// Easy handles of finished transfers, reset, for the next transfers (saves a
-    /// curl_easy_init + curl_easy_cleanup per request; a reset handle keeps only libcurl's
-    /// caches, none of our options).
+    /// Easy handles of finished transfers, for the next transfers (saves a curl_easy_init +
+    /// curl_easy_cleanup per request, and after a clean finish setting the shared options
+    /// again; see `CurlEasyHandlePool`).
     private var idleEasyHandles = CurlEasyHandlePool(capacity: UpstreamLoop.maxIdleEasyHandles)
     static let maxIdleEasyHandles = 32
     /// > 0 while inside a libcurl call that may run easy-handle callbacks; during it,
@@ -132,12 +132,13 @@ public final class UpstreamLoop: @unchecked Sendable {
         return try idleEasyHandles.take()
     }
 
-    /// Takes back the easy handle of a finished transfer (not in the multi handle): reset to
-    /// default options (so it no longer points at the transfer, its callbacks or its header
-    /// list) and kept for the next transfer, or freed when the pool is full.
-    func recycleEasyHandle(_ easy: consuming CurlEasyHandle) {
+    /// Takes back the easy handle of a finished transfer (not in the multi handle) for the
+    /// next transfer, or frees it when the pool is full. It no longer points at the transfer:
+    /// after a clean finish only the transfer's pointers are cleared (the shared options
+    /// stay), otherwise it is reset to default options.
+    func recycleEasyHandle(_ easy: consuming CurlEasyHandle, clean: Bool) {
         assertOnQueue()
-        idleEasyHandles.keep(easy)
+        idleEasyHandles.keep(easy, clean: clean)
     }
 
     private func add(_ transfer: UpstreamTransfer) {

@@ -101,7 +101,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         do throws(UpstreamError) {
             try configure(&handle)
         } catch {
-            loop.recycleEasyHandle(handle)
+            loop.recycleEasyHandle(handle, clean: false)
             return error
         }
         easy = handle.pointer
@@ -113,107 +113,160 @@ public final class UpstreamTransfer: @unchecked Sendable {
         guard ResponseHeadParser.isToken(request.method) else {
             throw .connectFailed("request method is not a valid token")
         }
-        var fieldLines: [String] = []
-        // Framing comes from `request.body` only; `Expect` is never forwarded because the
-        // upstream exchange never uses 100-continue (RFC 9110 §10.1.1).
-        let droppedNames: Set<String> = ["content-length", "transfer-encoding", "expect"]
-        for field in request.fields {
-            guard ResponseHeadParser.isToken(field.name), Self.isValidFieldValue(field.value) else {
-                throw .connectFailed("request field is not valid HTTP")
-            }
-            if droppedNames.contains(HTTPSyntax.asciiLowercased(field.name)) { continue }
-            // "Name;" is curl's spelling for a field with an empty value ("Name:" deletes it).
-            fieldLines.append(field.value.isEmpty ? "\(field.name);" : "\(field.name): \(field.value)")
-        }
-        let given = Set(request.fields.map { HTTPSyntax.asciiLowercased($0.name) })
-        // Suppress the fields curl would add on its own.
-        if !given.contains("accept") { fieldLines.append("Accept:") }
-        fieldLines.append("Expect:")
-
         let isHead = request.method == "HEAD"
-        var options: [(CURLoption, Int)] = [
-            (CURLOPT_NOSIGNAL, 1),
-            (CURLOPT_PATH_AS_IS, 1),
-            (CURLOPT_HTTP_VERSION, gw_http_version_1_1()),
-            (CURLOPT_FOLLOWLOCATION, 0),
-            (CURLOPT_HTTP_CONTENT_DECODING, 0),
-            (CURLOPT_HTTP_TRANSFER_DECODING, 1),
-            (CURLOPT_SSL_VERIFYPEER, 1),
-            (CURLOPT_SSL_VERIFYHOST, 2),
-            (CURLOPT_TCP_KEEPALIVE, 1),
-        ]
-        if request.connectTimeout > 0 {
-            options.append((CURLOPT_CONNECTTIMEOUT_MS, max(1, Int((request.connectTimeout * 1000).rounded()))))
+        if case .length(let n) = request.body, !isHead {
+            guard n <= UInt64(Int64.max) else { throw .connectFailed("request body too large") }
+            bodyRemaining = n
         }
-        if request.timeout > 0 {
-            options.append((CURLOPT_TIMEOUT_MS, max(1, Int((request.timeout * 1000).rounded()))))
-        }
-        if isHead {
-            options.append((CURLOPT_NOBODY, 1))
-        } else {
-            switch request.body {
-            case .none:
-                // RFC 9110 §8.6: a body-carrying method says "no body" with Content-Length: 0.
-                if ["POST", "PUT", "PATCH"].contains(request.method) {
-                    fieldLines.append("Content-Length: 0")
-                }
-            case .length(let n):
-                bodyRemaining = n
-                options.append((CURLOPT_UPLOAD, 1))
-            case .chunked:
-                options.append((CURLOPT_UPLOAD, 1))
-                fieldLines.append("Transfer-Encoding: chunked")
-            }
-        }
-        var strings: [(CURLoption, String)] = [
-            (CURLOPT_URL, request.url),
-            // Only http and https, also for redirects (which are never followed anyway).
-            (CURLOPT_PROTOCOLS_STR, "http,https"),
-            (CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
-            // Ignore http_proxy & co from the environment.
-            (CURLOPT_PROXY, ""),
-            (CURLOPT_NOPROXY, "*"),
-        ]
-        if !isHead {
-            // Also for GET: an explicit method keeps CURLOPT_UPLOAD from turning it into PUT.
-            strings.append((CURLOPT_CUSTOMREQUEST, request.method))
-        }
-        if let tls = request.tls {
-            if let path = tls.caFile { strings.append((CURLOPT_CAINFO, path)) }
-            if let path = tls.clientCertificate { strings.append((CURLOPT_SSLCERT, path)) }
-            if let path = tls.clientKey { strings.append((CURLOPT_SSLKEY, path)) }
-        }
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        let pointerOptions: [(CURLoption, UnsafeMutableRawPointer?)] = [
-            (CURLOPT_HEADERDATA, me), (CURLOPT_WRITEDATA, me), (CURLOPT_READDATA, me),
-            (CURLOPT_OPENSOCKETDATA, loop.socketContext.pointer),
-            (CURLOPT_CLOSESOCKETDATA, loop.socketContext.pointer),
-        ]
-        if case .length(let n) = request.body, !isHead, n > UInt64(Int64.max) {
-            throw .connectFailed("request body too large")
-        }
+        try writeHeaderLines(into: &handle.headers, isHead: isHead)
         var urlRefused = false
         do throws(UpstreamCallError) {
-            try handle.attachErrorBuffer()
-            for (option, value) in options { try handle.set(option, value) }
-            if case .length(let n) = request.body, !isHead {
-                try handle.set(CURLOPT_INFILESIZE_LARGE, offset: curl_off_t(n))
+            if !handle.isConfigured || handle.configuredTLS != request.tls {
+                if handle.isConfigured { handle.reset() }
+                try configureShared(handle)
+                handle.isConfigured = true
+                handle.configuredTLS = request.tls
             }
-            for (option, value) in strings {
-                urlRefused = option == CURLOPT_URL
-                try handle.set(option, string: value)  // curl copies string options
+            // Per request. CURLOPT_UPLOAD before CURLOPT_NOBODY: clearing UPLOAD makes the
+            // request a GET again, which would undo a HEAD set first.
+            var upload = false
+            var uploadSize: curl_off_t = -1
+            if !isHead {
+                switch request.body {
+                case .none: break
+                case .length(let n): upload = true; uploadSize = curl_off_t(n)
+                case .chunked: upload = true
+                }
             }
+            try handle.set(CURLOPT_UPLOAD, upload ? 1 : 0)
+            try handle.set(CURLOPT_NOBODY, isHead ? 1 : 0)
+            if upload { try handle.set(CURLOPT_INFILESIZE_LARGE, offset: uploadSize) }
+            // 0 means libcurl's default (300 s) for the connect, no limit for the whole exchange.
+            try handle.set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout > 0
+                           ? max(1, Int((request.connectTimeout * 1000).rounded())) : 0)
+            try handle.set(CURLOPT_TIMEOUT_MS, request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded())) : 0)
+            // Also for GET: an explicit method keeps CURLOPT_UPLOAD from turning it into PUT.
+            // HEAD goes without one (CURLOPT_NOBODY makes it a HEAD that reads no body).
+            if isHead {
+                try handle.set(CURLOPT_CUSTOMREQUEST, pointer: nil)
+            } else {
+                try handle.set(CURLOPT_CUSTOMREQUEST, string: request.method)  // curl copies string options
+            }
+            urlRefused = true
+            try handle.set(CURLOPT_URL, string: request.url)
             urlRefused = false
-            try handle.setHeaderLines(fieldLines)
-            for (option, value) in pointerOptions { try handle.set(option, pointer: value) }
-            try handle.set(CURLOPT_HEADERFUNCTION, dataCallback: upstreamHeaderCallback)
-            try handle.set(CURLOPT_WRITEFUNCTION, dataCallback: upstreamWriteCallback)
-            try handle.set(CURLOPT_READFUNCTION, dataCallback: upstreamReadCallback)
-            try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
+            try handle.attachHeaders()
+            let me = Unmanaged.passUnretained(self).toOpaque()
+            try handle.set(CURLOPT_HEADERDATA, pointer: me)
+            try handle.set(CURLOPT_WRITEDATA, pointer: me)
+            try handle.set(CURLOPT_READDATA, pointer: me)
         } catch {
             callError = error
+            handle.reset()  // never keep a half-configured handle
             if urlRefused { throw .connectFailed("upstream URL refused by libcurl") }
             throw error.kind == .resourceExhausted ? .connectFailed("out of memory") : .connectFailed("libcurl refused an option")
+        }
+    }
+
+    /// The options every transfer of this loop shares: set once per easy handle (again
+    /// only after a reset, or for other TLS files).
+    private func configureShared(_ handle: borrowing CurlEasyHandle) throws(UpstreamCallError) {
+        try handle.attachErrorBuffer()
+        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try handle.set(CURLOPT_PATH_AS_IS, 1)
+        try handle.set(CURLOPT_HTTP_VERSION, gw_http_version_1_1())
+        try handle.set(CURLOPT_FOLLOWLOCATION, 0)
+        try handle.set(CURLOPT_HTTP_CONTENT_DECODING, 0)
+        try handle.set(CURLOPT_HTTP_TRANSFER_DECODING, 1)
+        try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
+        try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
+        // Only http and https, also for redirects (which are never followed anyway).
+        try handle.set(CURLOPT_PROTOCOLS_STR, string: "http,https")
+        try handle.set(CURLOPT_REDIR_PROTOCOLS_STR, string: "http,https")
+        // Ignore http_proxy & co from the environment.
+        try handle.set(CURLOPT_PROXY, string: "")
+        try handle.set(CURLOPT_NOPROXY, string: "*")
+        if let tls = request.tls {
+            if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
+            if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }
+            if let path = tls.clientKey { try handle.set(CURLOPT_SSLKEY, string: path) }
+        }
+        try handle.set(CURLOPT_OPENSOCKETDATA, pointer: loop.socketContext.pointer)
+        try handle.set(CURLOPT_CLOSESOCKETDATA, pointer: loop.socketContext.pointer)
+        try handle.set(CURLOPT_HEADERFUNCTION, dataCallback: upstreamHeaderCallback)
+        try handle.set(CURLOPT_WRITEFUNCTION, dataCallback: upstreamWriteCallback)
+        try handle.set(CURLOPT_READFUNCTION, dataCallback: upstreamReadCallback)
+        try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
+    }
+
+    /// The request's header lines for CURLOPT_HTTPHEADER, written as bytes straight into
+    /// the handle's list: each field validated while it is copied (a name that is not a
+    /// token or a value with CR, LF, NUL or another CTL fails the request, RFC 9110 §5.5),
+    /// the framing fields and `Expect` left out (they come from `request.body`; the upstream
+    /// exchange never uses 100-continue, RFC 9110 §10.1.1), and the fields libcurl would
+    /// add on its own suppressed.
+    private func writeHeaderLines(into list: inout CurlHeaderList, isHead: Bool) throws(UpstreamError) {
+        var bytes = 64  // "Accept:", "Expect:", and one framing line, with their NULs
+        for field in request.fields { bytes += field.name.utf8.count + field.value.utf8.count + 3 }
+        list.begin(bytes: bytes, lines: request.fields.count + 3)
+        var givenAccept = false
+        for field in request.fields {
+            var name = field.name
+            var value = field.value
+            // nil: not a token.
+            let kind = name.withUTF8 { n -> RequestFieldKind? in
+                let name = UnsafeRawBufferPointer(n)
+                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return nil }
+                list.append(name)
+                return RequestFieldKind(name)
+            }
+            let valid = value.withUTF8 { v -> Bool in
+                let value = UnsafeRawBufferPointer(v)
+                guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return false }
+                // "Name;" is curl's spelling for a field with an empty value ("Name:" deletes it).
+                if value.isEmpty {
+                    list.append(0x3B)
+                } else {
+                    list.append(": ")
+                    list.append(value)
+                }
+                return true
+            }
+            guard let kind, valid else { throw .connectFailed("request field is not valid HTTP") }
+            switch kind {
+            case .framing:
+                list.discardLine()
+            case .accept:
+                givenAccept = true
+                list.endLine()
+            case .other:
+                list.endLine()
+            }
+        }
+        // Suppress the fields curl would add on its own.
+        if !givenAccept {
+            list.append("Accept:")
+            list.endLine()
+        }
+        list.append("Expect:")
+        list.endLine()
+        guard !isHead else { return }
+        switch request.body {
+        case .none:
+            // RFC 9110 §8.6: a body-carrying method says "no body" with Content-Length: 0.
+            switch request.method {
+            case "POST", "PUT", "PATCH":
+                list.append("Content-Length: 0")
+                list.endLine()
+            default:
+                break
+            }
+        case .length:
+            break
+        case .chunked:
+            list.append("Transfer-Encoding: chunked")
+            list.endLine()
         }
     }
 
@@ -246,7 +299,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let error = cancelled ? nil : outcome(result)
         loop.remove(self)
         state = .finished
-        release()
+        release(clean: result == nil && failure == nil && !cancelled && !sendPaused && !receivePaused)
         let delegate = self.delegate
         self.delegate = nil
         if !cancelled {
@@ -261,12 +314,13 @@ public final class UpstreamTransfer: @unchecked Sendable {
         release()
     }
 
-    /// Gives the easy handle (with its header list) back to the loop's pool.
-    /// The handle must not be in the multi handle.
-    private func release() {
+    /// Gives the easy handle (with its header list) back to the loop's pool; `clean` when
+    /// the transfer completed without any failure or pause left over, so that the handle
+    /// may keep its shared options. The handle must not be in the multi handle.
+    private func release(clean: Bool = false) {
         easy = nil
         guard let handle = handle.take() else { return }
-        loop.recycleEasyHandle(handle)
+        loop.recycleEasyHandle(handle, clean: clean)
     }
 
     private func scheduleUnpause() {
@@ -312,11 +366,6 @@ public final class UpstreamTransfer: @unchecked Sendable {
             return headDelivered ? nil : .invalidResponse("no response head")
         }
         return result.upstreamError(headDelivered: headDelivered)
-    }
-
-    private static func isValidFieldValue(_ value: String) -> Bool {
-        // RFC 9110 §5.5: no CR, LF, NUL (or other CTLs besides HTAB) in a field value.
-        value.utf8.allSatisfy(HTTPSyntax.isFieldValueByte)
     }
 
     // MARK: - libcurl callbacks

@@ -323,6 +323,39 @@ final class UpstreamLoopTests: XCTestCase {
         XCTAssertEqual(Set(upstream.requests.map(\.connection)), [1])
     }
 
+    /// Easy handles keep their shared options from one transfer to the next: nothing of a
+    /// request (method, body framing, fields, HEAD's no-body) may leak into the next one.
+    func testReusedHandlesCarryNothingFromTheRequestBefore() throws {
+        let upstream = try RecordingUpstream { req in .ok(body: Array("\(req.method) \(req.body.count)".utf8)) }
+        defer { upstream.stop() }
+        let payload = [UInt8](repeating: 0x61, count: 300)
+        let steps: [(UpstreamRequest, [UInt8])] = [
+            (request("HEAD", upstream.url("/1"), fields: [HTTPField(name: "X-Only-First", value: "1")]), []),
+            (request("POST", upstream.url("/2"), body: .length(300)), payload),
+            (request(upstream.url("/3")), []),
+            (request("PUT", upstream.url("/4"), body: .chunked), payload),
+            (request("POST", upstream.url("/5")), []),
+            (request(upstream.url("/6"), fields: [HTTPField(name: "Accept", value: "text/plain")]), []),
+            (request("HEAD", upstream.url("/7")), []),
+            (request("DELETE", upstream.url("/8")), []),
+        ]
+        for (request, body) in steps {
+            let r = run(request) { $0.requestBody = body }
+            XCTAssertNil(r.completions.first ?? nil, request.url)
+            XCTAssertEqual(r.status, 200, request.url)
+            XCTAssertEqual(r.body, request.method == "HEAD" ? [] : Array("\(request.method) \(body.count)".utf8), request.url)
+        }
+        let seen = upstream.requests
+        XCTAssertEqual(seen.map(\.method), ["HEAD", "POST", "GET", "PUT", "POST", "GET", "HEAD", "DELETE"])
+        XCTAssertEqual(seen.map(\.target), (1...8).map { "/\($0)" })
+        XCTAssertEqual(seen.map { $0.values("Content-Length") }, [[], ["300"], [], [], ["0"], [], [], []])
+        XCTAssertEqual(seen.map(\.chunked), [false, false, false, true, false, false, false, false])
+        XCTAssertEqual(seen.map { $0.body.count }, [0, 300, 0, 300, 0, 0, 0, 0])
+        XCTAssertEqual(seen.map { $0.values("X-Only-First") }, [["1"], [], [], [], [], [], [], []])
+        XCTAssertEqual(seen.map { $0.values("Accept") }, [[], [], [], [], [], ["text/plain"], [], []])
+        XCTAssertEqual(seen.map { $0.values("Expect") }, Array(repeating: [], count: 8))
+    }
+
     func testUpstreamClosingAfterCompleteBodyThenNewConnection() throws {
         let upstream = try RecordingUpstream { _ in .ok("done", fields: [HTTPField(name: "Connection", value: "close")]) }
         defer { upstream.stop() }
