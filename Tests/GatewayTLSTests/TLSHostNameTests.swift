@@ -49,6 +49,22 @@ final class TLSHostNameTests: XCTestCase {
         XCTAssertFalse(noSNI.isMisdirected(host: "other.example.com"))
     }
 
+    func testOnlyASCIILettersFoldCase() {
+        // 0x2D "-" and 0x0D differ only in the 0x20 bit, as do "[" and "{": not letters, never equal.
+        XCTAssertFalse(TLSHostName.matches(pattern: "a-b.example.com", host: "a\rb.example.com"))
+        XCTAssertFalse(TLSHostName.matches(pattern: "a[b.example.com", host: "a{b.example.com"))
+        XCTAssertFalse(TLSHostName.matches(pattern: "*.example.com", host: "a.example\u{0E}com"))
+        XCTAssertTrue(TLSHostName.matches(pattern: "*.example.com", host: "a-1.EXAMPLE.com."))
+    }
+
+    func testCoversTheHostFieldWithoutItsPort() {
+        XCTAssertTrue(TLSHostName.covers(["a.example.com"], hostField: "A.example.com:8443"))
+        XCTAssertTrue(TLSHostName.covers(["*.example.com"], hostField: "x.example.com"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: "b.example.com:443"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: "[::1]:443"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: ":443"))
+    }
+
     func testHostWithoutPort() {
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com:8443"), "a.example.com")
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com"), "a.example.com")
