@@ -6,6 +6,7 @@ TOKEN=rs256     # header is sent but not checked
 AUTH=
 SCHEME=https
 LOAD=handshake
+REF=haproxy-tls-proxy-handshake   # the anchor of the handshake table itself
 DESC="HAProxy TLS, no auth: a full handshake per request"
 start() {
   LISTEN_PORT=$PORT BIND_TLS="ssl crt $TLS_PEM alpn http/1.1" \
