@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// DNS name matching for certificate selection by SNI and for the `Host` check (421)
 /// (RFC 6125 §6.4): names compare case-insensitively without a trailing dot; a wildcard is
 /// only a whole left-most label (`*.example.com`), which matches exactly one label in that
@@ -9,6 +13,13 @@
 /// bytes without making strings: DNS names are ASCII (RFC 5890 A-labels), case folds only
 /// ASCII letters (RFC 4343 §3); any other byte must be equal.
 public enum TLSHostName {
+    /// Whether `name` is an IPv4 or IPv6 address literal, which RFC 6066 §3 does not allow as
+    /// a server name (some clients, wrk for one, send it anyway for `https://127.0.0.1/`).
+    public static func isIPAddressLiteral(_ name: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
+    }
+
     /// `name` lowercased (ASCII) without one trailing dot.
     public static func normalized(_ name: String) -> String {
         var n = name.lowercased()

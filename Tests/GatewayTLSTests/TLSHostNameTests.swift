@@ -65,6 +65,16 @@ final class TLSHostNameTests: XCTestCase {
         XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: ":443"))
     }
 
+    func testAddressLiteralsAreNoServerNames() {
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("127.0.0.1"))
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("::1"))
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("2001:db8::7"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("localhost"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("1.2.3.4.example.com"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("[::1]"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral(""))
+    }
+
     func testHostWithoutPort() {
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com:8443"), "a.example.com")
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com"), "a.example.com")
