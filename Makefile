@@ -4,7 +4,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config curl openssl
 CONFIG ?= debug
 
-.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-deps bench-idle bench-idle-tls bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
+.PHONY: all deps test-deps build release test policy-test demo lint-deploy clean fuzz-jose bench-jose bench-stream fuzz-http bench bench-tls bench-deps bench-idle bench-idle-tls bench-micro bench-instructions bench-slowread bench-revocation bench-introspection
 
 all: build
 
@@ -121,11 +121,17 @@ bench-stream: release
 # HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
 # Forward auth: gateway-decision (the decision listener alone, beside HAProxy JWT RS256) and
 # nginx-gateway-decision (nginx auth_request + the decision listener, beside nginx-proxy alone).
-# Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~6 minutes with the defaults.
+# HTTPS (BENCH_TLS_TARGETS, also alone: `make bench-tls`): HAProxy terminating TLS with the
+# same ECDSA P-256 certificate and TLS policy (no auth; JWT RS256) beside the gateway with
+# `listen.tls` (--loops 1 and default loops), keep-alive; and a full TLS handshake per
+# request (a new connection each, no resumption: Benchmarks/harness/tlsload.c) for HAProxy
+# TLS without auth and the gateway --loops 1.
+# Installs wrk/nginx/haproxy first (Benchmarks/harness/setup.sh). ~9 minutes with the defaults.
 BENCH_ROUNDS ?= 3
 BENCH_DURATION ?= 5
 BENCH_WARMUP ?= 1
-BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision
+BENCH_TLS_TARGETS ?= haproxy-tls-proxy haproxy-tls-jwt-rs256 gateway-tls-rs256-1loop gateway-tls-rs256 haproxy-tls-proxy-handshake gateway-tls-rs256-1loop-handshake
+BENCH_TARGETS ?= haproxy-proxy gateway-rs256 gateway-rs256-revoked gateway-rs256-1loop gateway-rs256-fresh gateway-rs256-nocache gateway-es256 gateway-hs256 gateway-decision nginx-proxy nginx-gateway-decision $(BENCH_TLS_TARGETS)
 bench-deps: deps
 	bash Benchmarks/harness/setup.sh
 
@@ -134,6 +140,12 @@ bench: bench-deps release
 	bin="$$($(SWIFT) build -c release --show-bin-path)/gateway"; test -x "$$bin" || { echo "no $$bin" >&2; exit 1; }; \
 	cd Benchmarks/harness && GATEWAY_BIN="$$bin" \
 	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TARGETS)
+
+# The HTTPS rows alone (BENCH_TLS_TARGETS with their anchors and direct; ~4 minutes).
+bench-tls: bench-deps release
+	bin="$$($(SWIFT) build -c release --show-bin-path)/gateway"; test -x "$$bin" || { echo "no $$bin" >&2; exit 1; }; \
+	cd Benchmarks/harness && GATEWAY_BIN="$$bin" \
+	  ROUNDS=$(BENCH_ROUNDS) DURATION=$(BENCH_DURATION) WARMUP=$(BENCH_WARMUP) ./run.sh $(BENCH_TLS_TARGETS)
 
 # Instructions/request (callgrind) and system calls/request (strace) of the gateway (token-cache
 # hit, cache miss with a fresh token per request, public route; --loops 1) and the anchors (nginx

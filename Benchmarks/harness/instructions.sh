@@ -17,7 +17,10 @@
 #              to every thread, exactly REQUESTS requests, then strace is stopped (SIGINT);
 #              syscalls/request = strace's total calls / REQUESTS.
 # Load: loadgen.py, CONNS (32) keep-alive connections, one request outstanding on each,
-# the same token every request (or fresh tokens in rotation for FRESH_TOKENS targets).
+# the same token every request (or fresh tokens in rotation for FRESH_TOKENS targets);
+# SCHEME=https targets over TLS (loadgen.py --tls: the handshakes happen before the counted
+# requests); LOAD=handshake targets with bin/tlsload -N: every request on a new connection
+# with a full TLS handshake (instructions per handshake + request).
 #
 # Why zeroing rather than "run N and N' requests and divide the difference": both remove
 # start-up and warm-up, but zeroing needs one run per target instead of two (a callgrind run
@@ -50,6 +53,8 @@ LOAD_TIMEOUT=${LOAD_TIMEOUT:-1200}   # seconds, per load phase
 
 need_cmds valgrind callgrind_control strace nginx haproxy python3 objcopy timeout
 ensure_tokens
+ensure_tls_cert
+ensure_tlsload
 
 if (($#)); then targets=("$@"); else
   targets=(gateway-rs256-1loop gateway-rs256-fresh-1loop gateway-public-1loop nginx-proxy haproxy-proxy haproxy-jwt-rs256)
@@ -102,13 +107,19 @@ start_upstream
 
 # load NAME PORT COUNT: exactly COUNT requests with the target's token(s).
 load() {
-  local name=$1 port=$2 count=$3 token fresh args=()
-  IFS='|' read -r _ token _ _ _ _ fresh _ <<<"$(target_meta "$name")"
+  local name=$1 port=$2 count=$3 token fresh scheme load_kind args=()
+  IFS='|' read -r _ token _ _ _ _ fresh _ _ scheme load_kind _ <<<"$(target_meta "$name")"
+  if [[ $load_kind == handshake ]]; then
+    timeout "$LOAD_TIMEOUT" "$TLSLOAD" -p "$port" -N "$count" -c "$CONNS" -P "${BENCH_PATH:-/api/users/42}" \
+      -n localhost -t "$(token_for "$token")"
+    return
+  fi
+  [[ $scheme == https ]] && args+=(--tls)
   if [[ -n $fresh ]]; then
-    args=(--tokens-file "$BENCH_DIR/tokens/$token.fresh.txt")
+    args+=(--tokens-file "$BENCH_DIR/tokens/$token.fresh.txt")
   elif [[ -n $token ]]; then
     token_for "$token" >"$RES/$name.token"
-    args=(--token-file "$RES/$name.token")
+    args+=(--token-file "$RES/$name.token")
   fi
   python3 "$BENCH_DIR/loadgen.py" "$port" "$count" --conns "$CONNS" --path "${BENCH_PATH:-/api/users/42}" \
     --timeout "$LOAD_TIMEOUT" "${args[@]}"

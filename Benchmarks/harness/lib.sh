@@ -79,21 +79,27 @@ load_target() {
   [[ -f $f ]] || die "unknown target '$1' (no $f)"
   unset -f start stop available 2>/dev/null
   PORT="" TOKEN="" AUTH="" DESC="" INSUFFICIENT_SCOPE_STATUS=401 FRESH_TOKENS="" EMPTY_BEARER_STATUS=401 GOOD_EXPECT=""
+  SCHEME=http LOAD=keepalive REF=""
   # shellcheck disable=SC1090
   source "$f"
   [[ $PORT =~ ^[0-9]+$ ]] || die "target $1: PORT not set"
 }
 
-# target_meta NAME -> "PORT|TOKEN|AUTH|DESC|HAS_START|INSUFFICIENT_SCOPE_STATUS|FRESH_TOKENS|EMPTY_BEARER_STATUS|GOOD_EXPECT"
+# target_meta NAME -> "PORT|TOKEN|AUTH|DESC|HAS_START|INSUFFICIENT_SCOPE_STATUS|FRESH_TOKENS|EMPTY_BEARER_STATUS|GOOD_EXPECT|SCHEME|LOAD|REF"
 # (GOOD_EXPECT: what the good-token check expects instead of the echo upstream's line, e.g.
 # "200:" for a decision listener, which answers with an empty body and never calls upstream)
 # (FRESH_TOKENS=N: wrk sends N distinct tokens in rotation, wrk/fresh.lua; see gen_fresh_tokens.py)
+# (SCHEME=http|https: https targets serve keys/tls.crt + keys/tls.key, see ensure_tls_cert;
+#  LOAD=keepalive (wrk) | handshake (tlsload: a new connection and a full TLS handshake per request);
+#  REF=the anchor this target's ratio column compares with; default haproxy-jwt-<AUTH>)
 target_meta() {
   (
     load_target "$1"
     local has_start=0
     declare -F start >/dev/null && has_start=1
-    printf '%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$PORT" "$TOKEN" "$AUTH" "$DESC" "$has_start" "$INSUFFICIENT_SCOPE_STATUS" "$FRESH_TOKENS" "$EMPTY_BEARER_STATUS" "$GOOD_EXPECT"
+    [[ $SCHEME == http || $SCHEME == https ]] || die "target $1: SCHEME must be http or https"
+    [[ $LOAD == keepalive || ( $LOAD == handshake && $SCHEME == https ) ]] || die "target $1: LOAD must be keepalive, or handshake with https"
+    printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$PORT" "$TOKEN" "$AUTH" "$DESC" "$has_start" "$INSUFFICIENT_SCOPE_STATUS" "$FRESH_TOKENS" "$EMPTY_BEARER_STATUS" "$GOOD_EXPECT" "$SCHEME" "$LOAD" "$REF"
   )
 }
 
@@ -114,6 +120,50 @@ ensure_tokens() {
   if [[ ! -f $BENCH_DIR/tokens/rs256.good.jwt || ! -f $BENCH_DIR/keys/rs256.pub.pem ]]; then
     log "generating keys and tokens (gen_tokens.py)"
     python3 "$BENCH_DIR/gen_tokens.py" >&2 || die "gen_tokens.py failed"
+  fi
+}
+
+# ensure_tls_cert: one self-signed ECDSA P-256 certificate for 127.0.0.1 and localhost, made
+# once and kept (keys/, git-ignored), served by every https target (HAProxy and the gateway):
+#   keys/tls.crt, keys/tls.key (PEM), keys/tls.pem (both, for HAProxy's `crt`).
+# Clients that check it use keys/tls.crt as their CA (curl --cacert).
+TLS_CERT="$BENCH_DIR/keys/tls.crt"
+TLS_KEY="$BENCH_DIR/keys/tls.key"
+TLS_PEM="$BENCH_DIR/keys/tls.pem"
+export TLS_CERT TLS_KEY TLS_PEM
+ensure_tls_cert() {
+  [[ -s $TLS_CERT && -s $TLS_KEY && -s $TLS_PEM ]] && return 0
+  log "generating the TLS certificate (ECDSA P-256, 127.0.0.1 + localhost) into keys/"
+  mkdir -p "$BENCH_DIR/keys"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -keyout "$TLS_KEY" -out "$TLS_CERT" -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null \
+    || die "openssl req failed"
+  chmod 600 "$TLS_KEY"
+  cat "$TLS_CERT" "$TLS_KEY" >"$TLS_PEM"
+  chmod 600 "$TLS_PEM"
+}
+
+# ensure_tlsload: builds bin/tlsload (tlsload.c) when missing or older than its source.
+TLSLOAD="$BENCH_DIR/bin/tlsload"
+ensure_tlsload() {
+  [[ -x $TLSLOAD && $TLSLOAD -nt $BENCH_DIR/tlsload.c ]] && return 0
+  log "building bin/tlsload"
+  mkdir -p "$BENCH_DIR/bin"
+  # shellcheck disable=SC2046
+  cc -O2 -Wall -o "$TLSLOAD" "$BENCH_DIR/tlsload.c" $(pkg-config --cflags --libs openssl) \
+    || die "cannot build tlsload.c (needs cc and libssl-dev)"
+}
+
+# target_url NAME: the URL wrk/curl use. https targets are asked as localhost (the name the
+# certificate and the SNI wrk sends agree on; 127.0.0.1 is resolved from /etc/hosts).
+target_url() {
+  local port scheme
+  IFS='|' read -r port _ _ _ _ _ _ _ _ scheme _ <<<"$(target_meta "$1")"
+  if [[ $scheme == https ]]; then
+    printf 'https://localhost:%s%s' "$port" "${2:-$BENCH_PATH}"
+  else
+    printf 'http://127.0.0.1:%s%s' "$port" "${2:-$BENCH_PATH}"
   fi
 }
 
@@ -257,17 +307,20 @@ cpu_probe() {
 # verify_target NAME: start NAME against the echo upstream and check it.
 # Prints one line per check; returns the number of failed checks.
 verify_target() {
-  local name=$1 meta port token auth scope_status empty_status good_expect fails=0
+  local name=$1 meta port token auth scope_status empty_status good_expect scheme fails=0
   meta=$(target_meta "$name") || return 1
-  IFS="|" read -r port token auth _ _ scope_status _ empty_status good_expect <<<"$meta"
+  IFS="|" read -r port token auth _ _ scope_status _ empty_status good_expect scheme _ <<<"$meta"
   start_target "$name" "$UPSTREAM_ADDR_VERIFY" \
     || { echo "FAIL  $name  start"; return 1; }
-  local url="http://127.0.0.1:$port/api/users/42"
+  local url tls=()
+  url=$(target_url "$name" /api/users/42)
+  # https: the certificate is checked (curl --cacert) and localhost is pinned to 127.0.0.1
+  [[ $scheme == https ]] && tls=(--cacert "$TLS_CERT" --resolve "localhost:$port:127.0.0.1")
 
   _check() { # _check LABEL EXPECT(code|info) CURL_ARGS...
     local label=$1 expect=$2 code body
     shift 2
-    body=$(curl -s -m 5 -o - -w '\n%{http_code}' "$@" "$url" 2>/dev/null) || true
+    body=$(curl -s -m 5 -o - -w '\n%{http_code}' "${tls[@]}" "$@" "$url" 2>/dev/null) || true
     code=${body##*$'\n'}
     body=${body%$'\n'*}
     body=${body%$'\n'}

@@ -2,18 +2,21 @@
 """Exact-count HTTP/1.1 keep-alive load for `instructions.sh` (wrk only runs for a duration).
 
   loadgen.py PORT COUNT [--conns 32] [--path /api/users/42] [--token-file F | --tokens-file F]
-             [--timeout 900]
+             [--timeout 900] [--tls]
 
 Opens CONNS keep-alive connections to 127.0.0.1:PORT and sends exactly COUNT GET requests
 over them (one outstanding request per connection, as wrk does), reading each response in
 full (Content-Length or chunked). `--token-file`: one token sent with every request;
 `--tokens-file`: one token a line, a different one per request in rotation (cache misses).
-Fails (exit 1) on any non-200 response, a connection closed early, or when the whole run
+`--tls`: HTTPS (every connection does one full handshake first, not verified, SNI and Host
+`localhost`, ALPN http/1.1), for the TLS targets; the handshakes happen before the counted
+requests start. Fails (exit 1) on any non-200 response, a connection closed early, or when the whole run
 takes longer than --timeout seconds. Prints one line: `requests=N seconds=S`.
 """
 import argparse
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -58,7 +61,15 @@ def main():
     p.add_argument("--token-file")
     p.add_argument("--tokens-file")
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--tls", action="store_true")
     a = p.parse_args()
+    host = "localhost" if a.tls else "127.0.0.1"
+    tls = None
+    if a.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        tls.set_alpn_protocols(["http/1.1"])
 
     tokens = [None]
     if a.token_file:
@@ -68,12 +79,14 @@ def main():
     requests = []
     for t in tokens:
         auth = f"Authorization: Bearer {t}\r\n" if t else ""
-        requests.append(f"GET {a.path} HTTP/1.1\r\nHost: 127.0.0.1:{a.port}\r\n{auth}\r\n".encode())
+        requests.append(f"GET {a.path} HTTP/1.1\r\nHost: {host}:{a.port}\r\n{auth}\r\n".encode())
 
     sel = selectors.DefaultSelector()
     conns = []
     for _ in range(min(a.conns, a.count)):
         s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+        if tls:
+            s = tls.wrap_socket(s, server_hostname=host)  # blocking handshake, bounded by the timeout
         s.setblocking(False)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conns.append(s)
@@ -99,7 +112,12 @@ def main():
             sys.exit(f"loadgen: timeout after {done} of {a.count} responses")
         for key, _ in sel.select(timeout=1.0):
             s = key.fileobj
-            chunk = s.recv(65536)
+            try:
+                chunk = s.recv(65536)
+            except ssl.SSLWantReadError:  # a TLS record not complete yet (or a session ticket)
+                continue
+            while tls and chunk and s.pending():  # decrypted bytes select() cannot see
+                chunk += s.recv(65536)
             if not chunk:
                 sys.exit(f"loadgen: connection closed by the server after {done} responses")
             buf = buffers[s] + chunk

@@ -40,12 +40,20 @@ for t in "${requested[@]}"; do
     continue
   fi
   contains "$t" "${selected[@]}" || selected+=("$t")
-  IFS='|' read -r _ _ auth _ <<<"$(target_meta "$t")"
-  ref="haproxy-jwt-$auth"
-  if [[ -n $auth && -f $(target_file "$ref") ]] && ! contains "$ref" "${selected[@]}"; then
+  IFS='|' read -r _ _ auth _ _ _ _ _ _ _ _ ref <<<"$(target_meta "$t")"
+  [[ -z $ref && -n $auth ]] && ref="haproxy-jwt-$auth"
+  if [[ -n $ref && -f $(target_file "$ref") ]] && ! contains "$ref" "${selected[@]}"; then
     selected+=("$ref")
   fi
 done
+need_tls=0 need_tlsload=0
+for t in "${selected[@]}"; do
+  IFS='|' read -r _ _ _ _ _ _ _ _ _ scheme load _ <<<"$(target_meta "$t")"
+  [[ $scheme == https ]] && need_tls=1
+  [[ $load == handshake ]] && need_tlsload=1
+done
+((need_tls)) && ensure_tls_cert
+((need_tlsload)) && ensure_tlsload
 n=${#selected[@]}
 for t in "${selected[@]}"; do
   IFS='|' read -r _ token _ _ _ _ fresh _ <<<"$(target_meta "$t")"
@@ -67,7 +75,8 @@ log "targets: ${selected[*]}"
 log "rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s conns=$CONNS wrk-threads=$THREADS; estimated ~$((est / 60))m$((est % 60))s"
 ((est > 480)) && log "WARNING: estimated run time exceeds 8 minutes; lower ROUNDS/DURATION or target count"
 
-WRK_TEMPLATE="BENCH_TOKEN=\$(cat tokens/<alg>.good.jwt) wrk -t$THREADS -c$CONNS -d${DURATION}s --latency -s wrk/auth.lua http://127.0.0.1:<port>$BENCH_PATH"
+WRK_TEMPLATE="BENCH_TOKEN=\$(cat tokens/<alg>.good.jwt) wrk -t$THREADS -c$CONNS -d${DURATION}s --latency -s wrk/auth.lua http://127.0.0.1:<port>$BENCH_PATH (SCHEME=https: https://localhost:<port>$BENCH_PATH)"
+TLSLOAD_TEMPLATE="bin/tlsload -p <port> -c $CONNS -d $DURATION -P $BENCH_PATH -n localhost -t \$(cat tokens/<alg>.good.jwt)   (LOAD=handshake: a new connection, a full TLS handshake and Connection: close per request)"
 
 # ---------------------------------------------------------------- metadata
 {
@@ -88,6 +97,7 @@ WRK_TEMPLATE="BENCH_TOKEN=\$(cat tokens/<alg>.good.jwt) wrk -t$THREADS -c$CONNS 
   echo "params: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS THREADS=$THREADS COOLDOWN=$COOLDOWN HAPROXY_NBTHREAD=$HAPROXY_NBTHREAD BENCH_PATH=$BENCH_PATH"
   echo "targets: ${selected[*]}"
   echo "wrk: $WRK_TEMPLATE"
+  echo "tlsload: $TLSLOAD_TEMPLATE"
   echo "upstream: nginx -p run/upstream/ -e stderr -c conf/upstream.nginx.conf -g 'daemon off;'"
   for t in "${selected[@]}"; do
     echo "--- target $t: $(target_meta "$t")"
@@ -122,12 +132,17 @@ raw, rnd, target, pos, cpu_t, cpu_u, meta, clk, note = sys.argv[1:10]
 vm = [int(x) for x in sys.argv[10:13]] if len(sys.argv) >= 13 else None
 d = json.loads(raw) if raw else {"requests": 0, "rps": 0.0, "err_status": -1, "err_connect": -1,
                                   "err_read": -1, "err_write": -1, "err_timeout": -1}
-port, token, auth, desc = meta.split("|")[:4]
+fields = meta.split("|")
+port, token, auth, desc = fields[:4]
+scheme, load, ref = (fields[9:12] + ["http", "keepalive", ""])[:3] if len(fields) >= 12 else ("http", "keepalive", "")
+if not ref and auth:
+    ref = "haproxy-jwt-" + auth
 clk = int(clk)
 errs = sum(d.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
 d.update(round=int(rnd), target=target, position=int(pos), port=int(port), token=token,
-         auth=auth, desc=desc, note=note,
-         valid=bool(raw) and d["requests"] > 0 and d["err_status"] == 0 and errs == 0)
+         auth=auth, desc=desc, note=note, scheme=scheme, load=load, ref=ref,
+         valid=bool(raw) and d["requests"] > 0 and d["err_status"] == 0 and errs == 0
+         and d.get("resumed", 0) == 0)
 if d["requests"] > 0:
     d["cpu_target_s"] = int(cpu_t) / clk
     d["cpu_upstream_s"] = int(cpu_u) / clk
@@ -150,14 +165,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${order[@]}"; do
     pos=$((pos + 1))
     meta=$(target_meta "$t")
-    IFS='|' read -r port token auth _ _ _ fresh _ <<<"$meta"
+    IFS='|' read -r port token auth _ _ _ fresh _ _ scheme load _ <<<"$meta"
     # Cache-miss targets (FRESH_TOKENS=N): rotate through N distinct tokens.
     script="$BENCH_DIR/wrk/auth.lua"
     if [[ -n $fresh ]]; then
       script="$BENCH_DIR/wrk/fresh.lua"
       export BENCH_TOKENS_FILE="$BENCH_DIR/tokens/$token.fresh.txt"
     fi
-    url="http://127.0.0.1:$port$BENCH_PATH"
+    url=$(target_url "$t")
+    tls=()
+    [[ $scheme == https ]] && tls=(--cacert "$TLS_CERT" --resolve "localhost:$port:127.0.0.1")
     tok=$(token_for "$token")
     if ! start_target "$t" "$UPSTREAM_ADDR_BENCH"; then
       record "" "$r" "$t" "$pos" 0 0 "$meta" "$CLK_TCK" "failed to start"
@@ -166,21 +183,27 @@ for ((r = 1; r <= ROUNDS; r++)); do
     [[ $r == 1 && -f $RUN_ROOT/$t/cmdline ]] && echo "cmdline $t: $(cat "$RUN_ROOT/$t/cmdline")" >>"$RES/meta.txt"
     hdr=()
     [[ -n $tok ]] && hdr=(-H "Authorization: Bearer $tok")
-    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${hdr[@]}" "$url" || true)
+    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${tls[@]}" "${hdr[@]}" "$url" || true)
     if [[ $code != 200 ]]; then
       log "round $r $t: sanity request returned $code, not 200; skipping"
       stop_target "$t"
       record "" "$r" "$t" "$pos" 0 0 "$meta" "$CLK_TCK" "sanity request returned $code"
       continue
     fi
-    BENCH_TOKEN=$tok wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$script" "$url" \
-      >"$RES/raw/r$r-$t.warmup.txt" 2>&1 || true
+    # load DURATION: wrk (keep-alive) or tlsload (a full handshake per request)
+    load_run() {
+      if [[ $load == handshake ]]; then
+        "$TLSLOAD" -p "$port" -c "$CONNS" -d "$1" -P "$BENCH_PATH" -n localhost -t "$tok"
+      else
+        BENCH_TOKEN=$tok wrk -t"$THREADS" -c"$CONNS" -d"${1}s" --latency -s "$script" "$url"
+      fi
+    }
+    load_run "$WARMUP" >"$RES/raw/r$r-$t.warmup.txt" 2>&1 || true
     pg=${BENCH_PIDS[$t]:-${BENCH_PIDS[upstream]}}
     t0=$(pg_cpu_ticks "$pg")
     u0=$(pg_cpu_ticks "${BENCH_PIDS[upstream]}")
     read -r vb0 vs0 vt0 < <(vm_cpu_ticks)
-    BENCH_TOKEN=$tok wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$script" "$url" \
-      >"$RES/raw/r$r-$t.txt" 2>&1 || true
+    load_run "$DURATION" >"$RES/raw/r$r-$t.txt" 2>&1 || true
     read -r vb1 vs1 vt1 < <(vm_cpu_ticks)
     t1=$(pg_cpu_ticks "$pg")
     u1=$(pg_cpu_ticks "${BENCH_PIDS[upstream]}")

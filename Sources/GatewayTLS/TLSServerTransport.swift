@@ -198,8 +198,11 @@ public final class TLSServerTransport: ClientTransport {
     /// The facts of the finished handshake.
     private func readSecurity() -> TransportSecurity {
         let version = SSL_get_version(ssl).map { String(cString: $0) } ?? "unknown"
+        // An address literal is no server name (RFC 6066 §3): the connection counts as one
+        // without SNI (default certificate, no 421 check), as when the client sends none.
         let serverName = SSL_get_servername(ssl, gw_tlsext_nametype_host_name())
             .map { TLSHostName.normalized(String(cString: $0)) }
+            .flatMap { TLSHostName.isIPAddressLiteral($0) ? nil : $0 }
         let handle = context.handle(for: SSL_get_SSL_CTX(ssl))
         var client: ClientCertificate?
         if let peer = SSL_get0_peer_certificate(ssl), SSL_get_verify_result(ssl) == X509_V_OK {

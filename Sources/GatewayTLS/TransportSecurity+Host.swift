@@ -7,6 +7,6 @@ extension TransportSecurity {
     /// - Parameter host: the `Host` field value as received: `name`, `name:port`, `[v6]:port`.
     public func isMisdirected(host: String) -> Bool {
         guard serverName != nil else { return false }
-        return !TLSHostName.covers(certificateNames, host: TLSHostName.withoutPort(host))
+        return !TLSHostName.covers(certificateNames, hostField: host)
     }
 }

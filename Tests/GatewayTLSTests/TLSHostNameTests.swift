@@ -49,6 +49,32 @@ final class TLSHostNameTests: XCTestCase {
         XCTAssertFalse(noSNI.isMisdirected(host: "other.example.com"))
     }
 
+    func testOnlyASCIILettersFoldCase() {
+        // 0x2D "-" and 0x0D differ only in the 0x20 bit, as do "[" and "{": not letters, never equal.
+        XCTAssertFalse(TLSHostName.matches(pattern: "a-b.example.com", host: "a\rb.example.com"))
+        XCTAssertFalse(TLSHostName.matches(pattern: "a[b.example.com", host: "a{b.example.com"))
+        XCTAssertFalse(TLSHostName.matches(pattern: "*.example.com", host: "a.example\u{0E}com"))
+        XCTAssertTrue(TLSHostName.matches(pattern: "*.example.com", host: "a-1.EXAMPLE.com."))
+    }
+
+    func testCoversTheHostFieldWithoutItsPort() {
+        XCTAssertTrue(TLSHostName.covers(["a.example.com"], hostField: "A.example.com:8443"))
+        XCTAssertTrue(TLSHostName.covers(["*.example.com"], hostField: "x.example.com"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: "b.example.com:443"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: "[::1]:443"))
+        XCTAssertFalse(TLSHostName.covers(["a.example.com"], hostField: ":443"))
+    }
+
+    func testAddressLiteralsAreNoServerNames() {
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("127.0.0.1"))
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("::1"))
+        XCTAssertTrue(TLSHostName.isIPAddressLiteral("2001:db8::7"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("localhost"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("1.2.3.4.example.com"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral("[::1]"))
+        XCTAssertFalse(TLSHostName.isIPAddressLiteral(""))
+    }
+
     func testHostWithoutPort() {
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com:8443"), "a.example.com")
         XCTAssertEqual(TLSHostName.withoutPort("a.example.com"), "a.example.com")
