@@ -80,11 +80,12 @@ final class ServerLoop: @unchecked Sendable {
         self.role = role
         // The proxy listener's lines and series stay as they were; others are told apart.
         let listener = role == .proxy ? nil : role.rawValue
-        self.accessLog = AccessLog(logger: logger, listener: listener)
         self.metricsCache = MetricsCache(metrics: metrics, listener: listener)
         self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")
+        // Batched on this loop's queue; `AccessLogBuffer.flushAll()` writes them at shutdown.
+        self.accessLog = AccessLog(logger: logger, listener: listener, queue: queue)
         self.runtime = runtime
         var upstream: UpstreamLoop?
         let q = self.queue
