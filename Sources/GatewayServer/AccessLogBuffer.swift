@@ -4,14 +4,14 @@ import GatewayCore
 /// The access-log lines of one loop, written in batches: one write(2) per batch instead of
 /// one per request.
 ///
-/// A batch is written when it reaches `flushBytes`; otherwise at the end of the loop's
-/// current turn (a block queued behind the work in progress) when the last write is at least
-/// `minimumInterval` old, else by a timer at `minimumInterval` after the last write. So a
-/// lone request's line appears as soon as before, a busy loop writes at most about every
-/// `minimumInterval` (5 ms), and no line waits longer than that plus one turn (well under
-/// 100 ms). `flushAll()` writes every loop's lines (graceful shutdown, before exit).
+/// A batch is written when it reaches `flushBytes`, else at the end of the loop's current
+/// turn (a block queued behind the work in progress): at once when the loop has no other
+/// request in flight (`isBusy`) or its last write is `minimumInterval` old, otherwise by a
+/// timer at `minimumInterval` after the last write. So a lone request's line appears as soon
+/// as before and in request order, a busy loop writes about every `minimumInterval` (5 ms),
+/// and no line waits longer than that plus one turn (well under 100 ms).
+/// `flushAll()` writes every loop's lines (graceful shutdown, before exit).
 ///
-/// `@unchecked Sendable`: the buffer is touched on `queue` only (`flushAll` goes through it).
 final class AccessLogBuffer: @unchecked Sendable {
     /// A batch this large is written at once, bytes (bounds the memory per loop).
     static let flushBytes = 64 * 1024
@@ -28,6 +28,8 @@ final class AccessLogBuffer: @unchecked Sendable {
     /// A flush is queued or its timer armed.
     private var flushScheduled = false
     private var timer: DispatchSourceTimer?
+    /// Whether the loop has a request in flight (set by the loop; nil: never busy).
+    var isBusy: (() -> Bool)?
 
     init(fd: Int32, queue: DispatchQueue) {
         self.fd = fd
@@ -57,10 +59,14 @@ final class AccessLogBuffer: @unchecked Sendable {
 
     private func schedule() {
         flushScheduled = true
+        // After the work the loop is doing now (the rest of this turn's events).
+        queue.async { [weak self] in self?.endOfTurn() }
+    }
+
+    private func endOfTurn() {
         let wait = lastWrite + Self.minimumInterval - monotonicSeconds()
-        if wait <= 0 {
-            // After the work the loop is doing now (the rest of this turn's events).
-            queue.async { [weak self] in self?.scheduledFlush() }
+        if wait <= 0 || !(isBusy?() ?? false) {
+            scheduledFlush()
             return
         }
         let t: DispatchSourceTimer
