@@ -34,6 +34,7 @@ public struct HTTPField: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The name as sent (a String built on each read of a parsed field).
+    @inlinable
     public var name: String {
         get {
             switch storage {
@@ -45,6 +46,7 @@ public struct HTTPField: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The value, OWS-trimmed (a String built on each read of a parsed field).
+    @inlinable
     public var value: String {
         get {
             switch storage {

@@ -103,57 +103,57 @@ struct AccessLog {
 
     /// `line(_:listener:)` appended to `out`, the time formatted through `time`.
     static func appendLine(_ r: RequestRecord, listener: String?, time: inout LogTimestamp, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"time":""#.utf8)
+        appendLiteral(#"{"time":""#, to: &out)
         time.append(epochSeconds: SystemClock().wallSeconds, to: &out)
-        out.append(contentsOf: #"","level":"info","message":"request","bytes_in":"#.utf8)
+        appendLiteral(#"","level":"info","message":"request","bytes_in":"#, to: &out)
         appendDecimal(r.bytesIn, to: &out)
-        out.append(contentsOf: #","bytes_out":"#.utf8)
+        appendLiteral(#","bytes_out":"#, to: &out)
         appendDecimal(r.bytesOut, to: &out)
-        out.append(contentsOf: #","client":"#.utf8)
+        appendLiteral(#","client":"#, to: &out)
         appendString(r.client, to: &out)
         if let c = r.clientCertificate {
-            out.append(contentsOf: #","client_cert":"#.utf8)
-            out.append(contentsOf: (c ? "true" : "false").utf8)
+            appendLiteral(#","client_cert":"#, to: &out)
+            appendLiteral(c ? "true" : "false", to: &out)
         }
-        out.append(contentsOf: #","decision":"#.utf8)
+        appendLiteral(#","decision":"#, to: &out)
         appendString(r.decision.rawValue, to: &out)
         if let listener {
-            out.append(contentsOf: #","listener":"#.utf8)
+            appendLiteral(#","listener":"#, to: &out)
             appendString(listener, to: &out)
         }
-        out.append(contentsOf: #","method":"#.utf8)
+        appendLiteral(#","method":"#, to: &out)
         appendString(LogRedaction.redact(r.method), to: &out)
-        out.append(contentsOf: #","path":"#.utf8)
+        appendLiteral(#","path":"#, to: &out)
         appendString(LogRedaction.redact(r.target), to: &out)
-        out.append(contentsOf: #","reason":"#.utf8)
+        appendLiteral(#","reason":"#, to: &out)
         appendString(r.reason, to: &out)
-        out.append(contentsOf: #","request_id":"#.utf8)
+        appendLiteral(#","request_id":"#, to: &out)
         appendString(r.requestID, to: &out)
-        out.append(contentsOf: #","route":"#.utf8)
+        appendLiteral(#","route":"#, to: &out)
         appendString(r.route ?? "-", to: &out)
-        out.append(contentsOf: #","status":"#.utf8)
+        appendLiteral(#","status":"#, to: &out)
         if r.status < 0 { out.append(UInt8(ascii: "-")) }
         appendDecimal(UInt64(r.status.magnitude), to: &out)
         if let s = r.subject {
-            out.append(contentsOf: #","subject":"#.utf8)
+            appendLiteral(#","subject":"#, to: &out)
             appendString(s, to: &out)
         }
         if let v = r.tlsVersion {
-            out.append(contentsOf: #","tls_version":"#.utf8)
+            appendLiteral(#","tls_version":"#, to: &out)
             appendString(v, to: &out)
         }
-        out.append(contentsOf: #","total_ms":"#.utf8)
+        appendLiteral(#","total_ms":"#, to: &out)
         appendMilliseconds(r.totalSeconds, to: &out)
         if let t = r.trace {
-            out.append(contentsOf: #","trace_id":""#.utf8)
+            appendLiteral(#","trace_id":""#, to: &out)
             t.appendTraceIDHex(to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let u = r.upstreamSeconds {
-            out.append(contentsOf: #","upstream_ms":"#.utf8)
+            appendLiteral(#","upstream_ms":"#, to: &out)
             appendMilliseconds(u, to: &out)
         }
-        out.append(contentsOf: "}\n".utf8)
+        appendLiteral("}\n", to: &out)
     }
 
     private static func writeLine(_ r: RequestRecord, listener: String?, fd: Int32) {
@@ -212,7 +212,22 @@ struct AccessLog {
     }
 
     /// `JSONWriter.appendString`: the same escaping as `JSONText.appendString`, on bytes.
+    /// A string with nothing to escape (no `"`, `\\`, control byte, DEL or 0xE2, the lead
+    /// byte of U+2028/U+2029) is copied in one piece; any other goes through `JSONWriter`.
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        JSONWriter.appendString(s, to: &out)
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || b == 0xE2 { return false }
+            out.append(0x22)
+            out.append(contentsOf: bytes)
+            out.append(0x22)
+            return true
+        }
+        if copied != true { JSONWriter.appendString(s, to: &out) }
+    }
+
+    /// Appends the bytes of a literal.
+    @inline(__always)
+    static func appendLiteral(_ s: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 }

@@ -78,6 +78,17 @@ final class AccessLogTests: XCTestCase {
         }
     }
 
+    /// Strings copied in one piece are escaped exactly as `JSONWriter` escapes them.
+    func testStringsAreEscapedLikeJSONWriter() {
+        for s in ["", "plain-ascii_1.2", "Zoë", "a\u{2028}b\u{2029}", "en–dash", "\u{E2}", "q\"uote", "back\\slash",
+                  "tab\tnl\ncr\r", "\u{7F}\u{1F}", String(repeating: "x", count: 300), "日本語"] {
+            var fast: [UInt8] = [], reference: [UInt8] = []
+            AccessLog.appendString(s, to: &fast)
+            JSONWriter.appendString(s, to: &reference)
+            XCTAssertEqual(fast, reference, s)
+        }
+    }
+
     /// The cached calendar part gives the same text as formatting every time.
     func testTimestampEqualsRFC3339() {
         var time = LogTimestamp()
