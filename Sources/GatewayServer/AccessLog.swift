@@ -40,12 +40,6 @@ struct AccessLog {
         if let direct, let queue { buffer = AccessLogBuffer(fd: direct.fd, queue: queue) } else { buffer = nil }
     }
 
-    /// Tells the batching whether the loop has a request in flight (then lines wait for a
-    /// fuller batch, up to `AccessLogBuffer.minimumInterval`).
-    func setBusyCheck(_ isBusy: @escaping () -> Bool) {
-        buffer?.isBusy = isBusy
-    }
-
     func write(_ r: RequestRecord) {
         guard logger.logLevel <= .info else { return }
         if let buffer {

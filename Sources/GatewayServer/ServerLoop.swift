@@ -99,7 +99,6 @@ final class ServerLoop: @unchecked Sendable {
         t.setEventHandler { [weak self] in self?.sweepDeadlines() }
         t.resume()
         sweep = t
-        accessLog.setBusyCheck { [unowned self] in connections.values.contains { $0.exchange != nil } }
     }
 
     deinit {
