@@ -40,6 +40,10 @@ struct AccessLog {
         if let direct, let queue { buffer = AccessLogBuffer(fd: direct.fd, queue: queue) } else { buffer = nil }
     }
 
+    /// Writes the batched lines now (nothing when none is waiting).
+    @inline(__always)
+    func flush() { buffer?.flush() }
+
     func write(_ r: RequestRecord) {
         guard logger.logLevel <= .info else { return }
         if let buffer {

@@ -5,9 +5,10 @@ import GatewayCore
 /// one per request.
 ///
 /// A batch is every line a loop finished in one turn (the events it handled at once): it is
-/// written by a block queued behind the work in progress, so a lone request's line appears
-/// as soon as before, lines of one loop stay in order, and no line waits longer than the
-/// turn that finished it (far below 100 ms); a batch reaching `flushBytes` is written at
+/// written before the first response bytes a connection of the loop sends after it (so a
+/// line is out before the client can see its response, as when each line was written at
+/// once), else by a block queued behind the work in progress; no line waits longer than the
+/// turn that finished it (far below 100 ms), and a batch reaching `flushBytes` is written at
 /// once. `flushAll()` writes every loop's lines (graceful shutdown, before exit).
 ///
 final class AccessLogBuffer: @unchecked Sendable {
@@ -45,7 +46,10 @@ final class AccessLogBuffer: @unchecked Sendable {
     }
 
     /// Writes the buffered lines now (on `queue`).
-    func flush() { write() }
+    @inline(__always)
+    func flush() {
+        if !bytes.isEmpty { write() }
+    }
 
     private func schedule() {
         flushScheduled = true

@@ -265,6 +265,8 @@ final class ClientConnection: @unchecked Sendable {
 
     func flush() {
         guard !closed else { return }
+        // The loop's access-log lines go out before the response bytes they describe.
+        loop.writeAccessLog()
         while !outbound.isEmpty {
             switch outbound.withReadableBytes({ transport.write($0) }) {
             case .transferred(let n):

@@ -119,6 +119,9 @@ final class ServerLoop: @unchecked Sendable {
         tracing.finish(record)
     }
 
+    /// Writes the access-log lines this loop has batched (before a connection sends bytes).
+    func writeAccessLog() { accessLog.flush() }
+
     /// A request id unique in this process: random per-loop prefix + counter.
     func nextRequestID() -> String {
         requestCounter &+= 1
