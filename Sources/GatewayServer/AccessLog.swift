@@ -40,6 +40,12 @@ struct AccessLog {
         if let direct, let queue { buffer = AccessLogBuffer(fd: direct.fd, queue: queue) } else { buffer = nil }
     }
 
+    /// Tells the batching whether the loop has requests in flight (then lines wait for a
+    /// fuller batch, up to `AccessLogBuffer.maximumDelay`).
+    func setBusyCheck(_ isBusy: @escaping () -> Bool) {
+        buffer?.isBusy = isBusy
+    }
+
     /// Writes the batched lines now (nothing when none is waiting).
     @inline(__always)
     func flush() { buffer?.flush() }

@@ -69,7 +69,10 @@ final class ClientConnection: @unchecked Sendable {
     var machine = ConnectionStateMachine()
     private var flushScheduled = false
     private(set) var closed = false
-    var exchange: Exchange?
+    var exchange: Exchange? {
+        // The loop counts exchanges in flight (the access log batches while there are any).
+        didSet { if (oldValue == nil) != (exchange == nil) { loop.exchangesInFlight += exchange == nil ? -1 : 1 } }
+    }
     /// Input bytes read and discarded while lingering.
     private var lingerDiscarded = 0
     static let lingerSeconds = 2.0

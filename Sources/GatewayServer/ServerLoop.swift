@@ -22,6 +22,8 @@ final class ServerLoop: @unchecked Sendable {
     var connections: [ObjectIdentifier: ClientConnection] = [:]
     /// Set on shutdown: responses say `Connection: close` and no further request is read.
     var draining = false
+    /// Connections of this loop with an exchange in progress (`ClientConnection.exchange`).
+    var exchangesInFlight = 0
     private var requestCounter: UInt64 = 0
     /// Scratch space for read(2): one per loop, since a loop reads one socket at a time.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientConnection.readChunk, alignment: 16)
@@ -99,6 +101,7 @@ final class ServerLoop: @unchecked Sendable {
         t.setEventHandler { [weak self] in self?.sweepDeadlines() }
         t.resume()
         sweep = t
+        accessLog.setBusyCheck { [unowned self] in exchangesInFlight > 0 }
     }
 
     deinit {
@@ -119,8 +122,11 @@ final class ServerLoop: @unchecked Sendable {
         tracing.finish(record)
     }
 
-    /// Writes the access-log lines this loop has batched (before a connection sends bytes).
-    func writeAccessLog() { accessLog.flush() }
+    /// Before a connection sends bytes: the access-log lines this loop has batched are
+    /// written now unless other requests are in flight (then they wait for a fuller batch).
+    func writeAccessLog() {
+        if exchangesInFlight == 0 { accessLog.flush() }
+    }
 
     /// A request id unique in this process: random per-loop prefix + counter.
     func nextRequestID() -> String {
