@@ -26,7 +26,35 @@ public struct HTTPRequestHead: Sendable, Equatable {
     }
 
     /// Values of every field named `name` (ASCII case-insensitive, RFC 9110 §5.1), in order.
+    /// Names are compared as bytes; a String is built only for each matching value.
     public func values(_ name: String) -> [String] {
-        fields.filter { HTTPSyntax.equalsIgnoringASCIICase($0.name, name) }.map(\.value)
+        HTTPField.withUTF8(name) { wanted in
+            var out: [String] = []
+            for f in fields where f.withNameBytes({ HTTPSyntax.equalsIgnoringASCIICase($0, wanted) }) {
+                out.append(f.value)
+            }
+            return out
+        }
+    }
+
+    /// The value of the first field named `name` (ASCII case-insensitive), or nil.
+    public func firstValue(_ name: String) -> String? {
+        firstIndex(of: name).map { fields[$0].value }
+    }
+
+    /// The index in `fields` of the first field named `name` (ASCII case-insensitive), or nil.
+    public func firstIndex(of name: String) -> Int? {
+        HTTPField.withUTF8(name) { wanted in
+            fields.firstIndex { f in f.withNameBytes { HTTPSyntax.equalsIgnoringASCIICase($0, wanted) } }
+        }
+    }
+
+    /// How many fields are named `name` (ASCII case-insensitive).
+    public func count(of name: String) -> Int {
+        HTTPField.withUTF8(name) { wanted in
+            var n = 0
+            for f in fields where f.withNameBytes({ HTTPSyntax.equalsIgnoringASCIICase($0, wanted) }) { n += 1 }
+            return n
+        }
     }
 }

@@ -6,14 +6,17 @@ extension HTTPRequestParser {
     /// when its authority equals the Host field (ASCII case-insensitive), so the gateway and
     /// the upstream cannot disagree about the target host (§3.2.2).
     static func checkTarget(_ buf: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>,
-                                    fields: [HTTPField]) throws(HTTPParseError) {
-        if method.count == 7 && string(buf, method) == "CONNECT" { throw .methodNotAllowed }
+                            host: Range<Int>?) throws(HTTPParseError) {
+        let methodBytes = UnsafeRawBufferPointer(rebasing: buf[method])
+        if methodBytes.elementsEqual("CONNECT".utf8) { throw .methodNotAllowed }
+        // origin-form, by far the most common: no String needed to classify it.
+        if buf[target.lowerBound] == UInt8(ascii: "/") { return }
         let form = try HTTPRequestTarget.form(string(buf, target))
         switch form {
         case .origin:
             return
         case .asterisk:
-            if !(method.count == 7 && string(buf, method) == "OPTIONS") {
+            if !methodBytes.elementsEqual("OPTIONS".utf8) {
                 throw .badRequest("asterisk-form request target without OPTIONS")
             }
         case .authority:
@@ -23,10 +26,11 @@ extension HTTPRequestParser {
             if !HTTPSyntax.isValidHostValue(authority.utf8) {
                 throw .badRequest("invalid request target authority")
             }
-            for f in fields where HTTPSyntax.equalsIgnoringASCIICase(f.name, "host") {
-                if !HTTPSyntax.equalsIgnoringASCIICase(f.value, authority) {
-                    throw .badRequest("request target authority differs from Host")
+            if let host {
+                let equal = HTTPField.withUTF8(authority) {
+                    HTTPSyntax.equalsIgnoringASCIICase(UnsafeRawBufferPointer(rebasing: buf[host]), $0)
                 }
+                if !equal { throw .badRequest("request target authority differs from Host") }
             }
         }
     }
@@ -90,47 +94,8 @@ extension HTTPRequestParser {
         return value
     }
 
-    /// Calls `body` with each non-empty, OWS-trimmed element of a comma-separated list.
-    static func forEachListElement(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
-        var start = range.lowerBound
-        while start <= range.upperBound {
-            var end = start
-            while end < range.upperBound && buf[end] != UInt8(ascii: ",") { end += 1 }
-            var s = start, e = end
-            while s < e && (buf[s] == sp || buf[s] == htab) { s += 1 }
-            while e > s && (buf[e - 1] == sp || buf[e - 1] == htab) { e -= 1 }
-            if s < e { body(s..<e) }
-            start = end + 1
-        }
-    }
-
-    /// Whether `buf[range]` equals the lowercase ASCII `literal`, ignoring ASCII case.
-    static func equalsLowercase(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        let lit = literal.utf8Start
-        var k = 0
-        for idx in range {
-            if HTTPSyntax.lowercased(buf[idx]) != lit[k] { return false }
-            k += 1
-        }
-        return true
-    }
-
     static func string(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: buf[range]), as: UTF8.self)
-    }
-
-    /// A field value as a String. obs-text is accepted only when it is valid UTF-8, so
-    /// the String holds exactly the bytes received and forwards them unchanged.
-    static func valueString(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> String {
-        let bytes = UnsafeRawBufferPointer(rebasing: buf[range])
-        if !bytes.contains(where: { $0 >= 0x80 }) {
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        guard let s = String(validating: bytes, as: UTF8.self) else {
-            throw .badRequest("field value is not valid UTF-8")
-        }
-        return s
     }
 
     static func isDigit(_ b: UInt8) -> Bool {

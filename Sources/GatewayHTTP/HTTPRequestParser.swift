@@ -6,9 +6,10 @@
 /// A head is only returned once complete (the caller keeps the partial head buffered;
 /// the parser refuses with 431/414 once the buffered head exceeds the limits).
 ///
-/// Cost: the buffered head is scanned once for line ends; the parser remembers how far
-/// it got, so feeding a head one byte at a time stays linear. Strings are built only for
-/// the method, target and field names/values of a complete head. Body bytes are never
+/// Cost: the buffered head is scanned once (`HTTPHeadScanner`), each line validated as its
+/// CRLF arrives; the parser remembers how far it got, so feeding a head one byte at a time
+/// stays linear. A complete head is copied once; its fields are byte ranges of that copy
+/// (`HTTPField`), Strings are built only for the method and target. Body bytes are never
 /// copied: `.body` events are ranges of the caller's input.
 ///
 /// Strictness (all refusals close the connection): only CRLF line endings (no bare CR
@@ -59,16 +60,8 @@ public struct HTTPRequestParser: Sendable {
     private let limits: HTTPParserLimits
     private var state: State = .head
 
-    // Head scanning, offsets relative to the first unconsumed byte (the head start).
-    /// How far the buffered head has been scanned already.
-    private var headScanned = 0
-    /// Start of the line being scanned.
-    private var lineStart = 0
-    /// Start of the request-line, or -1 while only empty lines were seen.
-    private var requestLineStart = -1
-    /// Offset of the CR ending the request-line.
-    private var requestLineEnd = 0
-    private var leadingEmptyLines = 0
+    /// The request head being received.
+    private var headScanner: HTTPHeadScanner
     /// Size of the last head, for the trailer budget.
     private var headBytes = 0
 
@@ -87,6 +80,7 @@ public struct HTTPRequestParser: Sendable {
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
+        self.headScanner = HTTPHeadScanner(limits: limits)
     }
 
     /// Parses as far as `input` allows, returning at most one event.
@@ -117,10 +111,8 @@ public struct HTTPRequestParser: Sendable {
 
             case .head:
                 let rest = UnsafeRawBufferPointer(rebasing: input[pos...])
-                guard let headEnd = try scanHead(rest) else { return (nil, pos) }
-                let head = try buildHead(rest, headEnd: headEnd)
+                guard let (head, headEnd) = try headScanner.scan(rest) else { return (nil, pos) }
                 headBytes = headEnd
-                resetHeadScan()
                 switch head.framing {
                 case .none: state = .endPending
                 case .contentLength(let length): state = .fixedBody(remaining: length)
@@ -271,192 +263,12 @@ public struct HTTPRequestParser: Sendable {
         state = .chunkSize
     }
 
-    private mutating func resetHeadScan() {
-        headScanned = 0
-        lineStart = 0
-        requestLineStart = -1
-        requestLineEnd = 0
-        leadingEmptyLines = 0
-    }
-
     private mutating func finishRequest() {
         state = .head
-        resetHeadScan()
+        headScanner.reset()
         headBytes = 0
         trailerBytes = 0
         trailerScanned = 0
         announcedBodyBytes = 0
-    }
-
-    // MARK: - Head
-
-    /// Scans the buffered head for line ends from where the last call stopped, enforcing
-    /// CRLF-only line endings (RFC 9112 §2.2) and the size limits.
-    /// - Returns: the head length including its final empty line, or nil when incomplete.
-    private mutating func scanHead(_ buf: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int? {
-        let n = buf.count
-        let maxHead = limits.maxHeaderBytes
-        let maxLine = limits.maxRequestLineBytes
-        var i = headScanned
-        defer { headScanned = i }
-        while i < n {
-            let b = buf[i]
-            if b > Self.cr {
-                // Fast path: an ordinary byte.
-                i += 1
-                if requestLineStart < 0 && i - lineStart > maxLine { throw .uriTooLong }
-                if i > maxHead { throw .headerTooLarge }
-                continue
-            }
-            if b == Self.lf { throw .badRequest("bare LF line ending") }
-            if b != Self.cr {
-                i += 1
-                if requestLineStart < 0 && i - lineStart > maxLine { throw .uriTooLong }
-                if i > maxHead { throw .headerTooLarge }
-                continue
-            }
-            // CR: the LF must follow.
-            if i + 1 >= n { return nil }
-            guard buf[i + 1] == Self.lf else { throw .badRequest("bare CR") }
-            if i + 2 > maxHead { throw .headerTooLarge }
-            let lineLength = i - lineStart
-            if requestLineStart < 0 {
-                if lineLength == 0 {
-                    // RFC 9112 §2.2: empty lines before the request-line may be ignored.
-                    leadingEmptyLines += 1
-                    if leadingEmptyLines > Self.maxLeadingEmptyLines {
-                        throw .badRequest("too many empty lines before request line")
-                    }
-                } else {
-                    requestLineStart = lineStart
-                    requestLineEnd = i
-                }
-            } else if lineLength == 0 {
-                i += 2
-                return i
-            }
-            i += 2
-            lineStart = i
-        }
-        return nil
-    }
-
-    /// Parses and validates a complete head `buf[0..<headEnd]`.
-    private func buildHead(_ buf: UnsafeRawBufferPointer, headEnd: Int) throws(HTTPParseError) -> HTTPRequestHead {
-        // request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
-        let rlStart = requestLineStart
-        let rlEnd = requestLineEnd
-        var i = rlStart
-        while i < rlEnd && HTTPSyntax.isTokenChar(buf[i]) { i += 1 }
-        let methodEnd = i
-        guard methodEnd > rlStart else { throw .badRequest("invalid method") }
-        guard i < rlEnd, buf[i] == Self.sp else {
-            throw .badRequest(i < rlEnd && buf[i] != Self.sp ? "invalid method" : "malformed request line")
-        }
-        i += 1
-        let targetStart = i
-        // request-target: visible ASCII only (RFC 9112 §3.2, RFC 3986 §2).
-        while i < rlEnd && buf[i] > Self.sp && buf[i] < 0x7F { i += 1 }
-        let targetEnd = i
-        guard targetEnd > targetStart else { throw .badRequest("malformed request line") }
-        guard i < rlEnd else { throw .badRequest("malformed request line") }
-        guard buf[i] == Self.sp else { throw .badRequest("invalid character in request target") }
-        i += 1
-        let version = try Self.version(buf, from: i, to: rlEnd)
-
-        // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(16)
-        var hostCount = 0
-        var contentLength: UInt64?
-        var transferEncodingCount = 0
-        var chunked = false
-        var connectionClose = false
-        var connectionKeepAlive = false
-        var expectsContinue = false
-
-        var lineStart = rlEnd + 2
-        let fieldsEnd = headEnd - 2
-        while lineStart < fieldsEnd {
-            var lineEnd = lineStart
-            while buf[lineEnd] != Self.cr { lineEnd += 1 }
-            let (nameRange, valueRange) = try Self.fieldLine(buf, lineStart: lineStart, lineEnd: lineEnd)
-            lineStart = lineEnd + 2
-
-            switch nameRange.count {
-            case 4 where Self.equalsLowercase(buf, nameRange, "host"):
-                hostCount += 1
-                if hostCount > 1 { throw .badRequest("several Host fields") }
-                if !HTTPSyntax.isValidHostValue(UnsafeRawBufferPointer(rebasing: buf[valueRange])) {
-                    throw .badRequest("invalid Host field")
-                }
-            case 14 where Self.equalsLowercase(buf, nameRange, "content-length"):
-                // RFC 9112 §6.3: several or invalid lengths are unrecoverable. Strict: one field, digits only.
-                if contentLength != nil { throw .badRequest("several Content-Length fields") }
-                contentLength = try Self.contentLength(buf, valueRange)
-            case 17 where Self.equalsLowercase(buf, nameRange, "transfer-encoding"):
-                transferEncodingCount += 1
-                if transferEncodingCount > 1 { throw .badRequest("several Transfer-Encoding fields") }
-                // Only exactly "chunked": anything else is a smuggling vector or unsupported.
-                chunked = Self.equalsLowercase(buf, valueRange, "chunked")
-                if !chunked { throw .badRequest("unsupported Transfer-Encoding") }
-            case 10 where Self.equalsLowercase(buf, nameRange, "connection"):
-                // RFC 9112 §9.3, §9.6: comma-separated, case-insensitive options.
-                Self.forEachListElement(buf, valueRange) { element in
-                    if Self.equalsLowercase(buf, element, "close") { connectionClose = true }
-                    if Self.equalsLowercase(buf, element, "keep-alive") { connectionKeepAlive = true }
-                }
-            case 6 where Self.equalsLowercase(buf, nameRange, "expect"):
-                // RFC 9110 §10.1.1: 100-continue is the only expectation; any other: 417.
-                var unsupported = false
-                Self.forEachListElement(buf, valueRange) { element in
-                    if Self.equalsLowercase(buf, element, "100-continue") {
-                        expectsContinue = true
-                    } else {
-                        unsupported = true
-                    }
-                }
-                if unsupported { throw .expectationFailed }
-            default:
-                break
-            }
-            fields.append(HTTPField(name: Self.string(buf, nameRange),
-                                    value: try Self.valueString(buf, valueRange)))
-        }
-
-        // RFC 9112 §3.2: a 1.1 request without Host, or any with several, gets 400.
-        if version == .http11 && hostCount == 0 { throw .badRequest("missing Host field") }
-        try Self.checkTarget(buf, method: rlStart..<methodEnd, target: targetStart..<targetEnd, fields: fields)
-        // RFC 9112 §6.1: Transfer-Encoding with Content-Length may be smuggling; refuse.
-        if transferEncodingCount > 0 && contentLength != nil {
-            throw .badRequest("both Content-Length and Transfer-Encoding")
-        }
-        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is untrustworthy framing.
-        if transferEncodingCount > 0 && version == .http10 {
-            throw .badRequest("Transfer-Encoding in HTTP/1.0 request")
-        }
-
-        let framing: RequestBodyFraming
-        if chunked {
-            framing = .chunked
-        } else if let contentLength, contentLength > 0 {
-            framing = .contentLength(contentLength)
-        } else {
-            framing = .none
-        }
-        let keepAlive: Bool
-        switch version {
-        case .http11: keepAlive = !connectionClose
-        case .http10: keepAlive = connectionKeepAlive && !connectionClose
-        }
-        return HTTPRequestHead(
-            method: Self.string(buf, rlStart..<methodEnd),
-            target: Self.string(buf, targetStart..<targetEnd),
-            version: version,
-            fields: fields,
-            framing: framing,
-            keepAlive: keepAlive,
-            // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 is ignored.
-            expectsContinue: expectsContinue && version == .http11)
     }
 }

@@ -129,9 +129,79 @@ public enum HTTPSyntax {
     /// ASCII case-insensitive equality (RFC 9110 §5.1 field names, §7.6.1 connection
     /// options, etc.). Non-ASCII bytes must match exactly.
     public static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        return zip(x, y).allSatisfy { lowercased($0) == lowercased($1) }
+        guard a.utf8.count == b.utf8.count else { return false }
+        return HTTPField.withUTF8(a) { x in HTTPField.withUTF8(b) { y in equalsIgnoringASCIICase(x, y) } }
+    }
+
+    /// ASCII case-insensitive equality of two byte strings; non-ASCII bytes must match exactly.
+    @inlinable
+    public static func equalsIgnoringASCIICase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        var i = 0
+        while i < n {
+            let x = a[i], y = b[i]
+            // Equal, or the same letter in the other case (0x20 apart, both ALPHA).
+            if x != y && (x ^ y != 0x20 || lowercased(x) != lowercased(y)) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Whether two field names are equal as `comparableFieldName` makes them: ASCII
+    /// case-insensitive, `_` the same as `-`.
+    @inlinable
+    public static func equalsAsFieldNames(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        var i = 0
+        while i < n {
+            let x = a[i], y = b[i]
+            if x != y && comparable(x) != comparable(y) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// One byte as `comparableFieldName` maps it: ASCII lowercase, `_` as `-`.
+    @inlinable
+    public static func comparable(_ byte: UInt8) -> UInt8 {
+        byte == 0x5F ? 0x2D : lowercased(byte)
+    }
+
+    /// Whether `bytes` equals the lowercase ASCII `literal` ignoring ASCII case; with
+    /// `underscoreAsHyphen`, a `_` in `bytes` also matches a `-` of `literal`.
+    @inlinable
+    public static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString,
+                                       underscoreAsHyphen: Bool = false) -> Bool {
+        let n = bytes.count
+        guard n == literal.utf8CodeUnitCount else { return false }
+        let lit = literal.utf8Start
+        var i = 0
+        while i < n {
+            let b = underscoreAsHyphen ? comparable(bytes[i]) : lowercased(bytes[i])
+            if b != lit[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Calls `body` with each non-empty, OWS-trimmed element of the comma-separated list
+    /// `value` (RFC 9110 §5.6.1), as a slice of `value`'s bytes.
+    @inlinable
+    public static func forEachListElement(_ value: UnsafeRawBufferPointer,
+                                          _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let n = value.count
+        var start = 0
+        while start <= n {
+            var end = start
+            while end < n && value[end] != UInt8(ascii: ",") { end += 1 }
+            var s = start, e = end
+            while s < e && (value[s] == 0x20 || value[s] == 0x09) { s += 1 }
+            while e > s && (value[e - 1] == 0x20 || value[e - 1] == 0x09) { e -= 1 }
+            if s < e { try body(UnsafeRawBufferPointer(rebasing: value[s..<e])) }
+            start = end + 1
+        }
     }
 
     /// ASCII lowercase of `s` (non-ASCII left as is), for case-insensitive keys.

@@ -54,3 +54,27 @@ final class HopByHopTests: XCTestCase {
         XCTAssertEqual(HopByHop.removing(from: fields), fields)
     }
 }
+
+/// The byte matcher on fields as the parser produces them, and a `Connection` naming many options.
+final class HopByHopBytesTests: XCTestCase {
+    func testParsedFieldsAreMatchedAsBytes() throws {
+        let h = try XCTUnwrap(head("GET / HTTP/1.1\r\nHost: a\r\nConnection: X_Secret, close\r\nTE: trailers\r\n"
+            + "Proxy_Connection: x\r\nX-Secret: 1\r\nUPGRADE: h2c\r\nX-Kept: 2\r\nTransfer_encoding: x\r\n\r\n"))
+        XCTAssertEqual(HopByHop.removing(from: h.fields), [HTTPField(name: "Host", value: "a"), HTTPField(name: "X-Kept", value: "2")])
+    }
+
+    func testNamesThatOnlyShareALengthAreKept() {
+        let fields = ["TX", "Trailers", "Upgrades", "Connectior", "Keep-Alivf", "Proxy-Connectiom", "Transfer-Encodinf",
+                      "keep alive", "Content-Length"].map { HTTPField(name: $0, value: "v") }
+        XCTAssertEqual(HopByHop.removing(from: fields), fields)
+    }
+
+    func testManyConnectionOptionsAreAllRemoved() {
+        let names = (0..<40).map { "X-Opt-\($0)" }
+        var fields = [HTTPField(name: "Connection", value: names.map { $0.uppercased().replacingOccurrences(of: "-", with: "_") }
+            .joined(separator: " , "))]
+        fields += names.map { HTTPField(name: $0, value: "1") }
+        fields.append(HTTPField(name: "X-Opt-40", value: "kept"))
+        XCTAssertEqual(HopByHop.removing(from: fields), [HTTPField(name: "X-Opt-40", value: "kept")])
+    }
+}

@@ -69,7 +69,10 @@ final class ClientConnection: @unchecked Sendable {
     var machine = ConnectionStateMachine()
     private var flushScheduled = false
     private(set) var closed = false
-    var exchange: Exchange?
+    var exchange: Exchange? {
+        // The loop counts exchanges in flight (the access log batches while there are any).
+        didSet { if (oldValue == nil) != (exchange == nil) { loop.exchangesInFlight += exchange == nil ? -1 : 1 } }
+    }
     /// Input bytes read and discarded while lingering.
     private var lingerDiscarded = 0
     static let lingerSeconds = 2.0
@@ -265,6 +268,8 @@ final class ClientConnection: @unchecked Sendable {
 
     func flush() {
         guard !closed else { return }
+        // The loop's access-log lines go out before the response bytes they describe.
+        loop.writeAccessLog()
         while !outbound.isEmpty {
             switch outbound.withReadableBytes({ transport.write($0) }) {
             case .transferred(let n):

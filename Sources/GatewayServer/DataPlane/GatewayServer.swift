@@ -273,7 +273,8 @@ public final class GatewayServer: ServerHooks, @unchecked Sendable {
         }
         group.notify(queue: acceptQueue) {
             if remaining.value == 0 || expired {
-                DispatchQueue.global().async(execute: done)
+                // Every loop's batched access-log lines are written before the process may exit.
+                DispatchQueue.global().async { AccessLogBuffer.flushAll(); done() }
             } else {
                 self.acceptQueue.asyncAfter(deadline: .now() + 0.05) { self.pollDrain(deadline: deadline, done: done) }
             }

@@ -33,23 +33,23 @@ struct ResponseFraming: Equatable {
         var hadLength = false
         var hadTransferEncoding = false
         for f in upstreamFields {
-            if HeaderName.equals(f.name, "content-length") { hadLength = true }
-            if HeaderName.equals(f.name, "transfer-encoding") { hadTransferEncoding = true }
+            if f.hasName("content-length") { hadLength = true }
+            if f.hasName("transfer-encoding") { hadTransferEncoding = true }
         }
         var fields = HopByHop.removing(from: upstreamFields)
         let noBody = requestMethod == "HEAD" || status == 204 || status == 304 || (100..<200).contains(status)
         if status == 204 || (100..<200).contains(status) {
             // RFC 9110 §8.6: no Content-Length in a 1xx or 204 response.
-            fields.removeAll { HeaderName.equals($0.name, "content-length") }
+            fields.removeAll { $0.hasName("content-length") }
             hadLength = false
         }
-        if hadLength, !fields.contains(where: { HeaderName.equals($0.name, "content-length")
-            && !$0.value.isEmpty && $0.value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) {
+        if hadLength, !fields.contains(where: { $0.hasName("content-length")
+            && $0.withValueBytes { !$0.isEmpty && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } } }) {
             return nil  // "2, 2" and the like (RFC 9112 §6.3)
         }
         if hadTransferEncoding {
             // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
-            fields.removeAll { HeaderName.equals($0.name, "content-length") }
+            fields.removeAll { $0.hasName("content-length") }
             hadLength = false
         }
         var keepAlive = wanted

@@ -22,6 +22,8 @@ final class ServerLoop: @unchecked Sendable {
     var connections: [ObjectIdentifier: ClientConnection] = [:]
     /// Set on shutdown: responses say `Connection: close` and no further request is read.
     var draining = false
+    /// Connections of this loop with an exchange in progress (`ClientConnection.exchange`).
+    var exchangesInFlight = 0
     private var requestCounter: UInt64 = 0
     /// Scratch space for read(2): one per loop, since a loop reads one socket at a time.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientConnection.readChunk, alignment: 16)
@@ -80,11 +82,12 @@ final class ServerLoop: @unchecked Sendable {
         self.role = role
         // The proxy listener's lines and series stay as they were; others are told apart.
         let listener = role == .proxy ? nil : role.rawValue
-        self.accessLog = AccessLog(logger: logger, listener: listener)
         self.metricsCache = MetricsCache(metrics: metrics, listener: listener)
         self.tlsHandshakes = TLSHandshakeCounters(metrics: metrics, listener: listener)
         self.index = index
         self.queue = DispatchQueue(label: "\(label).\(index)")
+        // Batched on this loop's queue; `AccessLogBuffer.flushAll()` writes them at shutdown.
+        self.accessLog = AccessLog(logger: logger, listener: listener, queue: queue)
         self.runtime = runtime
         var upstream: UpstreamLoop?
         let q = self.queue
@@ -98,6 +101,7 @@ final class ServerLoop: @unchecked Sendable {
         t.setEventHandler { [weak self] in self?.sweepDeadlines() }
         t.resume()
         sweep = t
+        accessLog.setBusyCheck { [unowned self] in exchangesInFlight > 0 }
     }
 
     deinit {
@@ -116,6 +120,12 @@ final class ServerLoop: @unchecked Sendable {
         metricsCache.record(record)
         accessLog.write(record)
         tracing.finish(record)
+    }
+
+    /// Before a connection sends bytes: the access-log lines this loop has batched are
+    /// written now unless other requests are in flight (then they wait for a fuller batch).
+    func writeAccessLog() {
+        if exchangesInFlight == 0 { accessLog.flush() }
     }
 
     /// A request id unique in this process: random per-loop prefix + counter.

@@ -9,8 +9,8 @@ import Glibc
 /// A swift-log handler that writes one JSON object per line (JSON Lines) to a file
 /// descriptor, stdout by default: `{"time":"…","level":"info","message":"…",…metadata}`.
 ///
-/// Each line goes out in a single write(2), so lines from different queues never
-/// interleave. Metadata values that are numbers (`.stringConvertible` Int/Double/UInt64)
+/// Each line goes out in a single write(2) under a process-wide lock (shared with the
+/// access log's batches), so lines from different queues never interleave. Metadata values that are numbers (`.stringConvertible` Int/Double/UInt64)
 /// are written as JSON numbers. Nothing here redacts: callers never put tokens,
 /// secrets or Authorization values into log metadata.
 public struct JSONLogHandler: LogHandler {
@@ -48,10 +48,21 @@ public struct JSONLogHandler: LogHandler {
         }
         out += "}\n"
         var bytes = Array(out.utf8)
-        bytes.withUnsafeMutableBytes { buf in
+        bytes.withUnsafeMutableBytes { Self.writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Serialises every log write of the process (this handler's lines and the access log's
+    /// batches): a write(2) of more than PIPE_BUF bytes to a pipe is not atomic, so without
+    /// it lines from different queues could interleave.
+    private static let writeLock = Mutex()
+
+    /// Writes all of `bytes` to `fd` (retrying EINTR and short writes), under `writeLock`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        writeLock.withLock {
             var offset = 0
-            while offset < buf.count {
-                let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+            while offset < bytes.count {
+                let n = write(fd, base + offset, bytes.count - offset)
                 if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
                 offset += n
             }
