@@ -29,6 +29,10 @@ public enum ForwardAuth {
             return .refuse(Refusal(reason), routeName: nil, requestID: requestID)
         case .success(let r): original = r
         }
+        if let reason = nonNormalPathDenial(original.head.target) {
+            let requestID = RequestPipeline.requestIDFrom(decision) ?? context.makeRequestID()
+            return .refuse(Refusal(reason), routeName: nil, requestID: requestID)
+        }
         var context = context
         context.scheme = original.scheme
         switch RequestPipeline.decide(original.head, context: context, runtime: runtime) {
@@ -46,6 +50,19 @@ public enum ForwardAuth {
             return .allow(fields: identityFields(of: plan, runtime: runtime), routeName: plan.routeName,
                           requestID: plan.requestID, subject: plan.subject, wouldDeny: plan.wouldDeny)
         }
+    }
+
+    /// The ingress passes the client's target to the app as it was sent, while routes match the
+    /// normalised path: when the two differ (dot segments, repeated slashes, needless or
+    /// lowercase percent-encoding), the app could route a path the decision never saw (a
+    /// public `/api/%2e%2e/index.json` that the app reads as under `/api/`). Such a target is
+    /// refused (400) instead of decided (docs/forward-auth.md). Targets the normaliser refuses
+    /// are left to `decide`, which refuses them with their own reason.
+    static func nonNormalPathDenial(_ target: String) -> DenialReason? {
+        guard let normalized = try? PathNormalizer.normalize(target) else { return nil }
+        let sentPath = target.utf8.prefix { $0 != UInt8(ascii: "?") }
+        if normalized.path.utf8.elementsEqual(sentPath) { return nil }
+        return .badPath("the original path is not in normal form; the app would get a different path than the one decided")
     }
 
     /// The identity fields of an allowed request's upstream fields. Every client field with an

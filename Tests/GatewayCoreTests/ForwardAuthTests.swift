@@ -166,18 +166,28 @@ final class ForwardAuthTests: XCTestCase {
 
     // MARK: Path tricks in the original target
 
-    func testDotSegmentsAreNormalisedBeforeRouting() throws {
-        // /status/../orders/1 is /orders/1: protected, whatever the prefix says.
-        for uri in ["/status/../orders/1", "/status/%2e%2e/orders/1", "//orders/1", "/./orders/1"] {
+    func testTargetsNotInNormalFormAreRefusedNotDecided() throws {
+        // The ingress forwards the target as sent: the app behind it could route
+        // /status/../orders/1 or /orders/%2e%2e/status differently from the normalised path,
+        // so neither is decided, whichever way normalisation would have gone.
+        for uri in ["/status/../orders/1", "/status/%2e%2e/orders/1", "//orders/1", "/./orders/1", "/orders/../status",
+                    "/%73tatus", "/status/%7e", "/orders//1?x=1"] {
             let r = refused(decide(head("GET", "/", [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", uri)])))
-            XCTAssertEqual(r?.status, 401, uri)
+            XCTAssertEqual(r?.status, 400, uri)
+            XCTAssertEqual(r?.reason, .badPath("the original path is not in normal form; the app would get a different path than the one decided"), uri)
+            XCTAssertNil(r?.fields.first { $0.name == "WWW-Authenticate" }, uri)
         }
+        // The Envoy convention (the decision request's own target) is held to the same rule.
+        XCTAssertEqual(refused(decide(head("GET", "/status/../orders/1", [])))?.status, 400)
         for uri in ["/status%2F..%2Forders/1", "/orders%2f1", "/status/..%5C..", "/../status", "/status;x=1", "/status%00",
                     "/%252e%252e/orders"] {
             let r = refused(decide(head("GET", "/", [("X-Original-Method", "GET"), ("X-Original-URI", uri)])))
             XCTAssertEqual(r?.status, 400, uri)
         }
-        XCTAssertNotNil(allowed(decide(head("GET", "/", [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/orders/../status")]))))
+        // Already-normal targets are decided: a query is kept as sent, percent-encodings of
+        // reserved characters (uppercase hex) stay.
+        XCTAssertNotNil(allowed(decide(head("GET", "/", [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/status?a=%2e%2e/../x")]))))
+        XCTAssertEqual(refused(decide(head("GET", "/", [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/orders/a%20b%3A")])))?.status, 401)
         XCTAssertEqual(refused(decide(head("GET", "/", [("X-Forwarded-Method", "get"), ("X-Forwarded-Uri", "/status")])))?.status, 400)
         XCTAssertEqual(refused(decide(head("GET", "/", [("X-Forwarded-Method", "TRACE"), ("X-Forwarded-Uri", "/status")])))?.status, 405)
     }

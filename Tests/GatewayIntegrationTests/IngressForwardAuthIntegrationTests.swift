@@ -107,9 +107,12 @@ final class IngressForwardAuthIntegrationTests: XCTestCase {
         let tricked = try request("GET", "/orders/1", [("X-Forwarded-Uri", "/status"), ("X-Forwarded-Method", "GET"),
                                                         ("X-Original-URI", "/status"), ("X-Original-Method", "GET")])
         XCTAssertEqual(tricked.status, 401)
-        // Dot segments: /status/../orders/1 is the protected /orders/1.
+        // Targets not in normal form are refused, whichever way normalisation would go: the
+        // ingress passes them to the app as sent.
         let dotted = try request("GET", "/status/%2e%2e/orders/1", [])
         XCTAssertNotEqual(dotted.status, 200)
+        let intoPublic = try request("GET", "/orders/%2e%2e/status", [("Authorization", "Bearer " + reader)])
+        XCTAssertNotEqual(intoPublic.status, 200)
 
         // Nothing refused reached the app.
         XCTAssertEqual(upstream.requests.count, 2, "\(upstream.requests.map(\.target))")
