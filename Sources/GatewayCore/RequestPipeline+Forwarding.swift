@@ -53,8 +53,13 @@ extension RequestPipeline {
 
     static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
                                 context: RequestContext, requestID: String) {
-        let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
-        let chain = (prior + [context.peer ?? context.clientAddress]).joined(separator: ", ")
+        // The client's chain (its non-empty fields joined, RFC 9110 §5.3), then the peer.
+        var chain = ""
+        for f in head.fields where !f.value.isEmpty && HTTPSyntax.equalsIgnoringASCIICase(f.name, "x-forwarded-for") {
+            chain += f.value
+            chain += ", "
+        }
+        chain += context.peer ?? context.clientAddress
         fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
         fields.append(HTTPField(name: "X-Forwarded-Proto", value: forwardedProto(head, context: context)))
         if let host = forwardedHost(head, host: host, context: context) {
@@ -79,16 +84,22 @@ extension RequestPipeline {
         return v
     }
 
-    static func upstreamURL(_ upstream: UpstreamConfig, route: Route, target: NormalizedTarget) -> String {
-        var path = target.path
-        if route.stripPrefix, case .prefix(let prefix) = route.path {
-            let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
-            path = String(path.utf8.dropFirst(trimmed.utf8.count)).map { $0 } ?? path
+    /// Absolute upstream URL: the route's `RouteForwarding.urlPrefix`, the normalised path
+    /// (without the route's prefix under `strip_prefix`), then "?" and the query as sent.
+    static func upstreamURL(_ routed: Routed, runtime: GatewayRuntime) -> String {
+        let forwarding = runtime.routeForwarding[routed.index]
+        var path = routed.target.path
+        if let strip = forwarding.strippedLength {
+            path = String(path.utf8.dropFirst(strip)).map { $0 } ?? path
             if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
         }
-        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
-        var url = "\(upstream.scheme)://\(host):\(upstream.port)\(upstream.basePath)\(path)"
-        if let q = target.query { url += "?" + q }
+        var url = forwarding.urlPrefix
+        url.reserveCapacity(url.utf8.count + path.utf8.count + 1 + (routed.target.query?.utf8.count ?? 0))
+        url += path
+        if let q = routed.target.query {
+            url += "?"
+            url += q
+        }
         return url
     }
 }
