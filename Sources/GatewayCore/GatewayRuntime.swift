@@ -238,10 +238,13 @@ public final class GatewayRuntime: Sendable {
     /// Whether an incoming header with this name must be removed because it looks like an
     /// identity header (docs/request-handling.md, forwarding: case-insensitive, `_` same as `-`).
     public func isSpoofableIdentityHeader(_ name: String) -> Bool {
-        let n = HeaderName.normalized(name)
-        if identityNames.contains(n) { return true }
-        for p in stripPrefixes where n.hasPrefix(p) { return true }
-        return false
+        isSpoofableIdentityHeader(normalized: HeaderName.normalized(name))
+    }
+
+    /// `isSpoofableIdentityHeader` of a name already normalised (`HeaderName.normalized`).
+    func isSpoofableIdentityHeader(normalized n: String) -> Bool {
+        for p in stripPrefixes where n.utf8.starts(with: p.utf8) { return true }
+        return identityNames.contains(n)
     }
 }
 

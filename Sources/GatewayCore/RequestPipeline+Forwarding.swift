@@ -21,8 +21,11 @@ extension RequestPipeline {
     /// ending in `-Client-IP` or `-Connecting-IP` (`Fastly-Client-IP`,
     /// `X-Cluster-Client-IP`, `CF-Connecting-IP`, ...).
     static func isProxyControlField(_ n: String) -> Bool {
-        overrideFields.contains(n) || n.hasPrefix("x-forwarded-") || n.hasPrefix("x-original-") || n.hasPrefix("x-envoy-")
-            || n.hasSuffix("-client-ip") || n.hasSuffix("-connecting-ip")
+        // Byte comparisons: field names are ASCII tokens.
+        let u = n.utf8
+        return u.starts(with: "x-forwarded-".utf8) || u.starts(with: "x-original-".utf8) || u.starts(with: "x-envoy-".utf8)
+            || u.reversed().starts(with: "-client-ip".utf8.reversed()) || u.reversed().starts(with: "-connecting-ip".utf8.reversed())
+            || overrideFields.contains(n)
     }
 
     /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
@@ -45,7 +48,7 @@ extension RequestPipeline {
             default: break
             }
             if isProxyControlField(n) { continue }
-            if runtime.isSpoofableIdentityHeader(f.name) { continue }
+            if runtime.isSpoofableIdentityHeader(normalized: n) { continue }
             out.append(f)
         }
         return out
