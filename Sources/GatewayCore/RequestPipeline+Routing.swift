@@ -85,15 +85,16 @@ extension RequestPipeline {
             trace.record("route", false, "no route matches \(head.method) \(host ?? "-") \(target.path)")
             return refuse(.noRoute)
         }
-        let route = runtime.routeTable.routes[index]
+        // Read in place: a copy of the route would retain each of its fields.
+        let routes = runtime.routeTable.routes
         guard let upstream = runtime.routeForwarding[index].upstream else {
-            trace.record("route", false, "\(route.name): upstream \(route.upstream) is not configured")
-            return refuse(.noRoute, route.name)
+            trace.record("route", false, "\(routes[index].name): upstream \(routes[index].upstream) is not configured")
+            return refuse(.noRoute, routes[index].name)
         }
-        trace.record("route", true, "\(route.name) (upstream \(route.upstream))")
-        if let refused = contentRefusal(head, route: route) {
+        trace.record("route", true, "\(routes[index].name) (upstream \(routes[index].upstream))")
+        if let refused = contentRefusal(head, allowBodyOnGet: routes[index].allowBodyOnGet) {
             trace.record("content", false, refused.errorDescription)
-            return refuse(refused, route.name)
+            return refuse(refused, routes[index].name)
         }
         return .routed(Routed(index: index, upstream: upstream, target: target, host: host, originTarget: originTarget))
     }

@@ -152,10 +152,10 @@ public enum RequestPipeline {
         appendForwarded(&fields, head: head, host: routed.host, context: context, requestID: requestID)
         fields.append(contentsOf: admission.identity)
         if context.security?.clientCertificate != nil { fields.append(contentsOf: clientCertificateFields(context)) }
-        let route = runtime.routeTable.routes[routed.index]
+        let routes = runtime.routeTable.routes
         let url = upstreamURL(routed, runtime: runtime)
-        return ForwardPlan(routeName: route.name, upstream: routed.upstream, method: head.method, url: url,
-                           fields: fields, requestID: requestID, subject: admission.subject, cors: route.cors,
+        return ForwardPlan(routeName: routes[routed.index].name, upstream: routed.upstream, method: head.method, url: url,
+                           fields: fields, requestID: requestID, subject: admission.subject, cors: routes[routed.index].cors,
                            wouldDeny: admission.wouldDeny)
     }
 
@@ -174,8 +174,8 @@ public enum RequestPipeline {
     /// `Transfer-Encoding`) unless the route sets `allow_body_on_get`: content on these
     /// methods has no defined meaning (RFC 9110 §9.3.1), and an upstream that ignores it
     /// would read the body as the next request (a CL.0 desync).
-    static func contentRefusal(_ head: HTTPRequestHead, route: Route) -> DenialReason? {
-        guard head.method == "GET" || head.method == "HEAD", !route.allowBodyOnGet else { return nil }
+    static func contentRefusal(_ head: HTTPRequestHead, allowBodyOnGet: Bool) -> DenialReason? {
+        guard head.framing != .none, !allowBodyOnGet, head.method == "GET" || head.method == "HEAD" else { return nil }
         switch head.framing {
         case .none: return nil
         case .contentLength(let n): return n > 0 ? .contentNotAllowed : nil
