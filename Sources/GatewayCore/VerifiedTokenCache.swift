@@ -1,13 +1,20 @@
 import GatewayJOSE
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Tokens whose signature was verified, so that a repeated token skips base64url
 /// decoding, JSON parsing and the signature check (README "Verified-token cache").
 ///
-/// Keyed by a 64-bit keyed hash of the token's bytes (Swift's `Hasher`: SipHash-1-3 with a
-/// per-process random seed, so a client cannot aim collisions), computed once per request
-/// over the bytes in place; an entry keeps the whole token and a hit compares it in full, so
-/// a collision can never return another token's claims (it is a miss, and the newer token's
-/// insert replaces the older). An entry names the issuer and the key-set generation that
+/// Keyed by a 64-bit keyed hash (Swift's `Hasher`: SipHash-1-3 with a per-process random
+/// seed) of the token's length and its last `keyedBytes` bytes, read in place: for a JWS that
+/// is the signature, which only the issuer's key can produce, so the tokens that get entries
+/// (verified ones) cannot be chosen to collide. An entry keeps the whole token and a hit
+/// compares it in full (`memcmp`), so a collision can never return another token's claims (it
+/// is a miss, and the newer token's insert replaces the older). An entry names the issuer and the key-set generation that
 /// verified it, and is used only while that issuer's `IssuerKeyStore` still holds that
 /// generation (a key rotation therefore invalidates it). It never outlives the token's `exp`
 /// (plus clock skew). Time-dependent claim checks are the caller's, on every hit.
@@ -83,11 +90,22 @@ public final class VerifiedTokenCache: @unchecked Sendable {
     /// Estimated bytes an entry for this token costs.
     public static func cost(ofToken token: Substring) -> Int { 3 * token.utf8.count + 256 }
 
-    /// The keyed hash of a token's bytes.
+    /// How many trailing bytes of a token the key hashes.
+    static let keyedBytes = 64
+
+    /// The keyed hash of a token: its length and its last `keyedBytes` bytes.
     static func key(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
-        hasher.combine(bytes: bytes)
+        hasher.combine(bytes.count)
+        hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: bytes[max(0, bytes.count - keyedBytes)...]))
         return UInt64(UInt(bitPattern: hasher.finalize()))
+    }
+
+    /// Whether two tokens are the same bytes.
+    static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }  // both empty
+        return memcmp(pa, pb, a.count) == 0
     }
 
     /// Runs `body` with the token's UTF-8 bytes, in place when they are contiguous.
@@ -108,7 +126,7 @@ public final class VerifiedTokenCache: @unchecked Sendable {
             let key = Self.key(bytes)
             let s = shard(for: key)
             return s.mutex.withLock { () -> Entry? in
-                guard let e = s.entries[key], e.tokenBytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) else {
+                guard let e = s.entries[key], e.tokenBytes.withUnsafeBytes({ Self.same($0, bytes) }) else {
                     s.stats.misses += 1
                     return nil
                 }
