@@ -82,6 +82,8 @@ public final class GatewayRuntime: Sendable {
     public let tokenCache: VerifiedTokenCache?
     /// The revocation list in force (nil without `revocation:`); see `revocationDenial`.
     public let revocation: RevocationStore?
+    /// Per route (same index as `routeTable.routes`): its upstream and URL parts, computed once.
+    let routeForwarding: [RouteForwarding]
 
     /// Loads every issuer's keys from what `keyMaterial` gives.
     /// - Throws: `ConfigErrors` located at each issuer's key source.
@@ -125,6 +127,7 @@ public final class GatewayRuntime: Sendable {
         self.revocation = revocation
         self.config = config
         self.routeTable = RouteTable(routes: config.routes)
+        self.routeForwarding = config.routes.map { RouteForwarding(route: $0, upstream: config.upstreams[$0.upstream]) }
         self.issuers = issuers
         self.warnings = warnings
         let cache = config.tokenCache
@@ -235,10 +238,13 @@ public final class GatewayRuntime: Sendable {
     /// Whether an incoming header with this name must be removed because it looks like an
     /// identity header (docs/request-handling.md, forwarding: case-insensitive, `_` same as `-`).
     public func isSpoofableIdentityHeader(_ name: String) -> Bool {
-        let n = HeaderName.normalized(name)
-        if identityNames.contains(n) { return true }
-        for p in stripPrefixes where n.hasPrefix(p) { return true }
-        return false
+        isSpoofableIdentityHeader(normalized: HeaderName.normalized(name))
+    }
+
+    /// `isSpoofableIdentityHeader` of a name already normalised (`HeaderName.normalized`).
+    func isSpoofableIdentityHeader(normalized n: String) -> Bool {
+        for p in stripPrefixes where n.utf8.starts(with: p.utf8) { return true }
+        return identityNames.contains(n)
     }
 }
 

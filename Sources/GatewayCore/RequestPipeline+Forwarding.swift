@@ -21,8 +21,11 @@ extension RequestPipeline {
     /// ending in `-Client-IP` or `-Connecting-IP` (`Fastly-Client-IP`,
     /// `X-Cluster-Client-IP`, `CF-Connecting-IP`, ...).
     static func isProxyControlField(_ n: String) -> Bool {
-        overrideFields.contains(n) || n.hasPrefix("x-forwarded-") || n.hasPrefix("x-original-") || n.hasPrefix("x-envoy-")
-            || n.hasSuffix("-client-ip") || n.hasSuffix("-connecting-ip")
+        // Byte comparisons: field names are ASCII tokens.
+        let u = n.utf8
+        return u.starts(with: "x-forwarded-".utf8) || u.starts(with: "x-original-".utf8) || u.starts(with: "x-envoy-".utf8)
+            || u.reversed().starts(with: "-client-ip".utf8.reversed()) || u.reversed().starts(with: "-connecting-ip".utf8.reversed())
+            || overrideFields.contains(n)
     }
 
     /// Client fields minus hop-by-hop (first, so `Connection` cannot name ours), minus
@@ -45,7 +48,7 @@ extension RequestPipeline {
             default: break
             }
             if isProxyControlField(n) { continue }
-            if runtime.isSpoofableIdentityHeader(f.name) { continue }
+            if runtime.isSpoofableIdentityHeader(normalized: n) { continue }
             out.append(f)
         }
         return out
@@ -53,8 +56,13 @@ extension RequestPipeline {
 
     static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
                                 context: RequestContext, requestID: String) {
-        let prior = head.values("x-forwarded-for").filter { !$0.isEmpty }
-        let chain = (prior + [context.peer ?? context.clientAddress]).joined(separator: ", ")
+        // The client's chain (its non-empty fields joined, RFC 9110 §5.3), then the peer.
+        var chain = ""
+        for f in head.fields where !f.value.isEmpty && HTTPSyntax.equalsIgnoringASCIICase(f.name, "x-forwarded-for") {
+            chain += f.value
+            chain += ", "
+        }
+        chain += context.peer ?? context.clientAddress
         fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
         fields.append(HTTPField(name: "X-Forwarded-Proto", value: forwardedProto(head, context: context)))
         if let host = forwardedHost(head, host: host, context: context) {
@@ -79,16 +87,22 @@ extension RequestPipeline {
         return v
     }
 
-    static func upstreamURL(_ upstream: UpstreamConfig, route: Route, target: NormalizedTarget) -> String {
-        var path = target.path
-        if route.stripPrefix, case .prefix(let prefix) = route.path {
-            let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
-            path = String(path.utf8.dropFirst(trimmed.utf8.count)).map { $0 } ?? path
+    /// Absolute upstream URL: the route's `RouteForwarding.urlPrefix`, the normalised path
+    /// (without the route's prefix under `strip_prefix`), then "?" and the query as sent.
+    static func upstreamURL(_ routed: Routed, runtime: GatewayRuntime) -> String {
+        let forwarding = runtime.routeForwarding[routed.index]
+        var path = routed.target.path
+        if let strip = forwarding.strippedLength {
+            path = String(path.utf8.dropFirst(strip)).map { $0 } ?? path
             if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
         }
-        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
-        var url = "\(upstream.scheme)://\(host):\(upstream.port)\(upstream.basePath)\(path)"
-        if let q = target.query { url += "?" + q }
+        var url = forwarding.urlPrefix
+        url.reserveCapacity(url.utf8.count + path.utf8.count + 1 + (routed.target.query?.utf8.count ?? 0))
+        url += path
+        if let q = routed.target.query {
+            url += "?"
+            url += q
+        }
         return url
     }
 }

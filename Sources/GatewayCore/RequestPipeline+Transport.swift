@@ -24,13 +24,24 @@ extension RequestPipeline {
     /// confirmation this gateway cannot check, RFC 7800 §3), is refused too: the token's issuer
     /// asked for proof of possession, and a bearer token must not skip it. Tokens without
     /// `cnf` are unaffected.
-    static func certificateBindingDenial(_ token: VerifiedToken, context: RequestContext) -> DenialReason? {
-        guard let cnf = token.claims[member: "cnf"] else { return nil }
-        guard case .string(let expected)? = cnf[member: "x5t#S256"],
-              let certificate = context.security?.clientCertificate,
-              Base64URL.encode(certificate.sha256).exactlyEquals(expected)
-        else { return .certificateBindingMismatch }
-        return nil
+    static func certificateBindingDenial(_ binding: VerifiedTokenFacts.CertificateBinding, context: RequestContext,
+                                         trace: inout DecisionTrace?) -> DenialReason? {
+        switch binding {
+        case .none:
+            return nil
+        case .unusable:
+            trace.record("certificate binding", false, "cnf holds no x5t#S256 thumbprint: a confirmation this gateway cannot check")
+            return .certificateBindingMismatch
+        case .thumbprint(let expected):
+            guard let certificate = context.security?.clientCertificate,
+                  Base64URL.encode(certificate.sha256).exactlyEquals(expected)
+            else {
+                trace.record("certificate binding", false, DenialReason.certificateBindingMismatch.errorDescription)
+                return .certificateBindingMismatch
+            }
+            trace.record("certificate binding", true, "cnf x5t#S256 is the connection's client certificate")
+            return nil
+        }
     }
 
     /// `X-Client-Cert-Subject` (RFC 4514) and `X-Client-Cert-SHA256` (base64url of the SHA-256

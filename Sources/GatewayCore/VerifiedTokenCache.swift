@@ -1,14 +1,23 @@
 import GatewayJOSE
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Tokens whose signature was verified, so that a repeated token skips base64url
 /// decoding, JSON parsing and the signature check (README "Verified-token cache").
 ///
-/// Keyed by the whole token text (a Swift `Dictionary`: seeded SipHash plus a full
-/// equality check, so a collision can never return another token's claims). An entry
-/// names the issuer and the key-set generation that verified it, and is used only while
-/// that issuer's `IssuerKeyStore` still holds that generation (a key rotation therefore
-/// invalidates it). It never outlives the token's `exp` (plus clock skew). Time-dependent
-/// claim checks are the caller's, on every hit.
+/// Keyed by a 64-bit keyed hash (Swift's `Hasher`: SipHash-1-3 with a per-process random
+/// seed) of the token's length and its last `keyedBytes` bytes, read in place: for a JWS that
+/// is the signature, which only the issuer's key can produce, so the tokens that get entries
+/// (verified ones) cannot be chosen to collide. An entry keeps the whole token and a hit
+/// compares it in full (`memcmp`), so a collision can never return another token's claims (it
+/// is a miss, and the newer token's insert replaces the older). An entry names the issuer and the key-set generation that
+/// verified it, and is used only while that issuer's `IssuerKeyStore` still holds that
+/// generation (a key rotation therefore invalidates it). It never outlives the token's `exp`
+/// (plus clock skew). Time-dependent claim checks are the caller's, on every hit.
 ///
 /// Bounded by `maxEntries` and `maxBytes` (an estimate per entry: 3 × token length + 256
 /// bytes, covering the decoded header and claims). When full, the oldest entries go
@@ -28,7 +37,11 @@ public final class VerifiedTokenCache: @unchecked Sendable {
         public var generation: UInt64
         /// Seconds since the epoch after which the entry is dropped (`exp` + skew; +∞ without exp).
         public var expiresAt: Double
+        /// What a hit needs from the claims, derived at verification (nil: derive on use).
+        var facts: VerifiedTokenFacts?
         var cost = 0
+        /// The token itself, compared in full on a hit.
+        var tokenBytes: [UInt8] = []
         public init(token: VerifiedToken, iss: String, issuerName: String, generation: UInt64, expiresAt: Double) {
             self.token = token
             self.iss = iss
@@ -51,9 +64,9 @@ public final class VerifiedTokenCache: @unchecked Sendable {
 
     final class Shard: @unchecked Sendable {
         let mutex = Mutex()
-        var entries: [String: Entry] = [:]
+        var entries: [UInt64: Entry] = [:]
         /// Insertion order (may hold keys already removed; skipped when evicting).
-        var order: [String] = []
+        var order: [UInt64] = []
         var orderStart = 0
         var bytes = 0
         var stats = Statistics()
@@ -77,37 +90,65 @@ public final class VerifiedTokenCache: @unchecked Sendable {
     /// Estimated bytes an entry for this token costs.
     public static func cost(ofToken token: Substring) -> Int { 3 * token.utf8.count + 256 }
 
-    private func shard(for key: String) -> Shard { shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))] }
+    /// How many trailing bytes of a token the key hashes.
+    static let keyedBytes = 64
+
+    /// The keyed hash of a token: its length and its last `keyedBytes` bytes.
+    static func key(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(bytes.count)
+        hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: bytes[max(0, bytes.count - keyedBytes)...]))
+        return UInt64(UInt(bitPattern: hasher.finalize()))
+    }
+
+    /// Whether two tokens are the same bytes.
+    static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }  // both empty
+        return memcmp(pa, pb, a.count) == 0
+    }
+
+    /// Runs `body` with the token's UTF-8 bytes, in place when they are contiguous.
+    @inline(__always)
+    static func withBytes<R>(_ token: Substring, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let r = token.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+        return Array(token.utf8).withUnsafeBytes(body)
+    }
+
+    private func shard(for key: UInt64) -> Shard { shards[Int((key >> 32) % UInt64(shards.count))] }
 
     /// The entry for `token` when it is present, not past `expiresAt` at `now`, and
     /// `isCurrent` accepts it (its key set is still the issuer's); otherwise a miss, and a
     /// stale entry is removed.
     /// - Parameter now: seconds since the Unix epoch.
     public func lookup(_ token: Substring, now: Double, isCurrent: (Entry) -> Bool) -> Entry? {
-        let key = String(token)
-        let s = shard(for: key)
-        return s.mutex.withLock { () -> Entry? in
-            guard let e = s.entries[key] else {
-                s.stats.misses += 1
-                return nil
+        Self.withBytes(token) { bytes in
+            let key = Self.key(bytes)
+            let s = shard(for: key)
+            return s.mutex.withLock { () -> Entry? in
+                guard let e = s.entries[key], e.tokenBytes.withUnsafeBytes({ Self.same($0, bytes) }) else {
+                    s.stats.misses += 1
+                    return nil
+                }
+                if now >= e.expiresAt || !isCurrent(e) {
+                    s.entries[key] = nil
+                    s.bytes -= e.cost
+                    s.stats.misses += 1
+                    return nil
+                }
+                s.stats.hits += 1
+                return e
             }
-            if now >= e.expiresAt || !isCurrent(e) {
-                s.entries[key] = nil
-                s.bytes -= e.cost
-                s.stats.misses += 1
-                return nil
-            }
-            s.stats.hits += 1
-            return e
         }
     }
 
     /// Remembers a verification. Oldest entries are evicted first to stay under the caps;
     /// an entry larger than a whole shard's byte budget is not kept.
     public func insert(_ token: Substring, entry: Entry) {
-        let key = String(token)
         var e = entry
         e.cost = VerifiedTokenCache.cost(ofToken: token)
+        e.tokenBytes = Array(token.utf8)
+        let key = e.tokenBytes.withUnsafeBytes(Self.key)
         let s = shard(for: key)
         let entryCap = max(1, maxEntries / shards.count)
         let byteCap = max(1, maxBytes / shards.count)
@@ -132,7 +173,7 @@ public final class VerifiedTokenCache: @unchecked Sendable {
                 s.orderStart = 0
             }
             if s.order.count > 4 * entryCap + 64 {
-                var seen = Set<String>()
+                var seen = Set<UInt64>()
                 s.order = s.order[s.orderStart...].reversed().filter { s.entries[$0] != nil && seen.insert($0).inserted }.reversed()
                 s.orderStart = 0
             }

@@ -136,12 +136,8 @@ public enum TokenVerifier {
         let exp = try numericDate(claims, "exp")
         let nbf = try numericDate(claims, "nbf")
         let iat = try numericDate(claims, "iat")
-        let skew = max(0, r.clockSkew)
         if r.requireExp && exp == nil { throw TokenError.missingExp }
-        // RFC 7519 §4.1.4: the current time must be before exp (plus leeway).
-        if let exp, now - skew >= exp { throw TokenError.expired }
-        if let nbf, nbf > now + skew { throw TokenError.notYetValid }
-        if let iat, iat > now + skew { throw TokenError.iatInFuture }
+        try checkTimes(exp: exp, nbf: nbf, iat: iat, requirements: r, now: now)
 
         guard case .string(let iss)? = claims[member: "iss"], iss.exactlyEquals(r.issuer) else { throw TokenError.issuer }
 
@@ -164,11 +160,31 @@ public enum TokenVerifier {
             }
         }
 
-        if let maxLifetime = r.maxTokenLifetime {
-            // A token without exp lives forever: over any maximum.
-            guard let exp else { throw TokenError.lifetime }
-            if exp - (iat ?? now) > maxLifetime { throw TokenError.lifetime }
-        }
+        try checkLifetime(exp: exp, iat: iat, requirements: r, now: now)
+    }
+
+    /// The time window of a token at `now` (seconds since the epoch), with the requirements'
+    /// clock skew: before `exp` (RFC 7519 §4.1.4), not before `nbf` (§4.1.5), `iat` not in
+    /// the future (§4.1.6). The part of `checkClaims` that changes with time, for a token
+    /// verified earlier whose NumericDates were kept.
+    /// - Throws: `TokenError.expired`, `.notYetValid` or `.iatInFuture`.
+    public static func checkTimes(exp: Double?, nbf: Double?, iat: Double?, requirements r: TokenRequirements,
+                                  now: Double) throws(TokenError) {
+        let skew = max(0, r.clockSkew)
+        // RFC 7519 §4.1.4: the current time must be before exp (plus leeway).
+        if let exp, now - skew >= exp { throw TokenError.expired }
+        if let nbf, nbf > now + skew { throw TokenError.notYetValid }
+        if let iat, iat > now + skew { throw TokenError.iatInFuture }
+    }
+
+    /// `max_token_lifetime`: `exp` minus `iat` (or `now` without `iat`) within the maximum.
+    /// - Throws: `TokenError.lifetime`, also for a token without `exp` under a maximum.
+    public static func checkLifetime(exp: Double?, iat: Double?, requirements r: TokenRequirements,
+                                     now: Double) throws(TokenError) {
+        guard let maxLifetime = r.maxTokenLifetime else { return }
+        // A token without exp lives forever: over any maximum.
+        guard let exp else { throw TokenError.lifetime }
+        if exp - (iat ?? now) > maxLifetime { throw TokenError.lifetime }
     }
 
     private static func asciiLowercased(_ s: String) -> String {

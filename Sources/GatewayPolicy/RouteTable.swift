@@ -6,13 +6,11 @@ import GatewayHTTP
 public struct RouteTable: Sendable {
     public let routes: [Route]
     private let compiled: [CompiledRoute]
-    private let anyCaseInsensitive: Bool
 
     /// Precomputes lowercased hosts and patterns, and compiles regexes once.
     public init(routes: [Route]) {
         self.routes = routes
         self.compiled = routes.map(CompiledRoute.init)
-        self.anyCaseInsensitive = routes.contains { $0.caseInsensitive }
     }
 
     /// - Parameters:
@@ -22,32 +20,82 @@ public struct RouteTable: Sendable {
     ///   - method: the request method; compared case-sensitively (RFC 9110 §9.1).
     /// - Returns: the index in `routes` of the first route that fits, or nil (404).
     public func match(host: String?, path: String, method: String) -> Int? {
-        let hostBytes = host.map(Self.normalizedHost)
-        var lowered: [UInt8]?
-        if anyCaseInsensitive { lowered = Self.asciiLowercased(path.utf8) }
-        let pathBytes = Array(path.utf8)
+        // Compared in place over the UTF-8 of `host` and `path` (native strings are
+        // contiguous): no copy, no lowercased copy, per request.
+        var host = host
+        var path = path
+        host?.makeContiguousUTF8()
+        path.makeContiguousUTF8()
+        return path.utf8.withContiguousStorageIfAvailable { p in
+            guard let h = host else { return match(host: nil, path: p, pathString: path, method: method) }
+            return h.utf8.withContiguousStorageIfAvailable { hb in
+                match(host: Self.bareHost(hb), path: p, pathString: path, method: method)
+            } ?? nil
+        } ?? nil
+    }
+
+    private func match(host: UnsafeBufferPointer<UInt8>?, path p: UnsafeBufferPointer<UInt8>, pathString: String,
+                       method: String) -> Int? {
         for (i, r) in compiled.enumerated() {
             switch r.host {
             case .any: break
             case .exact(let h):
-                guard let hostBytes, hostBytes == h else { continue }
+                guard let host, host.count == h.count, Self.equalsLowercased(host[...], h) else { continue }
             case .wildcard(let suffix):
-                guard let hostBytes, hostBytes.count > suffix.count, hostBytes.suffix(suffix.count).elementsEqual(suffix)
-                else { continue }
+                guard let host, host.count > suffix.count,
+                      Self.equalsLowercased(host[(host.count - suffix.count)...], suffix) else { continue }
             }
             if let methods = r.methods, !methods.contains(method) { continue }
-            let p = r.caseInsensitive ? lowered! : pathBytes
             switch r.path {
             case .exact(let e):
-                guard p == e else { continue }
+                guard p.count == e.count, r.caseInsensitive ? Self.equalsLowercased(p[...], e) : p.elementsEqual(e)
+                else { continue }
             case .prefix(let prefix):
-                guard Self.prefixMatches(prefix, p[...]) else { continue }
+                guard Self.prefixMatches(prefix, p, foldingCase: r.caseInsensitive) else { continue }
             case .regex(let box):
-                guard (try? box.regex.wholeMatch(in: path)) != nil else { continue }
+                guard (try? box.regex.wholeMatch(in: pathString)) != nil else { continue }
             }
             return i
         }
         return nil
+    }
+
+    /// Whether `bytes`, ASCII-lowercased, equal `lowered` (already lowercase).
+    @inline(__always)
+    static func equalsLowercased(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ lowered: [UInt8]) -> Bool {
+        guard bytes.count == lowered.count else { return false }
+        var j = 0
+        for b in bytes {
+            if HTTPSyntax.lowercased(b) != lowered[j] { return false }
+            j += 1
+        }
+        return true
+    }
+
+    /// `normalizedHost` without the lowercasing, as a slice of `bytes`: `[v6]:port` → `v6`,
+    /// `name:port` → `name`, one trailing dot dropped.
+    static func bareHost(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var start = 0
+        var end = bytes.count
+        if bytes.first == UInt8(ascii: "[") {
+            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
+                start = 1
+                end = close
+            }
+        } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes.lastIndex(of: UInt8(ascii: ":")) == colon {
+            end = colon
+        }
+        if end - start > 1, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
+    }
+
+    /// `prefixMatches` over the path's bytes, ASCII-lowercased first when `foldingCase`.
+    static func prefixMatches(_ prefix: [UInt8], _ path: UnsafeBufferPointer<UInt8>, foldingCase: Bool) -> Bool {
+        guard path.count >= prefix.count else { return false }
+        let head = path[..<prefix.count]
+        guard foldingCase ? equalsLowercased(head, prefix) : head.elementsEqual(prefix) else { return false }
+        if path.count == prefix.count || prefix.last == UInt8(ascii: "/") { return true }
+        return path[prefix.count] == UInt8(ascii: "/")
     }
 
     /// `prefix` matches `path` when equal, or when `path` continues with "/" after it, or when

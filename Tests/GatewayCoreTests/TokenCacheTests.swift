@@ -177,4 +177,23 @@ final class TokenCacheTests: XCTestCase {
         XCTAssertEqual(cache.statistics.hits, 1)
         XCTAssertEqual(cache.statistics.misses, 4)
     }
+
+    func testTokensWithTheSameKeyNeverShareAnEntry() throws {
+        // Same length and the same last 64 bytes: the same key, different tokens.
+        let tail = String(repeating: "s", count: 64)
+        let first = "aaaa." + tail, second = "bbbb." + tail
+        let cache = VerifiedTokenCache(maxEntries: 10, maxBytes: 1 << 20, shardCount: 1)
+        var a = entry()
+        a.issuerName = "first"
+        cache.insert(Substring(first), entry: a)
+        XCTAssertEqual(cache.lookup(Substring(first), now: 0, isCurrent: { _ in true })?.issuerName, "first")
+        XCTAssertNil(cache.lookup(Substring(second), now: 0, isCurrent: { _ in true }), "another token's entry")
+        var b = entry()
+        b.issuerName = "second"
+        cache.insert(Substring(second), entry: b)
+        XCTAssertEqual(cache.lookup(Substring(second), now: 0, isCurrent: { _ in true })?.issuerName, "second")
+        XCTAssertNil(cache.lookup(Substring(first), now: 0, isCurrent: { _ in true }), "another token's entry")
+        // A token that differs in its last bytes only is a different token too.
+        XCTAssertNil(cache.lookup(Substring("bbbb." + String(tail.dropLast()) + "t"), now: 0, isCurrent: { _ in true }))
+    }
 }

@@ -1,0 +1,64 @@
+import GatewayHTTP
+
+// Stage 2 of `RequestPipeline.decide` for the default source: the Bearer token of
+// `Authorization` (RFC 6750 §2.1).
+extension RequestPipeline {
+    /// RFC 6750 §2.1: `Authorization: Bearer <b64token>`, scheme case-insensitive.
+    enum Credentials: Equatable {
+        case none
+        case bearer(Substring)
+        case invalid(String)
+    }
+
+    static func extractBearer(_ head: HTTPRequestHead) -> Credentials {
+        var found: String?
+        for f in head.fields where HeaderName.equals(f.name, "authorization") {
+            if found != nil { return .invalid("several Authorization header fields") }
+            found = f.value
+        }
+        guard var value = found else { return .none }
+        value.makeContiguousUTF8()
+        // Read in place (a native string's UTF-8 is contiguous): no copy of the token.
+        return value.utf8.withContiguousStorageIfAvailable { bytes in bearer(value, bytes) } 
+            ?? Array(value.utf8).withUnsafeBufferPointer { bytes in bearer(value, bytes) }
+    }
+
+    private static func bearer(_ value: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Credentials {
+        // Scheme: "Bearer" (case-insensitive) then one or more spaces.
+        guard bytes.count >= 6, (bytes[0] | 0x20) == 0x62, (bytes[1] | 0x20) == 0x65, (bytes[2] | 0x20) == 0x61,
+              (bytes[3] | 0x20) == 0x72, (bytes[4] | 0x20) == 0x65, (bytes[5] | 0x20) == 0x72 else {
+            // Another scheme (Basic...): no Bearer credentials at all (RFC 6750 §3.1).
+            return .none
+        }
+        if bytes.count == 6 { return .invalid("bearer token missing") }
+        if bytes[6] == 0x09 { return .invalid("malformed bearer credentials") }  // RFC 6750 §2.1: one or more SP
+        guard bytes[6] == 0x20 else {
+            // "Bearerx..." is a different scheme name.
+            return .none
+        }
+        var start = 6
+        while start < bytes.count && bytes[start] == 0x20 { start += 1 }
+        guard start < bytes.count else { return .invalid("bearer token missing") }
+        // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+        var i = start
+        b64TokenCharacters.withUnsafeBufferPointer { table in
+            while i < bytes.count, table[Int(bytes[i])] != 0 { i += 1 }
+        }
+        while i < bytes.count, bytes[i] == 0x3D { i += 1 }
+        guard i == bytes.count, i > start else { return .invalid("malformed bearer credentials") }
+        let token = Substring(value).utf8.dropFirst(start)
+        return .bearer(Substring(token))
+    }
+
+    static func isB64TokenChar(_ b: UInt8) -> Bool { b64TokenCharacters[Int(b)] != 0 }
+
+    /// 1 for the b64token characters (RFC 6750 §2.1) but "=": ALPHA, DIGIT, "-", ".", "_", "~", "+", "/".
+    static let b64TokenCharacters: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for b in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(b)] = 1 }
+        for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(b)] = 1 }
+        for b in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(b)] = 1 }
+        for c in "-._~+/".utf8 { table[Int(c)] = 1 }
+        return table
+    }()
+}
