@@ -59,6 +59,7 @@ public enum ForwardAuth {
     /// refused (400) instead of decided (docs/forward-auth.md). Targets the normaliser refuses
     /// are left to `decide`, which refuses them with their own reason.
     static func nonNormalPathDenial(_ target: String) -> DenialReason? {
+        if RequestPipeline.alreadyNormalized(target) != nil { return nil }  // the common case, without the normaliser's work
         guard let normalized = try? PathNormalizer.normalize(target) else { return nil }
         let sentPath = target.utf8.prefix { $0 != UInt8(ascii: "?") }
         if normalized.path.utf8.elementsEqual(sentPath) { return nil }
