@@ -47,7 +47,7 @@ extension RequestPipeline {
                 trace.record("verify", false, "\(error.description) (\(error.reasonCode))")
                 return .failure(.invalidToken(error))
             }
-            trace.record("verify", true, verifiedDetail(hit.token) + " (signature verified earlier: token cache)")
+            trace.record("verify", true, verifiedDetail(hit.token, issuer: issuer) + " (signature verified earlier: token cache)")
             return checkVerified(token, Verified(token: hit.token, issuer: issuer, facts: facts), requirements: requirements,
                                  runtime: runtime, now: now, introspectionAnswer: introspectionAnswer, trace: &trace)
         }
@@ -80,7 +80,7 @@ extension RequestPipeline {
             trace.record("verify", false, "\(error.description) (\(error.reasonCode))")
             return .failure(.invalidToken(error))
         }
-        trace.record("verify", true, verifiedDetail(verified))
+        trace.record("verify", true, verifiedDetail(verified, issuer: issuer))
         let facts = VerifiedTokenFacts(token: verified, issuer: issuer, identity: runtime.config.identity)
         if let cache = runtime.tokenCache, let iss = claimedIssuer {
             let exp = facts.expiry.map { $0 + max(0, issuer.requirements.clockSkew) } ?? .infinity
@@ -120,9 +120,12 @@ extension RequestPipeline {
         return .success(verified)
     }
 
-    /// "RS256 signature, exp/nbf/iat, iss, aud all valid".
-    static func verifiedDetail(_ token: VerifiedToken) -> String {
-        "\(token.algorithm.rawValue) signature, exp/nbf/iat, iss, aud all valid"
+    /// "RS256 signature, exp/nbf/iat, iss, aud all valid"; an issuer without `audiences`
+    /// checks no `aud`, and the detail says so rather than claim it.
+    static func verifiedDetail(_ token: VerifiedToken, issuer: LoadedIssuer) -> String {
+        issuer.config.audiences.isEmpty
+            ? "\(token.algorithm.rawValue) signature, exp/nbf/iat, iss all valid (aud not checked: the issuer lists no audiences)"
+            : "\(token.algorithm.rawValue) signature, exp/nbf/iat, iss, aud all valid"
     }
 
     /// Why no issuer of the route accepts a token claiming `iss`.

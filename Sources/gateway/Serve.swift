@@ -144,8 +144,12 @@ struct Serve: ParsableCommand {
         var listening: Logger.Metadata = [
             "address": .string(listen.host), "port": .stringConvertible(Int(server.port)),
             "admin_port": .stringConvertible(Int(adminServer.port)), "routes": .stringConvertible(runtime.config.routes.count),
+            "scheme": .string(tls == nil ? "http" : "https"),
         ]
-        if let decisionServer { listening["decision_port"] = .stringConvertible(Int(decisionServer.port)) }
+        if let decisionServer {
+            listening["decision_port"] = .stringConvertible(Int(decisionServer.port))
+            listening["decision_scheme"] = .string(decisionTLS == nil ? "http" : "https")
+        }
         logger.info("listening", metadata: listening)
         signals.started(server: server, reloader: reloader)
         withExtendedLifetime((adminServer, signals, decisionServer)) { MainThread.park() }

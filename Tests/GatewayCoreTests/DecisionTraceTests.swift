@@ -118,6 +118,21 @@ final class DecisionTraceTests: XCTestCase {
         XCTAssertTrue(open.steps.allSatisfy(\.passed))
     }
 
+    func testVerifyStepSaysWhetherTheAudienceWasChecked() throws {
+        let token = try TestTokens.rs256(["scope": .string("read:orders")])
+        let checked = traced(head("/orders/1", token: token))
+        XCTAssertEqual(checked.steps.first { $0.check == "verify" }?.detail, "RS256 signature, exp/nbf/iat, iss, aud all valid")
+        // The same issuer without `audiences`: no aud check is made, and the trace does not claim one.
+        let yaml = Self.yaml.replacingOccurrences(of: "    audiences: [orders-api]\n", with: "")
+        XCTAssertNotEqual(yaml, Self.yaml)
+        runtime = try GatewayRuntime(config: try ConfigLoader.parse(yaml: yaml, path: "t.yml", environment: [:]),
+                                     keyMaterial: .readingFiles())
+        let unchecked = traced(head("/orders/1", token: token))
+        XCTAssertEqual(unchecked.outcome, "forward orders")
+        XCTAssertEqual(unchecked.steps.first { $0.check == "verify" }?.detail,
+                       "RS256 signature, exp/nbf/iat, iss all valid (aud not checked: the issuer lists no audiences)")
+    }
+
     func testEachRefusalEndsAtTheCheckThatRefused() throws {
         let good = try TestTokens.rs256(["scope": .string("read:orders")])
         assertRefused(traced(head("/orders/1", method: "get", token: good)), "refuse 400 bad_method", at: "method")

@@ -47,6 +47,7 @@ final class DecisionTLSIntegrationTests: HTTPSTestCase {
 
     func testTrustedIngressCertificateGetsDecisionsWithIdentity() throws {
         try start(decisionConfig())
+        XCTAssertTrue(gateway.stdout.contains(#""decision_scheme":"https""#), gateway.stdout)
         let allowed = try ask("/orders/42", ingressCertificate + (try bearer()) + ["-H", "X-Auth-Subject: admin"])
         XCTAssertEqual(allowed.exit, 0, allowed.output)
         XCTAssertEqual(allowed.status, 200, allowed.output)

@@ -14,6 +14,8 @@ final class HTTPSIntegrationTests: HTTPSTestCase {
 
     func testHTTPSForwardsWithProtoAndInjectsOnlyVerifiedCertificateFields() throws {
         try start(config())
+        // The startup line says the listener speaks HTTPS.
+        XCTAssertTrue(gateway.stdout.contains(#""scheme":"https""#), gateway.stdout)
         let spoofed = ["-H", "X_Client_Cert_Subject: CN=admin", "-H", "x-client-cert-sha256: AAAA", "-H", "X-Forwarded-Proto: http"]
         let plain = curl("/status", spoofed)
         XCTAssertEqual(plain.status, 200, plain.output)
