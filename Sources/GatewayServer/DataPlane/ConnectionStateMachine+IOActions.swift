@@ -5,8 +5,9 @@ extension ConnectionStateMachine {
     /// High and low water marks (bytes) of one buffer: it turns full at `high` and has room
     /// again only at or below `low`.
     struct WaterMarks: Equatable {
-        var high: Int
-        var low: Int
+        let high: Int
+        let low: Int
+        /// - Precondition: `0 <= low < high`.
         init(high: Int, low: Int) {
             precondition(low >= 0 && low < high, "water marks need 0 <= low < high")
             self.high = high
