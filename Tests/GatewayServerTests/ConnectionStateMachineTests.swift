@@ -2,17 +2,17 @@ import XCTest
 @testable import GatewayServer
 
 /// The connection's life driven by hand, with a manual clock (seconds): every timeout,
-/// keep-alive and pipelining, half-close, lingering, draining. No sockets.
+/// keep-alive and pipelining, half-close, lingering, draining, and flow control (read and
+/// write interest, upstream backpressure with hysteresis, upstream failures). No sockets.
 final class ConnectionStateMachineTests: XCTestCase {
     let t = ConnectionStateMachine.Timeouts(header: 10, body: 30, idle: 60, linger: 2)
     var m = ConnectionStateMachine()
     var now = 1000.0
 
     /// Advances the manual clock and returns what the deadline due by then asks for.
-    func advance(_ seconds: Double, outputQueued: Bool = false, readingPaused: Bool = false)
-        -> ConnectionStateMachine.Action? {
+    func advance(_ seconds: Double, outputQueued: Bool = false) -> ConnectionStateMachine.Action? {
         now += seconds
-        return m.deadline(now: now, outputQueued: outputQueued, readingPaused: readingPaused, t)
+        return m.deadline(now: now, outputQueued: outputQueued, t)
     }
 
     /// A connection that took one request and is waiting for its response.
@@ -43,8 +43,10 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertNil(advance(29))
         m.bodyProgress(now: now, t)
         XCTAssertNil(advance(29), "progress restarted the body timeout")
-        XCTAssertEqual(advance(2, readingPaused: true), ConnectionStateMachine.Action.none,
+        XCTAssertEqual(m.requestBodyBuffered(count: m.limits.requestBody.high), .readOff)
+        XCTAssertEqual(advance(2), ConnectionStateMachine.Action.none,
                        "upstream backpressure: not the client's fault")
+        XCTAssertEqual(m.requestBodyBuffered(count: m.limits.requestBody.low), .readOn)
         XCTAssertNil(advance(29))
         XCTAssertEqual(advance(2), .answer(.bodyTimeout))
     }
@@ -113,7 +115,7 @@ final class ConnectionStateMachineTests: XCTestCase {
     func testLastResponseThenLingerThenClose() {
         forwardedRequest(hasBody: true)
         XCTAssertEqual(m.exchangeEnded(keepAlive: false, draining: false, inputBuffered: false, now: now, t), .closeAfterFlush)
-        m.writeBlocked(now: now, t)
+        XCTAssertEqual(m.writeBlocked(now: now, t), .armWrite)
         XCTAssertNil(advance(30, outputQueued: true))
         m.wroteBytes(now: now, t)
         XCTAssertEqual(m.outputDrained(now: now, t), .shutdownWriteAndLinger)
@@ -124,17 +126,17 @@ final class ConnectionStateMachineTests: XCTestCase {
 
     func testAClientThatReadsNothingIsAbandonedAfterIdleTimeout() {
         forwardedRequest(hasBody: false)
-        m.writeBlocked(now: now, t)
+        XCTAssertEqual(m.writeBlocked(now: now, t), .armWrite)
         XCTAssertNil(advance(30, outputQueued: true))
         m.wroteBytes(now: now, t)  // progress restarts the write-progress deadline
-        m.writeBlocked(now: now, t)  // and blocking again does not move it back
+        XCTAssertEqual(m.writeBlocked(now: now, t), [], "already armed")  // and blocking again does not move it back
         XCTAssertNil(advance(59, outputQueued: true))
         XCTAssertEqual(advance(2, outputQueued: true), .close(.writeTimeout))
     }
 
     func testWriteProgressDeadlineAndBodyDeadlineDoNotClobberEachOther() {
         forwardedRequest(hasBody: true)
-        m.writeBlocked(now: now, t)        // at +60
+        XCTAssertEqual(m.writeBlocked(now: now, t), .armWrite)  // at +60
         m.bodyProgress(now: now + 20, t)   // body at +50
         XCTAssertEqual(advance(51), .answer(.bodyTimeout))
         XCTAssertEqual(advance(10, outputQueued: true), .close(.writeTimeout))
@@ -170,8 +172,175 @@ final class ConnectionStateMachineTests: XCTestCase {
 
     func testClosedConnectionHasNoDeadlines() {
         forwardedRequest(hasBody: true)
-        m.writeBlocked(now: now, t)
+        XCTAssertEqual(m.writeBlocked(now: now, t), .armWrite)
         m.closed()
+        XCTAssertFalse(m.wantsWrite)
         XCTAssertNil(advance(1e6))
+    }
+
+    // MARK: Flow control
+
+    func testOutboundBackpressurePausesAtHighWaterAndResumesOnlyAtLowWater() {
+        forwardedRequest(hasBody: false)
+        m.requestComplete()
+        let high = m.limits.outbound.high, low = m.limits.outbound.low
+        XCTAssertEqual(m.upstreamHeadQueued(), .flush)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: high / 2, outputQueued: 0), .flush)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: high / 2, outputQueued: high / 2), .flush, "exactly at the mark fits")
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 1, outputQueued: high), .pauseReceiving)
+        XCTAssertTrue(m.upstreamReceivePaused)
+        XCTAssertEqual(m.outputBuffered(count: high - 1), [])
+        XCTAssertEqual(m.outputBuffered(count: low + 1), [], "between the marks: still paused")
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 1, outputQueued: low + 1), .pauseReceiving,
+                       "a paused transfer takes nothing until it is resumed")
+        XCTAssertEqual(m.outputBuffered(count: low), .resumeReceiving)
+        XCTAssertFalse(m.upstreamReceivePaused)
+        XCTAssertEqual(m.outputBuffered(count: low - 1), [], "resumed once, not on every write")
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: high - low, outputQueued: low), .flush)
+    }
+
+    func testAnEmptyOutputQueueTakesAChunkLargerThanTheHighWaterMark() {
+        forwardedRequest(hasBody: false)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 10 * m.limits.outbound.high, outputQueued: 0), .flush)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 1, outputQueued: 10 * m.limits.outbound.high), .pauseReceiving)
+        XCTAssertEqual(m.outputBuffered(count: 0), .resumeReceiving)
+    }
+
+    func testWriteInterestIsArmedForABlockedWriteAndDisarmedOnceDrained() {
+        forwardedRequest(hasBody: false)
+        XCTAssertEqual(m.writeBlocked(now: now, t, waitsForWritable: false), [],
+                       "a TLS write waiting to read first: the transport's own interest, not write interest")
+        XCTAssertFalse(m.wantsWrite)
+        XCTAssertEqual(m.writeBlocked(now: now, t), .armWrite)
+        XCTAssertTrue(m.wantsWrite)
+        XCTAssertEqual(m.outputBuffered(count: 100), [])
+        XCTAssertEqual(m.outputBuffered(count: 0), .disarmWrite)
+        XCTAssertFalse(m.wantsWrite)
+        XCTAssertEqual(m.outputBuffered(count: 0), [])
+    }
+
+    func testAFullRequestBodyPausesReadingUntilTheUpstreamTakesItDownToTheLowMark() {
+        forwardedRequest(hasBody: true)
+        let marks = m.limits.requestBody
+        XCTAssertTrue(m.wantsRead)
+        XCTAssertEqual(m.requestBodyBuffered(count: marks.high - 1), [])
+        XCTAssertEqual(m.requestBodyBuffered(count: marks.high), .readOff)
+        XCTAssertTrue(m.requestBodyFull)
+        XCTAssertFalse(m.wantsRead)
+        XCTAssertEqual(m.requestBodyBuffered(count: marks.low + 1), [], "between the marks: still paused")
+        XCTAssertEqual(advance(31), ConnectionStateMachine.Action.none, "no body timeout while the gateway is not reading")
+        XCTAssertEqual(m.requestBodyBuffered(count: marks.low), .readOn)
+        XCTAssertTrue(m.wantsRead)
+        XCTAssertEqual(advance(31), .answer(.bodyTimeout), "reading again: the client must send")
+    }
+
+    func testFullInboundBufferPausesReadingWithHysteresis() {
+        m.started(now: now, t)
+        let marks = m.limits.inbound
+        XCTAssertEqual(m.inboundBuffered(count: marks.high), .readOff)
+        XCTAssertEqual(m.inboundBuffered(count: marks.low + 1), [])
+        XCTAssertEqual(m.inboundBuffered(count: marks.low), .readOn)
+    }
+
+    func testAnUpstreamWaitingForBodyBytesIsResumedWhenTheyArriveAndAtTheEnd() {
+        forwardedRequest(hasBody: true)
+        XCTAssertEqual(m.upstreamNeedsBody(buffered: 0), .pause)
+        XCTAssertEqual(m.requestBodyBuffered(count: 100), .resumeSending)
+        XCTAssertEqual(m.upstreamNeedsBody(buffered: 100), .send)
+        XCTAssertEqual(m.requestBodyBuffered(count: 0), [], "not paused: nothing to resume")
+        XCTAssertEqual(m.upstreamNeedsBody(buffered: 0), .pause)
+        m.requestComplete()
+        XCTAssertEqual(m.requestBodyBuffered(count: 0), .resumeSending, "the end of the body resumes it too")
+        XCTAssertEqual(m.upstreamNeedsBody(buffered: 0), .end)
+    }
+
+    func testUpstreamFailureBeforeTheResponseLeftIsAnsweredWithItsOutcome() {
+        forwardedRequest(hasBody: false)
+        XCTAssertEqual(m.upstreamFailed(.timeout, responseLeft: false), .answer(.upstreamFailed(.timeout)))
+        var other = ConnectionStateMachine()
+        other.started(now: now, t)
+        other.headParsed()
+        other.forwarding(hasBody: false, now: now, t)
+        XCTAssertEqual(other.upstreamHeadQueued(), .flush)  // queued, taken back before it left
+        XCTAssertEqual(other.upstreamFailed(.connectFailed("refused"), responseLeft: false),
+                       .answer(.upstreamFailed(.unreachable)))
+    }
+
+    func testUpstreamFailureAfterTheResponseStartedLeavingClosesTheConnection() {
+        forwardedRequest(hasBody: false)
+        m.requestComplete()
+        XCTAssertEqual(m.upstreamHeadQueued(), .flush)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 1, outputQueued: m.limits.outbound.high), .pauseReceiving)
+        XCTAssertEqual(m.upstreamFailed(.aborted("connection lost"), responseLeft: true),
+                       .close(.upstreamFailed(.abortedMidBody)), "a truncated body must never look complete")
+        XCTAssertFalse(m.upstreamReceivePaused)
+    }
+
+    func testAResponseBeforeTheWholeRequestArrivedEndsTheConnection() {
+        forwardedRequest(hasBody: true)
+        XCTAssertFalse(m.offersKeepAlive(requested: true, draining: false),
+                       "unread body bytes would be parsed as the next request")
+        XCTAssertEqual(m.upstreamFinished(responseKeepAlive: true), .finishExchange(keepAlive: false))
+    }
+
+    func testACompleteExchangeKeepsTheConnection() {
+        forwardedRequest(hasBody: false)
+        m.requestComplete()
+        XCTAssertTrue(m.offersKeepAlive(requested: true, draining: false))
+        XCTAssertFalse(m.offersKeepAlive(requested: false, draining: false))
+        XCTAssertEqual(m.upstreamFinished(responseKeepAlive: true), .finishExchange(keepAlive: true))
+        XCTAssertEqual(m.exchangeEnded(keepAlive: true, draining: false, inputBuffered: false, now: now, t), .readNextRequest)
+    }
+
+    func testHalfCloseDuringAnExchangeStopsReadingAndClosesAfterTheResponse() {
+        forwardedRequest(hasBody: true)
+        XCTAssertEqual(m.requestBodyBuffered(count: 10), [])
+        m.requestComplete()
+        XCTAssertEqual(m.endOfInput(), ConnectionStateMachine.Action.none, "the client may still read the response")
+        XCTAssertFalse(m.wantsRead)
+        XCTAssertEqual(m.requestBodyBuffered(count: 0), [], "reading stays off once input ended")
+        XCTAssertEqual(m.upstreamFinished(responseKeepAlive: true), .finishExchange(keepAlive: true))
+        XCTAssertEqual(m.exchangeEnded(keepAlive: true, draining: false, inputBuffered: false, now: now, t), .closeAfterFlush)
+        XCTAssertEqual(m.outputBuffered(count: 0), [])
+        XCTAssertEqual(m.outputDrained(now: now, t), .close(nil), "input already ended: no lingering")
+    }
+
+    func testHalfCloseInTheMiddleOfABodyEndsWithTheBodyTimeout() {
+        forwardedRequest(hasBody: true)
+        XCTAssertEqual(m.endOfInput(), ConnectionStateMachine.Action.none)
+        XCTAssertEqual(m.upstreamNeedsBody(buffered: 0), .pause, "the body is not complete: never end it")
+        XCTAssertEqual(advance(31), .answer(.bodyTimeout))
+    }
+
+    func testDrainingWithAnExchangeInFlightMakesItsResponseTheLast() {
+        forwardedRequest(hasBody: false)
+        m.requestComplete()
+        XCTAssertEqual(m.drain(expired: false, idle: false), ConnectionStateMachine.Action.none, "the exchange finishes")
+        XCTAssertFalse(m.offersKeepAlive(requested: true, draining: true), "the response in flight is the last")
+        XCTAssertEqual(m.upstreamHeadQueued(), .flush)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 10, outputQueued: 0), .flush)
+        XCTAssertEqual(m.upstreamFinished(responseKeepAlive: false), .finishExchange(keepAlive: false))
+        XCTAssertEqual(m.exchangeEnded(keepAlive: false, draining: true, inputBuffered: false, now: now, t), .closeAfterFlush)
+        XCTAssertFalse(m.wantsRead)
+        XCTAssertEqual(m.drain(expired: true, idle: false), .close(.drainTimeout))
+    }
+
+    func testTheEndOfAnExchangeReleasesItsBackpressure() {
+        forwardedRequest(hasBody: true)
+        XCTAssertEqual(m.requestBodyBuffered(count: m.limits.requestBody.high), .readOff)
+        XCTAssertEqual(m.upstreamBodyOffered(bytes: 1, outputQueued: m.limits.outbound.high), .pauseReceiving)
+        XCTAssertEqual(m.exchangeEnded(keepAlive: true, draining: false, inputBuffered: false, now: now, t), .readNextRequest)
+        XCTAssertFalse(m.requestBodyFull)
+        XCTAssertFalse(m.upstreamReceivePaused)
+        XCTAssertTrue(m.wantsRead, "the next request is read")
+    }
+
+    func testLingeringReadsWhateverTheBuffersWere() {
+        forwardedRequest(hasBody: false)
+        XCTAssertEqual(m.inboundBuffered(count: m.limits.inbound.high), .readOff)
+        XCTAssertEqual(m.exchangeEnded(keepAlive: false, draining: false, inputBuffered: true, now: now, t), .closeAfterFlush)
+        XCTAssertFalse(m.wantsRead, "nothing more is read before the last response is written")
+        XCTAssertEqual(m.outputDrained(now: now, t), .shutdownWriteAndLinger)
+        XCTAssertTrue(m.wantsRead, "lingering reads and discards")
     }
 }

@@ -12,7 +12,7 @@ extension ClientConnection {
         while !closed && !closeAfterFlush {
             if let ex = exchange {
                 if ex.requestComplete { break }  // pipelined bytes wait for the response
-                if ex.requestBody.isFull { break }
+                if machine.requestBodyFull { break }
             }
             let result: (event: HTTPParserEvent?, consumed: Int)
             do {
@@ -59,18 +59,18 @@ extension ClientConnection {
                 }
                 inbound.consume(result.consumed)
                 machine.bodyProgress(now: monotonicSeconds(), timeouts)
-                ex.wakeSender()
+                apply(machine.requestBodyBuffered(count: ex.requestBody.count))
             case .end:
                 inbound.consume(result.consumed)
                 guard let ex = exchange else { continue }
                 ex.requestComplete = true
                 machine.requestComplete()
-                ex.wakeSender()
+                apply(machine.requestBodyBuffered(count: ex.requestBody.count))
                 if ex.localBody != nil { serveLocally(ex) }
                 if ex.preflightFields != nil { answerPreflightWhenComplete(ex) }
             }
         }
-        updateReadInterest()
+        inputLevelsChanged()
     }
 
     private func headReceived(_ head: HTTPRequestHead) {

@@ -8,7 +8,7 @@ extension ClientConnection {
         guard exchange === ex, !closed else { return }
         var fields = fields
         if let cors = ex.cors { fields = CORSPolicy.responseFields(fields, requestFields: ex.head.fields, cors: cors) }
-        let wanted = ex.keepAlive && ex.requestComplete && !loop.draining  // draining: this is the last response
+        let wanted = machine.offersKeepAlive(requested: ex.keepAlive, draining: loop.draining)
         guard let framing = ResponseFraming.frame(status: status, upstreamFields: fields, requestMethod: ex.head.method,
                                                   requestVersion: ex.head.version, keepAlive: wanted) else {
             answer(.upstreamFailed(.invalidResponse))
@@ -20,19 +20,18 @@ extension ClientConnection {
         ex.status = status
         ex.unsentResponseAt = outbound.appendedTotal
         enqueue(HTTPResponseHead(status: status, fields: framing.fields, version: .http11).serialized())
-        scheduleFlush()
+        apply(machine.upstreamHeadQueued())
     }
 
     /// - Returns: false to pause the transfer (it delivers the same bytes again on resume):
-    ///   at most `outboundHighWater` bytes of a response wait for the client.
+    ///   the machine keeps at most about `outboundHighWater` bytes of a response waiting for
+    ///   the client, and resumes the transfer at `outboundLowWater`.
     func upstreamBody(_ ex: Exchange, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard exchange === ex, !closed else { return true }
         if bytes.isEmpty { return true }
         let framed = ex.responseBody == .chunked ? bytes.count + 24 : bytes.count
-        guard outbound.reserve(framed) else {
-            ex.receivePaused = true
-            return false
-        }
+        let actions = machine.upstreamBodyOffered(bytes: framed, outputQueued: outbound.count)
+        if actions.contains(.pauseReceiving) { return false }
         ex.bytesOut += UInt64(bytes.count)
         if ex.responseBody == .chunked {
             outbound.append(HTTPChunkedEncoding.chunkPrefix(length: bytes.count))
@@ -41,20 +40,22 @@ extension ClientConnection {
         } else {
             outbound.append(bytes)
         }
-        scheduleFlush()
+        apply(actions)
         return true
     }
 
     func upstreamFill(_ ex: Exchange, _ buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
         // The client is gone: the upstream must see an incomplete request, never a complete one.
         guard exchange === ex, !closed else { return .abort }
-        if ex.requestBody.isEmpty {
-            if ex.requestComplete { return .end }
-            ex.sendPaused = true
-            return .pause
+        switch machine.upstreamNeedsBody(buffered: ex.requestBody.count) {
+        case .end: return .end
+        case .pause: return .pause  // `requestBodyBuffered` resumes it
+        case .send: break
         }
         let (n, _) = ex.requestBody.take(into: buffer)
-        if readSuspended || !inbound.isEmpty {
+        let actions = machine.requestBodyBuffered(count: ex.requestBody.count)
+        apply(actions)
+        if actions.contains(.readOn) || !inbound.isEmpty {
             // Body bytes may wait unparsed (high-water mark, or after a half-close):
             // not from inside libcurl's read callback, parsing may resume the transfer.
             loop.queue.async { [weak self] in self?.process() }
@@ -67,16 +68,12 @@ extension ClientConnection {
         ex.transfer = nil
         if let started = ex.upstreamStarted { ex.upstreamSeconds = monotonicSeconds() - started }
         if let error {
-            if !takeBackUnsentResponse(ex) {
-                // Never let a truncated body look complete.
-                ex.outcome = .upstreamFailed(.abortedMidBody)
-                terminate(nil)
-                return
-            }
-            answer(.upstreamFailed(UpstreamFailure(error, headSent: false)))
+            // A response not yet sent is taken back for a clean 502/504; one that started
+            // leaving is cut (the machine closes), so a truncated body never looks complete.
+            perform(machine.upstreamFailed(error, responseLeft: !takeBackUnsentResponse(ex)))
             return
         }
         if ex.responseBody == .chunked { enqueue(HTTPChunkedEncoding.lastChunk) }  // flushed by finishExchange
-        finishExchange(keepAlive: ex.keepAlive && ex.requestComplete)
+        perform(machine.upstreamFinished(responseKeepAlive: ex.keepAlive))
     }
 }

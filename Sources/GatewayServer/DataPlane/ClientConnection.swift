@@ -15,7 +15,9 @@ import GatewayUpstream
 /// `inbound` (one request head plus `inboundSlack`; reading pauses when full), the
 /// exchange's request body (`requestBodyHighWater`; reading pauses), and `outbound` (at most
 /// `outboundHighWater` of a response before the upstream transfer pauses; it resumes at
-/// `outboundLowWater`). Each timeout has its own deadline in `ConnectionTimers`.
+/// `outboundLowWater`). The connection only reports their levels: `machine` decides read
+/// and write interest, pausing and resuming the upstream, and every deadline; this class
+/// performs what it returns (`perform`, `apply`).
 ///
 /// `@unchecked Sendable`: every property is touched on `loop.queue` only.
 final class ClientConnection: @unchecked Sendable {
@@ -50,23 +52,18 @@ final class ClientConnection: @unchecked Sendable {
     }
     /// The response being written is the last one (nothing more is parsed).
     var closeAfterFlush: Bool { !machine.acceptsRequests }
-    /// Readiness of the transport's descriptor; interest follows `readSuspended`,
-    /// `readStopped`, `writeArmed` and `transportNeeds`.
+    /// Readiness of the transport's descriptor; interest follows the machine's `wantsRead`
+    /// and `wantsWrite`, and `transportNeeds`.
     private var io: PollRegistration?
-    private var writeArmed = false
     /// The other direction a transport operation waits for (a TLS read that must first
     /// write, or a write that must first read); cleared when that readiness arrives.
     private var transportNeeds: Readiness = []
-    /// Reading paused while buffers are full.
-    private(set) var readSuspended = false
-    /// Reading over for good (end of input).
-    private var readStopped = false
 
     var inbound: ByteQueue
     var parser: HTTPRequestParser
     var outbound = ByteQueue(highWater: ClientConnection.outboundHighWater, lowWater: ClientConnection.outboundLowWater)
-    /// The connection's state and deadlines; every lifecycle event goes through it.
-    var machine = ConnectionStateMachine()
+    /// The connection's state, deadlines and flow control; every event goes through it.
+    var machine: ConnectionStateMachine
     private var flushScheduled = false
     private(set) var closed = false
     var exchange: Exchange? {
@@ -90,6 +87,11 @@ final class ClientConnection: @unchecked Sendable {
                                                                  maxBodyBytes: UInt64(limits.maxBodyBytes)))
         self.inbound = ByteQueue(highWater: ClientConnection.inboundSlack + limits.maxHeaderBytes,
                                  lowWater: limits.maxHeaderBytes)
+        typealias Marks = ConnectionStateMachine.WaterMarks
+        self.machine = ConnectionStateMachine(limits: .init(
+            inbound: Marks(high: ClientConnection.inboundSlack + limits.maxHeaderBytes, low: limits.maxHeaderBytes),
+            requestBody: Marks(high: ClientConnection.requestBodyHighWater, low: ClientConnection.requestBodyLowWater),
+            outbound: Marks(high: ClientConnection.outboundHighWater, low: ClientConnection.outboundLowWater)))
     }
 
     /// Starts reading. Call on `loop.queue`.
@@ -112,8 +114,8 @@ final class ClientConnection: @unchecked Sendable {
     private func updateIO() {
         guard !closed, let io else { return }
         var interest: Readiness = []
-        if !readSuspended && !readStopped { interest.insert(.readable) }
-        if writeArmed { interest.insert(.writable) }
+        if machine.wantsRead { interest.insert(.readable) }
+        if machine.wantsWrite { interest.insert(.writable) }
         interest.formUnion(transportNeeds)
         io.setInterest(interest)
     }
@@ -123,12 +125,12 @@ final class ClientConnection: @unchecked Sendable {
             // The transport got what it waited for: retry both directions.
             transportNeeds = []
             updateIO()
-            if !readSuspended && !readStopped { onReadable() }
+            if machine.wantsRead { onReadable() }
             if !closed && !outbound.isEmpty { flush() }
             return
         }
         if ready.contains(.readable) { onReadable() }
-        if ready.contains(.writable) && writeArmed && !closed { flush() }
+        if ready.contains(.writable) && machine.wantsWrite && !closed { flush() }
     }
 
     /// Remembers that the transport needs `needed` beyond `natural` (the direction of the
@@ -171,9 +173,10 @@ final class ClientConnection: @unchecked Sendable {
         if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), timeouts) }
         process()
         if inputEnded && !closed {
-            readStopped = true  // no more read events; finish what is in flight then close
+            // No more read events; finish what is in flight then close.
+            let action = machine.endOfInput()
             updateIO()
-            perform(machine.endOfInput())
+            perform(action)
         }
     }
 
@@ -188,24 +191,32 @@ final class ClientConnection: @unchecked Sendable {
         case .answer(let outcome): answerWithoutRequest(outcome)
         case .close(let outcome): terminate(outcome)
         case .closeAfterFlush:
-            updateReadInterest()
+            updateIO()
             flush()
         case .shutdownWriteAndLinger: linger()
         case .readNextRequest:
+            updateIO()  // the exchange's full buffers are gone
             process()
             perform(machine.bufferedInputParsed(inputBuffered: !inbound.isEmpty, now: monotonicSeconds(), timeouts))
+        case .finishExchange(let keepAlive): finishExchange(keepAlive: keepAlive)
         }
     }
 
-    /// Pauses reading while buffers are full: pipelined requests behind an in-flight one,
-    /// or a request body the upstream has not taken yet.
-    func updateReadInterest() {
-        guard !closed, !inputEnded, !machine.isLingering else { return }
-        let full = closeAfterFlush || inbound.isFull || (exchange?.requestBody.isFull ?? false)
-        if full != readSuspended {
-            readSuspended = full
-            updateIO()
-        }
+    /// Does what the state machine's flow control asked for. `.pauseReceiving` is the
+    /// caller's (the upstream body callback refuses the bytes).
+    func apply(_ actions: ConnectionStateMachine.IOActions) {
+        guard !actions.isEmpty else { return }
+        if !actions.isDisjoint(with: [.readOn, .readOff, .armWrite, .disarmWrite]) { updateIO() }
+        if actions.contains(.resumeReceiving) { exchange?.transfer?.resumeReceiving() }
+        if actions.contains(.resumeSending) { exchange?.transfer?.resumeSending() }
+        if actions.contains(.flush) { scheduleFlush() }
+    }
+
+    /// Tells the machine how full the input buffers are: reading pauses while pipelined
+    /// requests wait behind an in-flight one, or the upstream has not taken the request body.
+    func inputLevelsChanged() {
+        apply(machine.inboundBuffered(count: inbound.count))
+        if let ex = exchange { apply(machine.requestBodyBuffered(count: ex.requestBody.count)) }
     }
 
     // MARK: Lingering close
@@ -218,10 +229,7 @@ final class ClientConnection: @unchecked Sendable {
         if case .failed = transport.shutdownWrite() { terminate(nil); return }
         inbound.removeAll()
         outbound.removeAll()
-        if readSuspended {
-            readSuspended = false
-            updateIO()
-        }
+        updateIO()  // lingering reads (and discards) whatever the buffers' state was
         discardInput()
     }
 
@@ -273,31 +281,21 @@ final class ClientConnection: @unchecked Sendable {
         while !outbound.isEmpty {
             switch outbound.withReadableBytes({ transport.write($0) }) {
             case .transferred(let n):
-                let belowLowWater = outbound.consume(n)
+                outbound.consume(n)
                 machine.wroteBytes(now: monotonicSeconds(), timeouts)
-                if let ex = exchange {
-                    if let at = ex.unsentResponseAt, outbound.consumedTotal > at { ex.unsentResponseAt = nil }
-                    if belowLowWater { ex.resumeReceiving() }
-                }
+                if let ex = exchange, let at = ex.unsentResponseAt, outbound.consumedTotal > at { ex.unsentResponseAt = nil }
+                apply(machine.outputBuffered(count: outbound.count))
             case .wouldBlock(let needed):
                 transportWaits(for: needed, natural: .writable)
-                if needed.contains(.writable) { setWriteArmed(true) }
-                machine.writeBlocked(now: monotonicSeconds(), timeouts)
+                apply(machine.writeBlocked(now: monotonicSeconds(), timeouts, waitsForWritable: needed.contains(.writable)))
                 return
             case .endOfInput, .failed:
                 terminate(.clientClosed)
                 return
             }
         }
-        setWriteArmed(false)
-        exchange?.resumeReceiving()
+        apply(machine.outputBuffered(count: 0))
         perform(machine.outputDrained(now: monotonicSeconds(), timeouts))
-    }
-
-    private func setWriteArmed(_ armed: Bool) {
-        guard armed != writeArmed else { return }
-        writeArmed = armed
-        updateIO()
     }
 
     // MARK: Timers
@@ -305,9 +303,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Called by the loop's sweep with the current monotonic time.
     func checkDeadlines(_ now: Double) {
         guard now >= machine.timers.earliest else { return }  // the common case: nothing due
-        while !closed, let action = machine.deadline(now: now, outputQueued: !outbound.isEmpty,
-                                                     readingPaused: readSuspended || (exchange?.requestBody.isFull ?? false),
-                                                     timeouts) {
+        while !closed, let action = machine.deadline(now: now, outputQueued: !outbound.isEmpty, timeouts) {
             perform(action)
         }
     }

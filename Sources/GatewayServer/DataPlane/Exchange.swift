@@ -20,8 +20,6 @@ final class Exchange: @unchecked Sendable {
     /// Request bytes that were chunk framing, not payload.
     var framing: UInt64 = 0
     var requestComplete = false
-    var sendPaused = false
-    var receivePaused = false
     var responseStarted = false
     /// Where the response head starts in the connection's outbound queue (an absolute
     /// position) while none of it has been sent; nil once a byte of it left.
@@ -58,19 +56,5 @@ final class Exchange: @unchecked Sendable {
         self.head = head
         self.maxBody = maxBody
         self.started = started
-    }
-
-    func wakeSender() {
-        if sendPaused {
-            sendPaused = false
-            transfer?.resumeSending()
-        }
-    }
-
-    func resumeReceiving() {
-        if receivePaused {
-            receivePaused = false
-            transfer?.resumeReceiving()
-        }
     }
 }
