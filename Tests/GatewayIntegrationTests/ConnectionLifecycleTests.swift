@@ -55,6 +55,12 @@ final class UpstreamFramingTests: XCTestCase {
             if req.target.hasPrefix("/status?204") {
                 return .raw(Array("HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n".utf8))
             }
+            if req.target.hasPrefix("/status?twice") {
+                return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok".utf8))
+            }
+            if req.target.hasPrefix("/status?mixed") {
+                return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nok".utf8))
+            }
             return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok".utf8))
         })
         defer { h.stop() }
@@ -62,6 +68,10 @@ final class UpstreamFramingTests: XCTestCase {
         XCTAssertEqual(noContent.status, 204)
         XCTAssertNil(noContent.header("Content-Length"))
         XCTAssertEqual(try h.request("GET", "/status?list").status, 502)
+        // Two fields, equal or with a list beside them: never passed on.
+        XCTAssertEqual(try h.request("GET", "/status?twice").status, 502)
+        XCTAssertEqual(try h.request("GET", "/status?mixed").status, 502)
+        XCTAssertEqual(try h.request("HEAD", "/status?twice").status, 502)
     }
 }
 

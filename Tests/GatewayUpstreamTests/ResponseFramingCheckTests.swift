@@ -29,7 +29,6 @@ final class ResponseFramingCheckTests: XCTestCase {
         XCTAssertNil(check([]))
         XCTAssertNil(check([("Content-Length", "0")]))
         XCTAssertNil(check([("content-length", "1234567890123456789")]))
-        XCTAssertNil(check([("Content-Length", "5"), ("CONTENT-LENGTH", "5, 5"), ("Content-Length", "5 ,\t5")]))
         XCTAssertNil(check([("Transfer-Encoding", "chunked")]))
         XCTAssertNil(check([("transfer-encoding", "CHUNKED")]))
         // Other names are not framing, whatever their value.
@@ -37,16 +36,20 @@ final class ResponseFramingCheckTests: XCTestCase {
     }
 
     func testInvalidContentLength() {
-        for value in ["", "-1", "+5", "5x", "0x10", "5,", ",5", "5,,5", "5 5", "12345678901234567890", "½"] {
+        for value in ["", "-1", "+5", "5x", "0x10", "5,", ",5", "5,,5", "5 5", "12345678901234567890", "½",
+                      "5, 5", "5 ,\t5", "5, 6"] {
             assertRefused([("Content-Length", value)], "invalid Content-Length in response")
         }
     }
 
-    func testConflictingContentLengths() {
-        assertRefused([("Content-Length", "5"), ("Content-Length", "6")], "conflicting Content-Length in response")
-        assertRefused([("Content-Length", "5, 6")], "conflicting Content-Length in response")
-        // Same number, different text: a recipient cannot tell which one the sender meant.
-        assertRefused([("Content-Length", "5"), ("Content-Length", "05")], "conflicting Content-Length in response")
+    func testSeveralContentLengthFieldsAreRefusedEvenWhenEqual() {
+        // A strict client may read two fields (or a list) differently from a lenient one: the
+        // gateway passes on neither, whatever the values.
+        let message = "several Content-Length fields in response"
+        assertRefused([("Content-Length", "5"), ("Content-Length", "6")], message)
+        assertRefused([("Content-Length", "5"), ("Content-Length", "05")], message)
+        assertRefused([("Content-Length", "5"), ("content-length", "5")], message)
+        assertRefused([("Content-Length", "5"), ("CONTENT-LENGTH", "5, 5")], "several Content-Length fields in response")
     }
 
     func testTransferEncodingOtherThanOneChunkedIsRefused() {

@@ -75,7 +75,9 @@ final class ResponseHeadParserTests: XCTestCase {
     }
 
     func testFramingChecks() throws {
-        XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "content-length: 5, 5\r\n", "\r\n"]).get())
+        XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "Content-Length: 5 \r\n", "\r\n"]).get())
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "content-length: 5, 5\r\n", "\r\n"])
+        assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "Content-Length: 5\r\n", "\r\n"])
         XCTAssertNotNil(try parse(["HTTP/1.1 200 OK\r\n", "Transfer-Encoding: Chunked\r\n", "\r\n"]).get())
         assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "Content-Length: 6\r\n", "\r\n"])
         assertInvalid(["HTTP/1.1 200 OK\r\n", "Content-Length: -1\r\n", "\r\n"])
