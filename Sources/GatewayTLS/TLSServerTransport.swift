@@ -73,7 +73,7 @@ public final class TLSServerTransport: ClientTransport {
         if let pending = advance() { return pending }
         switch phase {
         case .clearText:
-            return Self.systemRead(descriptor, buffer)
+            return SocketCalls.read(descriptor, into: buffer)
         case .established:
             guard !buffer.isEmpty else { return .transferred(0) }
             var n = 0
@@ -90,7 +90,7 @@ public final class TLSServerTransport: ClientTransport {
         guard !bytes.isEmpty else { return .transferred(0) }
         switch phase {
         case .clearText:
-            return Self.systemWrite(descriptor, bytes)
+            return SocketCalls.send(descriptor, bytes)
         case .established:
             var n = 0
             let r = SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &n)
@@ -212,30 +212,5 @@ public final class TLSServerTransport: ClientTransport {
         return TransportSecurity(protocolVersion: version, serverName: serverName,
                                  certificateNames: handle.certificate.names, clientCertificate: client,
                                  resumed: SSL_session_reused(ssl) == 1)
-    }
-
-    // MARK: clear text (plain HTTP on the TLS port)
-
-    private static func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n > 0 { return .transferred(n) }
-            if n == 0 { return buffer.isEmpty ? .transferred(0) : .endOfInput }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.readable) }
-            return .failed(.system(call: "read", errno: e))
-        }
-    }
-
-    private static func systemWrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> TransportResult {
-        while true {
-            let n = Glibc.send(fd, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return .transferred(n) }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.writable) }
-            return .failed(.system(call: "send", errno: e))
-        }
     }
 }

@@ -21,28 +21,11 @@ final class PlainSocketTransport: ClientTransport {
     deinit { close() }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
-        while true {
-            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-            if n > 0 { return .transferred(n) }
-            if n == 0 { return buffer.isEmpty ? .transferred(0) : .endOfInput }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.readable) }
-            return .failed(.system(call: "read", errno: e))
-        }
+        SocketCalls.read(descriptor, into: buffer)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult {
-        guard !bytes.isEmpty else { return .transferred(0) }
-        while true {
-            // MSG_NOSIGNAL: a peer that went away is EPIPE here, never SIGPIPE.
-            let n = Glibc.send(descriptor, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return .transferred(n) }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock(.writable) }
-            return .failed(.system(call: "send", errno: e))
-        }
+        SocketCalls.send(descriptor, bytes)
     }
 
     func shutdownWrite() -> TransportResult {
