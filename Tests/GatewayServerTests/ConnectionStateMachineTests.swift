@@ -1,3 +1,4 @@
+import GatewayCore
 import XCTest
 @testable import GatewayServer
 
@@ -21,6 +22,70 @@ final class ConnectionStateMachineTests: XCTestCase {
         m.requestBytesArrived(now: now, t)
         m.headParsed()
         m.forwarding(hasBody: hasBody, now: now, t)
+    }
+
+    // MARK: The decision step
+
+    /// A connection whose request head was parsed and is being decided.
+    func decidingRequest() {
+        m.started(now: now, t)
+        m.requestBytesArrived(now: now, t)
+        m.headParsed()
+    }
+
+    func testAForwardVerdictStartsTheExchangeWithOrWithout100Continue() {
+        decidingRequest()
+        XCTAssertEqual(m.decided(.forward(declaredLength: nil, maxBody: 1024, wantsContinue: false)), .forward(sendContinue: false))
+        var other = ConnectionStateMachine()
+        other.started(now: now, t)
+        other.requestBytesArrived(now: now, t)
+        other.headParsed()
+        XCTAssertEqual(other.decided(.forward(declaredLength: 1024, maxBody: 1024, wantsContinue: true)), .forward(sendContinue: true))
+    }
+
+    func testADeclaredBodyOverTheLimitIsAnswered413BeforeAnyContinue() {
+        decidingRequest()
+        XCTAssertEqual(m.decided(.forward(declaredLength: 1025, maxBody: 1024, wantsContinue: true)), .answer(.bodyTooLarge))
+        var local = ConnectionStateMachine()
+        local.started(now: now, t)
+        local.requestBytesArrived(now: now, t)
+        local.headParsed()
+        // A listener that takes no body (the decision listener's limit is 0).
+        XCTAssertEqual(local.decided(.forward(declaredLength: 1, maxBody: 0, wantsContinue: false)), .answer(.bodyTooLarge))
+    }
+
+    func testRefusalsAndTheGatewaysOwnAnswers() {
+        decidingRequest()
+        let refused = Outcome.denied(Refusal(.missingToken))
+        XCTAssertEqual(m.decided(.refuse(refused)), .answer(refused))
+        var preflight = ConnectionStateMachine()
+        preflight.started(now: now, t)
+        preflight.requestBytesArrived(now: now, t)
+        preflight.headParsed()
+        XCTAssertEqual(preflight.decided(.answered), .sendAnswer)
+    }
+
+    func testADecisionWaitsForItsInputThenDecidesAgain() {
+        decidingRequest()
+        XCTAssertEqual(m.decided(.waitForInput), .wait)
+        XCTAssertTrue(m.awaitingDecisionInput)
+        // The body may finish while the decision waits; the wait goes on.
+        m.requestComplete()
+        XCTAssertTrue(m.awaitingDecisionInput)
+        m.decisionInputArrived()
+        XCTAssertFalse(m.awaitingDecisionInput)
+        XCTAssertEqual(m.decided(.forward(declaredLength: nil, maxBody: 1024, wantsContinue: false)), .forward(sendContinue: false))
+    }
+
+    func testAnExchangeThatEndsWhileItsDecisionWaitsLeavesNothingWaiting() {
+        decidingRequest()
+        XCTAssertEqual(m.decided(.waitForInput), .wait)
+        XCTAssertEqual(m.exchangeEnded(keepAlive: true, draining: false, inputBuffered: false, now: now, t), .readNextRequest)
+        XCTAssertFalse(m.awaitingDecisionInput)
+        // The next request is decided afresh.
+        m.requestBytesArrived(now: now, t)
+        m.headParsed()
+        XCTAssertEqual(m.decided(.refuse(.denied(Refusal(.noRoute)))), .answer(.denied(Refusal(.noRoute))))
     }
 
     func testSilentNewConnectionIsClosedWithoutAResponseAfterTheHeaderTimeout() {

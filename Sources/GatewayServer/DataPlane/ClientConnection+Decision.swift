@@ -29,23 +29,27 @@ extension ClientConnection {
         if case .success(let r) = original { ex.loggedRequest = (r.head.method, r.head.target) }
         switch ForwardAuth.decide(original, decision: ex.head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
+            guard machine.decided(.waitForInput) == .wait else { return }
             afterKeyRefetch(of: issuer, for: ex, runtime: runtime) { c in
                 c.decideForIngress(ex, runtime: runtime, mayRefetchKeys: false)
             }
         case .needsIntrospection(let call):
+            guard machine.decided(.waitForInput) == .wait else { return }
             afterIntrospection(call, for: ex) { c, answer in
                 c.decideForIngress(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
             }
         case .refuse(let refusal, let route, let requestID):
             ex.requestID = requestID
             ex.routeName = route
-            let outcome = Outcome.denied(refusal)
-            if let response = outcome.response { answerIngress(ex, outcome: outcome, response: response) }
+            guard case .answer(let outcome) = machine.decided(.refuse(.denied(refusal))),
+                  let response = outcome.response else { return }
+            answerIngress(ex, outcome: outcome, response: response)
         case .allow(let fields, let route, let requestID, let subject, let wouldDeny):
             ex.requestID = requestID
             ex.routeName = route
             ex.subject = subject
             let outcome: Outcome = wouldDeny.map { .forwardedReportOnly($0) } ?? .served
+            guard machine.decided(.answered) == .sendAnswer else { return }
             answerIngress(ex, outcome: outcome, response: GatewayResponse(status: 200, fields: fields, body: []))
         }
     }

@@ -81,15 +81,7 @@ extension ClientConnection {
             ex.requestID = loop.nextRequestID()
             ex.localBody = []
             exchange = ex
-            if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
-                answer(.bodyTooLarge)
-                return
-            }
-            if head.expectsContinue && head.version == .http11 && head.framing != .none {
-                enqueue(ClientConnection.continueResponse)
-                flush()
-                guard !closed else { return }
-            }
+            guard forwardAllowed(ex) else { return }
             machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
             // The request completes (its `.end` event) in `process`, which calls `serveLocally`.
             return
@@ -136,8 +128,10 @@ extension ClientConnection {
         context.introspectionAnswer = introspection
         switch RequestPipeline.decide(head, context: context, runtime: runtime) {
         case .needsKeyRefresh(let issuer):
+            guard machine.decided(.waitForInput) == .wait else { return }
             afterKeyRefetch(of: issuer, for: ex, runtime: runtime) { c in c.decide(ex, runtime: runtime, mayRefetchKeys: false) }
         case .needsIntrospection(let call):
+            guard machine.decided(.waitForInput) == .wait else { return }
             afterIntrospection(call, for: ex) { c, answer in
                 c.decide(ex, runtime: runtime, mayRefetchKeys: mayRefetchKeys, introspection: answer)
             }
@@ -146,10 +140,11 @@ extension ClientConnection {
             ex.routeName = route
             ex.cors = corsForRefusal(refusal, routeName: route, runtime: runtime)
             // A refused request may still have body bytes in flight: never try to resync.
-            answer(.denied(refusal))
+            if case .answer(let outcome) = machine.decided(.refuse(.denied(refusal))) { answer(outcome) }
         case .preflight(let fields, let route, let requestID):
             ex.requestID = requestID
             ex.routeName = route
+            guard machine.decided(.answered) == .sendAnswer else { return }
             preflightAllowed(ex, fields: fields)
         case .forward(let plan):
             ex.requestID = plan.requestID
@@ -157,16 +152,31 @@ extension ClientConnection {
             ex.subject = plan.subject
             ex.cors = plan.cors
             ex.wouldDeny = plan.wouldDeny
-            if case .contentLength(let n) = head.framing, n > UInt64(ex.maxBody) {
-                answer(.bodyTooLarge)
-                return
-            }
-            if head.expectsContinue && head.version == .http11 && head.framing != .none {
+            guard forwardAllowed(ex) else { return }
+            startUpstream(ex, plan: plan)
+        }
+    }
+
+    /// Reports a forward verdict to the machine and does what it says first: answer (a body
+    /// over the limit), or write `100 Continue` when the client waits for it.
+    /// - Returns: whether to go on and forward.
+    private func forwardAllowed(_ ex: Exchange) -> Bool {
+        let head = ex.head
+        var declared: UInt64?
+        if case .contentLength(let n) = head.framing { declared = n }
+        let wantsContinue = head.expectsContinue && head.version == .http11 && head.framing != .none
+        switch machine.decided(.forward(declaredLength: declared, maxBody: ex.maxBody, wantsContinue: wantsContinue)) {
+        case .answer(let outcome):
+            answer(outcome)
+            return false
+        case .forward(let sendContinue):
+            if sendContinue {
                 enqueue(ClientConnection.continueResponse)
                 flush()
-                guard !closed else { return }  // the write failed: nothing to forward for
             }
-            startUpstream(ex, plan: plan)
+            return !closed  // the write failed: nothing to forward for
+        case .sendAnswer, .wait:
+            preconditionFailure("a forward verdict is answered or forwarded")
         }
     }
 

@@ -18,6 +18,7 @@ extension ClientConnection {
         let resume: @Sendable (Bool) -> Void = { [weak self] _ in
             queue.async { [weak self] in
                 guard let self, self.exchange === ex, !self.closed else { return }
+                self.machine.decisionInputArrived()
                 again(self)
             }
         }
@@ -35,6 +36,7 @@ extension ClientConnection {
         waitForIntrospection(call) { [weak self] answer in
             queue.async { [weak self] in
                 guard let self, self.exchange === ex, !self.closed else { return }
+                self.machine.decisionInputArrived()
                 again(self, answer)
             }
         }

@@ -92,6 +92,8 @@ struct ConnectionStateMachine {
     private(set) var requestEnded = false
     /// A write waits for the client's socket to become writable.
     private(set) var wantsWrite = false
+    /// The exchange's decision waits for a JWK Set refetch or an introspection answer.
+    var awaitingDecisionInput = false  // changed only by `decided` and `decisionInputArrived`
 
     init(limits: FlowLimits = ConnectionStateMachine.defaultLimits) {
         self.limits = limits
@@ -438,6 +440,7 @@ struct ConnectionStateMachine {
 
     /// The exchange is over: its body buffer and its transfer are gone.
     private mutating func endExchangeFlow() {
+        awaitingDecisionInput = false
         requestBodyFull = false
         upstreamReceivePaused = false
         upstreamSendPaused = false
