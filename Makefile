@@ -116,7 +116,7 @@ bench-introspection: deps
 bench-stream: release
 	bash scripts/bench-stream-rss.sh "$$($(SWIFT) build -c release --show-bin-path)/gateway"
 
-# Load benchmark (issue 6): Benchmarks/harness (a copy of shared/bench, loopback only) runs the
+# Load benchmark: Benchmarks/harness (a copy of shared/bench, loopback only) runs the
 # gateway targets (Benchmarks/harness/targets/gateway-*.sh) beside the anchors (direct upstream,
 # HAProxy plain, HAProxy JWT per algorithm), interleaved over rounds, and prints the table.
 # Forward auth: gateway-decision (the decision listener alone, beside HAProxy JWT RS256) and

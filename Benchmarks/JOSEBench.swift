@@ -1,5 +1,5 @@
 // Release-build timing of token verification per algorithm and of a verified-token cache
-// hit (issue 3). Built by `make bench-jose` with `swiftc -O` over Sources/GatewayJOSE and
+// hit. Built by `make bench-jose` with `swiftc -O` over Sources/GatewayJOSE and
 // the cache's sources as one module; prints one line per case. Not part of `make test`.
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Micro-benchmarks for the gateway's hot path (issue 6), with ordo-one/benchmark.
+// Micro-benchmarks for the gateway's hot path, with ordo-one/benchmark.
 // A separate package so that the main package's `make test` never builds it:
 //   make bench-micro      (= swift package --package-path Benchmarks benchmark)
 import PackageDescription

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idle keep-alive memory benchmark (issue 6): opens CONNS client connections to the gateway,
+# Idle keep-alive memory benchmark: opens CONNS client connections to the gateway,
 # sends one authorised request on each (HS256 token, so every connection has been through
 # the whole pipeline once and its buffers have been used), reads the 200, and keeps them all
 # open and idle. Then samples the gateway's resident memory (VmRSS, /proc/PID/status).
