@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Streaming backpressure benchmark (issue 4): proxies a large response through the gateway
+# Streaming backpressure benchmark: proxies a large response through the gateway
 # to a client reading at a limited rate, sampling the gateway's resident memory (VmRSS from
 # /proc/PID/status) every 0.5 s. The gateway must not buffer what the client has not read
 # (libcurl is paused at the high-water mark), so RSS stays flat however large the body is.
