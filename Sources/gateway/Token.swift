@@ -31,8 +31,9 @@ struct Token: ParsableCommand {
                   gateway token mint --key keys/rsa.pem --alg RS256 --kid rsa-1 \\
                     --claim iss=https://auth.example.com/ --claim aud=orders-api \\
                     --claim sub=alice --claim 'scope=read:orders' --ttl 1h
-                  gateway token mint --key Tests/Fixtures/vectors/hmac.secret --key-encoding base64url \\
-                    --alg HS256 --claim iss=https://internal.example/ --claim sub=svc
+                  gateway token mint --key Tests/Fixtures/vectors/hmac.secret \\
+                    --key-encoding base64url --alg HS256 \\
+                    --claim iss=https://internal.example/ --claim sub=svc
                 """)
 
         @Option(help: "Private key PEM file (or HMAC secret file for HS*).") var key: String
