@@ -128,17 +128,22 @@ final class DecisionConfigTests: XCTestCase {
     /// certificate: TLS alone, or an optional client certificate, lets anyone ask.
     func testNonLoopbackWarningStaysUnlessMutualTLSIsRequired() throws {
         let tls = "tls: {certificate: d.pem, private_key: d.key"
+        var warned: [String] = []
         for (block, warns) in [("", true), (", \(tls)}", true), (", \(tls), client_ca_file: ca.pem}", true),
                                (", \(tls), client_ca_file: ca.pem, client_certificate: optional}", true),
                                (", \(tls), client_ca_file: ca.pem, client_certificate: required}", false)] {
             let config = try parse("decision: {address: 0.0.0.0:7000\(block)}")
             let warning = config.warnings.first { $0.contains("decision.address") }
+            if warning != nil { warned.append(block) }
             XCTAssertEqual(warning != nil, warns, "\(block): \(config.warnings)")
             if let warning {
                 XCTAssertTrue(warning.hasSuffix("(firewall it, bind 127.0.0.1, or require the ingress's certificate: decision.tls with client_ca_file and client_certificate: required)"),
                               warning)
             }
         }
+        // Only required client certificates silence it: no TLS, TLS alone, and optional ones warn.
+        XCTAssertEqual(warned.count, 4, "\(warned)")
+        XCTAssertFalse(warned.contains { $0.contains("client_certificate: required") })
     }
 
     /// The certificate of a decision connection is the ingress's: a route that requires the
