@@ -127,11 +127,11 @@ final class DecisionConfigTests: XCTestCase {
     /// A non-loopback decision listener is warned about unless it requires the ingress's
     /// certificate: TLS alone, or an optional client certificate, lets anyone ask.
     func testNonLoopbackWarningStaysUnlessMutualTLSIsRequired() throws {
-        let tls = "tls: {certificate: d.pem, private_key: d.key"
+        let keys = "certificate: d.pem, private_key: d.key"
         var warned: [String] = []
-        for (block, warns) in [("", true), (", \(tls)}", true), (", \(tls), client_ca_file: ca.pem}", true),
-                               (", \(tls), client_ca_file: ca.pem, client_certificate: optional}", true),
-                               (", \(tls), client_ca_file: ca.pem, client_certificate: required}", false)] {
+        for (block, warns) in [("", true), (", tls: {\(keys)}", true), (", tls: {\(keys), client_ca_file: ca.pem}", true),
+                               (", tls: {\(keys), client_ca_file: ca.pem, client_certificate: optional}", true),
+                               (", tls: {\(keys), client_ca_file: ca.pem, client_certificate: required}", false)] {
             let config = try parse("decision: {address: 0.0.0.0:7000\(block)}")
             let warning = config.warnings.first { $0.contains("decision.address") }
             if warning != nil { warned.append(block) }
