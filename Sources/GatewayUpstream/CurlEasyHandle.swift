@@ -109,4 +109,34 @@ struct CurlEasyHandle: ~Copyable {
     func pause(_ mask: Int32) throws(UpstreamCallError) {
         try UpstreamCallError.check(curl_easy_pause(pointer, mask), "curl_easy_pause")
     }
+
+    // MARK: - Connect-only handles (CURLOPT_CONNECT_ONLY)
+
+    /// CURLINFO_ACTIVESOCKET: the socket of the handle's connection.
+    func activeSocket() throws(UpstreamCallError) -> Int32 {
+        var socket: curl_socket_t = -1
+        try UpstreamCallError.check(gw_easy_getinfo_socket(pointer, CURLINFO_ACTIVESOCKET, &socket), "curl_easy_getinfo")
+        guard socket >= 0 else { throw UpstreamCallError(code: .easy(CURLE_UNSUPPORTED_PROTOCOL), call: "curl_easy_getinfo") }
+        return socket
+    }
+
+    /// curl_easy_send on the handle's connection (TLS included).
+    /// - Returns: bytes sent; 0 when the socket takes nothing now (CURLE_AGAIN).
+    func send(_ bytes: UnsafeRawBufferPointer) throws(UpstreamCallError) -> Int {
+        var sent = 0
+        let code = curl_easy_send(pointer, bytes.baseAddress, bytes.count, &sent)
+        if code == CURLE_AGAIN { return 0 }
+        try UpstreamCallError.check(code, "curl_easy_send")
+        return sent
+    }
+
+    /// curl_easy_recv on the handle's connection (TLS included).
+    /// - Returns: bytes read, 0 at the connection's end, nil when nothing is there now (CURLE_AGAIN).
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(UpstreamCallError) -> Int? {
+        var received = 0
+        let code = curl_easy_recv(pointer, buffer.baseAddress, buffer.count, &received)
+        if code == CURLE_AGAIN { return nil }
+        try UpstreamCallError.check(code, "curl_easy_recv")
+        return received
+    }
 }

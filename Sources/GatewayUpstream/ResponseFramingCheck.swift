@@ -9,8 +9,10 @@ import GatewayHTTP
 /// Pure and allocation-free; byte ranges in, `UpstreamError.invalidResponse` out.
 struct ResponseFramingCheck: Sendable {
     /// The Content-Length value, once its field was seen.
-    private var length: UInt64?
+    private(set) var length: UInt64?
     private var sawTransferEncoding = false
+    /// `Transfer-Encoding: chunked` was seen.
+    var isChunked: Bool { sawTransferEncoding }
 
     /// Looks at one field; ignores every name but the two framing fields.
     mutating func inspect(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(UpstreamError) {

@@ -20,6 +20,12 @@ struct ResponseHeadParser: Sendable {
     struct Head: Sendable, Equatable {
         var status: Int
         var fields: [HTTPField]
+        /// The framing fields as checked: the `Content-Length` value, or `chunked`.
+        var contentLength: UInt64? = nil
+        var chunked = false
+        /// Whether the connection may carry another exchange after this response: an
+        /// HTTP/1.1 status line and no `close` in `Connection` (RFC 9112 §9.3).
+        var persistent = true
     }
 
     private var headBytes = 0
@@ -28,6 +34,10 @@ struct ResponseHeadParser: Sendable {
     private var status = 0
     private var fields: [HTTPField] = []
     private var framing = ResponseFramingCheck()
+    /// The status line of the head being read says HTTP/1.1.
+    private var http11 = true
+    /// A `Connection` field of the final head lists `close`.
+    private var connectionClose = false
     /// True once the final head was returned.
     private(set) var isComplete = false
 
@@ -51,6 +61,7 @@ struct ResponseHeadParser: Sendable {
         let content = try Self.stripTerminator(line)
         if status == 0 {
             status = try Self.parseStatusLine(content)
+            http11 = content[7] == 0x31
             return nil
         }
         if !content.isEmpty {
@@ -67,7 +78,8 @@ struct ResponseHeadParser: Sendable {
         }
         try framing.finish()
         isComplete = true
-        let head = Head(status: status, fields: fields)
+        let head = Head(status: status, fields: fields, contentLength: framing.length,
+                        chunked: framing.isChunked, persistent: http11 && !connectionClose)
         fields = []
         return head
     }
@@ -150,7 +162,10 @@ struct ResponseHeadParser: Sendable {
         let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
         let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
         // Interim (1xx) heads are discarded whole, framing included.
-        if status >= 200 { try framing.inspect(name: name, value: value) }
+        if status >= 200 {
+            try framing.inspect(name: name, value: value)
+            if RequestFieldKind.equalsLowercase(name, "connection") && Self.listsClose(value) { connectionClose = true }
+        }
         // Values travel on as Swift strings; refuse bytes that would not survive unchanged.
         // A token is ASCII, so the name always decodes exactly.
         let valueText: String
@@ -163,6 +178,22 @@ struct ResponseHeadParser: Sendable {
             valueText = text
         }
         return HTTPField(name: String(decoding: name, as: UTF8.self), value: valueText)
+    }
+
+    /// Whether a `Connection` value lists the `close` option (RFC 9110 §7.6.1), in any case.
+    static func listsClose(_ value: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count, value[end] != 0x2C { end += 1 }
+            var a = start
+            var b = end
+            while a < b, value[a] == 0x20 || value[a] == 0x09 { a += 1 }
+            while b > a, value[b - 1] == 0x20 || value[b - 1] == 0x09 { b -= 1 }
+            if RequestFieldKind.equalsLowercase(UnsafeRawBufferPointer(rebasing: value[a..<b]), "close") { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// token = 1*tchar (RFC 9110 §5.6.2): methods and field names (`HTTPSyntax.isToken`).

@@ -18,7 +18,7 @@ public enum UpstreamRequestBody: Sendable, Equatable {
 
 /// TLS options for https upstreams (paths to PEM files). Peer and host name
 /// verification are always on; without `caFile` the system CA store is used.
-public struct UpstreamTLSOptions: Sendable, Equatable {
+public struct UpstreamTLSOptions: Sendable, Hashable {
     public var caFile: String?
     public var clientCertificate: String?
     public var clientKey: String?

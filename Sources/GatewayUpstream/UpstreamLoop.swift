@@ -37,6 +37,21 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// again; see `CurlEasyHandlePool`).
     private var idleEasyHandles = CurlEasyHandlePool(capacity: UpstreamLoop.maxIdleEasyHandles)
     static let maxIdleEasyHandles = 32
+    /// Whether requests without a body are framed by the gateway on connect-only
+    /// connections (`DirectExchange`) instead of libcurl's HTTP transfer.
+    let directExchanges: Bool
+    /// Connect-only connections libcurl is still connecting, by easy handle.
+    private var connecting: [UnsafeMutableRawPointer: UpstreamConnection] = [:]
+    /// Idle connect-only connections.
+    private var idleConnections = UpstreamConnectionPool()
+    /// Running direct exchanges (the loop keeps them, and checks their deadlines).
+    private var runningDirect: [ObjectIdentifier: DirectExchange] = [:]
+    /// Fires at the earliest deadline of a running direct exchange.
+    private let directTimer: DispatchSourceTimer
+    private var directTimerDeadline = UInt64.max
+    /// Where direct exchanges read responses (one at a time on this queue).
+    let receiveBuffer: UnsafeMutableRawBufferPointer
+    static let receiveBufferSize = 64 * 1024
     /// > 0 while inside a libcurl call that may run easy-handle callbacks; during it,
     /// adding or removing easy handles is forbidden by libcurl and gets deferred.
     private(set) var curlDepth = 0
@@ -44,7 +59,9 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// Creates the multi handle. Safe to call from any thread; use it only on `queue`.
     /// - Parameter poller: the queue's readiness poller (one is created when nil; it must
     ///   deliver on `queue`).
-    public init(queue: DispatchQueue, poller: ReadinessPoller? = nil) {
+    /// - Parameter directExchanges: frame requests without a body on connect-only
+    ///   connections (see `DirectExchange`); false sends everything through libcurl's HTTP.
+    public init(queue: DispatchQueue, poller: ReadinessPoller? = nil, directExchanges: Bool = true) {
         let multi: CurlMultiHandle
         do {
             multi = try CurlMultiHandle()
@@ -59,6 +76,9 @@ public final class UpstreamLoop: @unchecked Sendable {
         self.queue = queue
         self.multi = multi
         self.timer = DispatchSource.makeTimerSource(queue: queue)
+        self.directExchanges = directExchanges
+        directTimer = DispatchSource.makeTimerSource(queue: queue)
+        receiveBuffer = .allocate(byteCount: UpstreamLoop.receiveBufferSize, alignment: 16)
         sockets = UpstreamSockets(poller: poller) { [weak self] socket, events in
             self?.socketAction(socket, events: events)
         }
@@ -81,6 +101,9 @@ public final class UpstreamLoop: @unchecked Sendable {
         timer.setEventHandler { [weak self] in self?.timerFired() }
         timer.schedule(deadline: .distantFuture, leeway: .milliseconds(1))
         timer.activate()
+        directTimer.setEventHandler { [weak self] in self?.directTimerFired() }
+        directTimer.schedule(deadline: .distantFuture, leeway: .milliseconds(5))
+        directTimer.activate()
     }
 
     deinit {
@@ -94,8 +117,12 @@ public final class UpstreamLoop: @unchecked Sendable {
         } catch {
             preconditionFailure("\(error)")  // only fails for a handle that is not a multi handle
         }
+        // No direct exchange runs either (each keeps the loop alive): only idle connections.
+        for connection in idleConnections.removeAll() { connection.close(multi: multi) }
         socketContext.sockets = nil
         timer.cancel()
+        directTimer.cancel()
+        receiveBuffer.deallocate()
         // The block keeps the socket table and the socket context alive until curl_multi_cleanup
         // (run when `multi` is destroyed right after this body) is done with them.
         let sockets = self.sockets!
@@ -111,6 +138,17 @@ public final class UpstreamLoop: @unchecked Sendable {
     public func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         assertOnQueue()
         let transfer = UpstreamTransfer(loop: self, request: request, delegate: delegate)
+        if directExchanges {
+            do throws(UpstreamError) {
+                if let direct = try DirectRequest.make(request) {
+                    startDirect(transfer, direct, request, delegate)
+                    return transfer
+                }
+            } catch {
+                queue.async { transfer.failBeforeStart(error) }
+                return transfer
+            }
+        }
         if let error = transfer.configure() {
             queue.async { transfer.failBeforeStart(error) }
             return transfer
@@ -122,6 +160,84 @@ public final class UpstreamLoop: @unchecked Sendable {
             add(transfer)
         }
         return transfer
+    }
+
+    // MARK: - Direct exchanges
+
+    private func startDirect(_ transfer: UpstreamTransfer, _ direct: DirectRequest, _ request: UpstreamRequest,
+                             _ delegate: UpstreamTransferDelegate) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let exchange = DirectExchange(loop: self, transfer: transfer, request: direct, upstream: request,
+                                      delegate: delegate, now: now)
+        transfer.direct = exchange
+        runningDirect[ObjectIdentifier(exchange)] = exchange
+        if exchange.deadline != 0 { armDirectTimer(exchange.deadline) }
+        exchange.begin(now: now)
+    }
+
+    func directExchangeEnded(_ exchange: DirectExchange) {
+        runningDirect[ObjectIdentifier(exchange)] = nil
+    }
+
+    /// An idle connection for `key`, if one is pooled (older ones met on the way are closed).
+    func takeIdleConnection(_ key: UpstreamPoolKey, now: UInt64) -> UpstreamConnection? {
+        guard idleConnections.count > 0 else { return nil }
+        var expired: [UpstreamConnection] = []
+        let connection = idleConnections.take(key, now: now, expired: &expired)
+        for old in expired { closeConnection(old) }
+        return connection
+    }
+
+    /// A connection whose exchange ended cleanly, for the next request to its upstream.
+    func keepIdleConnection(_ connection: UpstreamConnection) {
+        connection.watch(writable: false)  // readable while idle: the upstream closing it
+        if !idleConnections.put(connection, now: DispatchTime.now().uptimeNanoseconds) { closeConnection(connection) }
+    }
+
+    /// An idle connection became readable: the upstream closed it (or sent what nobody asked for).
+    func idleConnectionEvent(_ connection: UpstreamConnection) {
+        closeConnection(connection)
+    }
+
+    /// Starts libcurl connecting `connection` (its handle joins the multi handle).
+    func addConnecting(_ connection: UpstreamConnection) throws(UpstreamCallError) {
+        precondition(curlDepth == 0, "easy handle added from inside a libcurl callback")
+        try multi.add(connection.easy)
+        connection.connecting()
+        connecting[connection.easy] = connection
+    }
+
+    /// Closes a connection wherever it is (connecting, idle, or just left by its exchange).
+    func closeConnection(_ connection: UpstreamConnection) {
+        if curlDepth > 0 {
+            queue.async { self.closeConnection(connection) }
+            return
+        }
+        if connection.state == .connecting, connecting[connection.easy] === connection { connecting[connection.easy] = nil }
+        _ = idleConnections.remove(connection)
+        connection.close(multi: multi)
+    }
+
+    private func armDirectTimer(_ deadline: UInt64) {
+        guard deadline < directTimerDeadline else { return }
+        directTimerDeadline = deadline
+        directTimer.schedule(deadline: DispatchTime(uptimeNanoseconds: deadline), leeway: .milliseconds(5))
+    }
+
+    private func directTimerFired() {
+        directTimerDeadline = .max
+        let now = DispatchTime.now().uptimeNanoseconds
+        var next = UInt64.max
+        var expired: [DirectExchange] = []
+        for exchange in runningDirect.values where exchange.deadline != 0 {
+            if exchange.deadline <= now {
+                expired.append(exchange)
+            } else {
+                next = min(next, exchange.deadline)
+            }
+        }
+        for exchange in expired { exchange.timedOut() }
+        if next != .max { armDirectTimer(next) }
     }
 
     // MARK: - Transfers
@@ -205,8 +321,16 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// Reads CURLMSG_DONE messages and completes their transfers.
     private func drainCompletions() {
         while let (easy, result) = multi.nextCompletion() {
-            guard let transfer = transfers[easy] else { continue }
-            transfer.finish(result)
+            if let transfer = transfers[easy] {
+                transfer.finish(result)
+            } else if let connection = connecting.removeValue(forKey: easy) {
+                let failure = UpstreamCallError.transferResult(result, detail: connection.errorDetail)
+                if let exchange = connection.exchange {
+                    exchange.connectFinished(failure)
+                } else {
+                    closeConnection(connection)
+                }
+            }
         }
     }
 

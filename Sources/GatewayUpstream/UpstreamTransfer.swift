@@ -43,6 +43,9 @@ public final class UpstreamTransfer: @unchecked Sendable {
     private var sendResumeRequested = false
     private var receiveResumeRequested = false
     private var unpauseScheduled = false
+    /// Set when the gateway frames this exchange itself (`DirectExchange`); then nothing
+    /// else in this object runs.
+    var direct: DirectExchange?
 
     init(loop: UpstreamLoop, request: UpstreamRequest, delegate: UpstreamTransferDelegate) {
         self.loop = loop
@@ -58,6 +61,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// The transfer continues on a later queue turn (never from inside this call).
     public func resumeSending() {
         loop.assertOnQueue()
+        if direct != nil { return }  // a direct exchange has no request body
         sendResumeRequested = true
         scheduleUnpause()
     }
@@ -66,6 +70,10 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// The held bytes are offered again on a later queue turn (never from inside this call).
     public func resumeReceiving() {
         loop.assertOnQueue()
+        if let direct {
+            direct.resumeReceiving()
+            return
+        }
         receiveResumeRequested = true
         scheduleUnpause()
     }
@@ -75,6 +83,13 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// removed on the next queue turn). No effect once the transfer has completed.
     public func cancel() {
         loop.assertOnQueue()
+        if let direct {
+            direct.cancel()
+            self.direct = nil
+            delegate = nil
+            state = .finished
+            return
+        }
         guard state != .finished, !cancelled else { return }
         cancelled = true
         delegate = nil
@@ -268,6 +283,13 @@ public final class UpstreamTransfer: @unchecked Sendable {
             list.append("Transfer-Encoding: chunked")
             list.endLine()
         }
+    }
+
+    /// The direct exchange is over (before its delegate hears so).
+    func directExchangeFinished() {
+        direct = nil
+        delegate = nil
+        state = .finished
     }
 
     /// Configuration or curl_multi_add_handle failed: report it (on a later queue turn).

@@ -1,0 +1,117 @@
+import GatewayHTTP
+
+/// An upstream request the gateway writes itself, as bytes, on a connection libcurl made
+/// (see `DirectExchange`): the request line, `Host`, the given fields, and
+/// `Content-Length: 0` where a body-carrying method has none (RFC 9110 §8.6).
+///
+/// Only requests without a body whose URL is a plain `http://` or `https://` URL (no user
+/// information, no fragment) take this way; `make` answers nil for the others, which go
+/// through libcurl's own HTTP transfer.
+struct DirectRequest: Sendable {
+    /// The connection this request needs.
+    var key: UpstreamPoolKey
+    /// The URL libcurl connects to (scheme and authority only).
+    var connectURL: String
+    /// The whole request head, CRLF CRLF included.
+    var head: [UInt8]
+    /// HEAD: the response has no body (RFC 9110 §9.3.2).
+    var isHeadRequest: Bool
+
+    /// - Returns: nil when the request must go through libcurl's HTTP transfer.
+    /// - Throws: `.connectFailed` for a method, field or URL that is not valid HTTP (as the
+    ///   libcurl transfer would).
+    static func make(_ request: UpstreamRequest) throws(UpstreamError) -> DirectRequest? {
+        let isHead = request.method == "HEAD"
+        guard request.body == .none || isHead else { return nil }
+        let url = request.url.utf8
+        let schemeLength: Int
+        if url.starts(with: "http://".utf8) {
+            schemeLength = 7
+        } else if url.starts(with: "https://".utf8) {
+            schemeLength = 8
+        } else {
+            return nil
+        }
+        let isTLS = schemeLength == 8
+        let bytes = Array(url)
+        var end = schemeLength
+        while end < bytes.count, bytes[end] != 0x2F, bytes[end] != 0x3F, bytes[end] != 0x23 { end += 1 }
+        let authority = bytes[schemeLength..<end]
+        // User information and fragments are libcurl's to interpret.
+        guard !authority.isEmpty, !authority.contains(0x40), !bytes[end...].contains(0x23) else { return nil }
+        guard let hostField = Self.hostField(authority, defaultPort: isTLS ? 443 : 80) else { return nil }
+        let path = bytes[end...]
+        guard path.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .connectFailed("upstream URL refused by libcurl")
+        }
+        guard ResponseHeadParser.isToken(request.method) else {
+            throw .connectFailed("request method is not a valid token")
+        }
+        var head: [UInt8] = []
+        head.reserveCapacity(256 + request.fields.count * 48)
+        head.append(contentsOf: request.method.utf8)
+        head.append(0x20)
+        if path.isEmpty || path.first == 0x3F { head.append(0x2F) }
+        head.append(contentsOf: path)
+        head.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        let hostGiven = request.fields.contains { $0.hasName("host") }
+        if !hostGiven {
+            head.append(contentsOf: "Host: ".utf8)
+            head.append(contentsOf: hostField)
+            head.append(contentsOf: Self.crlf)
+        }
+        for field in request.fields {
+            let valid = field.withNameBytes { name -> Bool in
+                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return false }
+                if case .framing = RequestFieldKind(name) { return true }
+                return field.withValueBytes { value -> Bool in
+                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return false }
+                    head.append(contentsOf: name)
+                    head.append(0x3A)
+                    if !value.isEmpty {
+                        head.append(0x20)
+                        head.append(contentsOf: value)
+                    }
+                    head.append(contentsOf: Self.crlf)
+                    return true
+                }
+            }
+            guard valid else { throw .connectFailed("request field is not valid HTTP") }
+        }
+        if !isHead {
+            switch request.method {
+            case "POST", "PUT", "PATCH": head.append(contentsOf: "Content-Length: 0\r\n".utf8)
+            default: break
+            }
+        }
+        head.append(contentsOf: Self.crlf)
+        let origin = String(decoding: bytes[0..<end], as: UTF8.self)
+        return DirectRequest(key: UpstreamPoolKey(origin: origin, isTLS: isTLS, tls: request.tls),
+                             connectURL: origin + "/", head: head, isHeadRequest: isHead)
+    }
+
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+
+    /// The `Host` value libcurl would send for `authority`: host and port, without a port
+    /// that is the scheme's default (RFC 9110 §7.2). nil for an authority this code does
+    /// not read (libcurl then handles the request).
+    private static func hostField(_ authority: ArraySlice<UInt8>, defaultPort: Int) -> ArraySlice<UInt8>? {
+        var hostEnd = authority.endIndex
+        if authority.first == 0x5B {  // "[" IPv6 literal "]"
+            guard let close = authority.firstIndex(of: 0x5D) else { return nil }
+            hostEnd = close + 1
+        } else if let colon = authority.firstIndex(of: 0x3A) {
+            hostEnd = colon
+        }
+        let host = authority[authority.startIndex..<hostEnd]
+        guard !host.isEmpty else { return nil }
+        if hostEnd == authority.endIndex { return authority }
+        guard authority[hostEnd] == 0x3A else { return nil }
+        let digits = authority[(hostEnd + 1)...]
+        guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        var port = 0
+        for d in digits { port = port * 10 + Int(d - 0x30) }
+        guard port > 0, port <= 65535 else { return nil }
+        return port == defaultPort ? host : authority
+    }
+}

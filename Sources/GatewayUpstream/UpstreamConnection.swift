@@ -1,0 +1,140 @@
+internal import CCurl
+import Dispatch
+import GatewayEvents
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One upstream connection that libcurl makes (resolve, connect, TLS: an easy handle with
+/// CURLOPT_CONNECT_ONLY on the loop's multi handle) and the gateway then speaks HTTP/1.1 on
+/// itself, with `curl_easy_send` / `curl_easy_recv` (see `DirectExchange`).
+///
+/// Owns its easy handle, which stays in the multi handle from `connect` until `close()`:
+/// libcurl keeps a connect-only connection open only while its handle is there, and
+/// removing the handle is what closes it. Readiness comes from the loop's poller through a
+/// private duplicate of the socket (the number stays ours even if libcurl closed its own).
+/// While the connection is idle in the pool its socket stays watched for reading: anything
+/// readable then is the upstream closing it (or sending what nobody asked for), and the
+/// connection is dropped before a request could be written on it.
+///
+/// `@unchecked Sendable`: only touched on the loop's queue.
+final class UpstreamConnection: @unchecked Sendable {
+    enum State { case created, connecting, open, closed }
+
+    unowned let loop: UpstreamLoop
+    let key: UpstreamPoolKey
+    private var handle: CurlEasyHandle
+    private var watched: UpstreamDescriptor?
+    private var registration: PollRegistration?
+    private(set) var state = State.created
+    /// The exchange using the connection; nil while idle. Set and cleared by the exchange.
+    var exchange: DirectExchange?
+    /// When the connection went idle (`DispatchTime` nanoseconds).
+    var idleSince: UInt64 = 0
+    /// Exchanges the connection carried to completion.
+    var completedExchanges = 0
+
+    /// The easy handle's identity in the multi handle.
+    var easy: UnsafeMutableRawPointer { handle.pointer }
+
+    /// A configured, not yet started connection.
+    /// - Parameter connectTimeout: seconds for TCP connect and TLS handshake; 0 or less is libcurl's default.
+    init(loop: UpstreamLoop, request: DirectRequest, connectTimeout: Double) throws(UpstreamCallError) {
+        self.loop = loop
+        self.key = request.key
+        handle = try CurlEasyHandle()
+        try handle.attachErrorBuffer()
+        try handle.set(CURLOPT_CONNECT_ONLY, 1)
+        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
+        try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
+        try handle.set(CURLOPT_PROTOCOLS_STR, string: "http,https")
+        // Ignore http_proxy & co from the environment.
+        try handle.set(CURLOPT_PROXY, string: "")
+        try handle.set(CURLOPT_NOPROXY, string: "*")
+        if let tls = request.key.tls {
+            if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
+            if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }
+            if let path = tls.clientKey { try handle.set(CURLOPT_SSLKEY, string: path) }
+        }
+        // The TLS handshake must agree on HTTP/1.1 if ALPN is used at all.
+        try handle.set(CURLOPT_HTTP_VERSION, gw_http_version_1_1())
+        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeout > 0 ? max(1, Int((connectTimeout * 1000).rounded())) : 0)
+        try handle.set(CURLOPT_OPENSOCKETDATA, pointer: loop.socketContext.pointer)
+        try handle.set(CURLOPT_CLOSESOCKETDATA, pointer: loop.socketContext.pointer)
+        try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
+        try handle.set(CURLOPT_URL, string: request.connectURL)
+    }
+
+    deinit {
+        // `close()` ran (the loop closes every connection it holds); the handle is freed here.
+        assert(state != .connecting && state != .open, "upstream connection freed while its handle is in the multi handle")
+    }
+
+    /// The handle is now in the multi handle, connecting.
+    func connecting() {
+        state = .connecting
+    }
+
+    /// libcurl finished connecting: watch the socket.
+    func opened() throws(UpstreamCallError) {
+        let socket = try handle.activeSocket()
+        let duplicate = try UpstreamDescriptor(duplicating: socket)
+        let number = duplicate.rawValue
+        watched = consume duplicate
+        registration = loop.poller.register(fd: number) { [weak self] ready in self?.ready(ready) }
+        state = .open
+        registration?.setInterest(.readable)
+    }
+
+    /// libcurl's text for a failed connect ("" when none).
+    var errorDetail: String { handle.errorDetail }
+
+    /// Readable, and writable too while `writable` (a request waits for the socket).
+    func watch(writable: Bool) {
+        registration?.setInterest(writable ? [.readable, .writable] : .readable)
+    }
+
+    /// No events until `watch` is called again (the exchange holds response bytes).
+    func pauseEvents() {
+        registration?.setInterest([])
+    }
+
+    /// - Returns: bytes sent; 0 when the socket takes nothing now.
+    func send(_ bytes: UnsafeRawBufferPointer) throws(UpstreamCallError) -> Int {
+        try handle.send(bytes)
+    }
+
+    /// - Returns: bytes read, 0 at the connection's end, nil when nothing is there now.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(UpstreamCallError) -> Int? {
+        try handle.receive(into: buffer)
+    }
+
+    /// Stops watching and takes the handle out of the multi handle, which closes the
+    /// connection (libcurl calls the loop's close-socket hook). Idempotent; never from
+    /// inside a libcurl call.
+    func close(multi: borrowing CurlMultiHandle) {
+        let wasInMulti = state == .connecting || state == .open
+        state = .closed
+        exchange = nil
+        registration?.cancel()
+        registration = nil
+        watched = nil
+        guard wasInMulti else { return }
+        do throws(UpstreamCallError) {
+            try multi.remove(handle.pointer)
+        } catch {
+            // Only for a handle that is not in this multi handle: a broken invariant.
+            preconditionFailure("\(error)")
+        }
+    }
+
+    private func ready(_ ready: Readiness) {
+        if let exchange {
+            exchange.connectionReady(ready)
+        } else {
+            loop.idleConnectionEvent(self)
+        }
+    }
+}
