@@ -1,3 +1,4 @@
+internal import CCurl
 import Dispatch
 import GatewayEvents
 import GatewayHTTP
@@ -42,6 +43,8 @@ final class DirectExchange: @unchecked Sendable {
     private var heldInput: [UInt8] = []
     private var receivePaused = false
     private var resumeScheduled = false
+    /// The libcurl or system failure behind the outcome (the transfer's `callError`).
+    private var callError: UpstreamCallError?
 
     init(loop: UpstreamLoop, transfer: UpstreamTransfer, request: DirectRequest, upstream: UpstreamRequest,
          delegate: UpstreamTransferDelegate, now: UInt64) {
@@ -95,6 +98,7 @@ final class DirectExchange: @unchecked Sendable {
 
     /// The whole-exchange time limit passed.
     func timedOut() {
+        callError = UpstreamCallError(code: .easy(CURLE_OPERATION_TIMEDOUT), call: "transfer")
         complete(reader.headReturned ? .aborted("upstream timeout") : .timeout, keepConnection: false)
     }
 
@@ -125,6 +129,7 @@ final class DirectExchange: @unchecked Sendable {
     func connectFinished(_ result: UpstreamCallError?) {
         guard state == .connecting, let connection else { return }
         if let result {
+            callError = result
             dropConnection()
             complete(result.upstreamError(headDelivered: false), keepConnection: false)
             return
@@ -132,6 +137,7 @@ final class DirectExchange: @unchecked Sendable {
         do throws(UpstreamCallError) {
             try connection.opened()
         } catch {
+            callError = error
             dropConnection()
             complete(.connectFailed(error.message), keepConnection: false)
             return
@@ -258,9 +264,8 @@ final class DirectExchange: @unchecked Sendable {
         receivePaused = false
         let input = heldInput
         heldInput = []
-        if !input.isEmpty {
-            guard input.withUnsafeBytes({ consume($0) }) else { return }
-        }
+        // Even with nothing held: the refused bytes may have been the response's last.
+        guard input.withUnsafeBytes({ consume($0) }) else { return }
         connection?.watch(writable: false)
         receive()
     }
@@ -274,6 +279,9 @@ final class DirectExchange: @unchecked Sendable {
         do throws(UpstreamError) {
             try reader.connectionEnded()
         } catch {
+            if case .invalidResponse(let message) = error {
+                callError = UpstreamCallError(code: .easy(CURLE_GOT_NOTHING), call: "transfer", detail: message)
+            }
             complete(error, keepConnection: false)
             return
         }
@@ -286,6 +294,7 @@ final class DirectExchange: @unchecked Sendable {
             retry()
             return
         }
+        callError = error
         complete(error.upstreamError(headDelivered: reader.headReturned), keepConnection: false)
     }
 
@@ -331,7 +340,7 @@ final class DirectExchange: @unchecked Sendable {
         let transfer = self.transfer
         self.delegate = nil
         self.transfer = nil
-        transfer?.directExchangeFinished()
+        transfer?.directExchangeFinished(callError)
         if let transfer { delegate?.upstreamTransfer(transfer, didComplete: error) }
     }
 }

@@ -285,8 +285,10 @@ public final class UpstreamTransfer: @unchecked Sendable {
         }
     }
 
-    /// The direct exchange is over (before its delegate hears so).
-    func directExchangeFinished() {
+    /// The direct exchange is over (before its delegate hears so), with the libcurl or
+    /// system failure that ended it, as `callError` reports it.
+    func directExchangeFinished(_ callError: UpstreamCallError?) {
+        self.callError = callError
         direct = nil
         delegate = nil
         state = .finished
