@@ -41,6 +41,8 @@ public indirect enum CannedResponse: Sendable {
     case truncated(declared: Int, sent: [UInt8])
     /// Writes these bytes as they are, then closes the connection.
     case raw([UInt8])
+    /// Writes these bytes as they are and keeps the connection for the next request.
+    case rawKeepOpen([UInt8])
     /// Writes each piece as it is, waiting `pause` seconds between pieces, then closes the
     /// connection (a response that fails after its head went out).
     case rawPieces([[UInt8]], pause: Double)
@@ -371,6 +373,8 @@ public final class RecordingUpstream: @unchecked Sendable {
         case .raw(let bytes):
             _ = c.write(bytes)
             return false
+        case .rawKeepOpen(let bytes):
+            return c.write(bytes)
         case .rawPieces(let pieces, let pause):
             for (i, piece) in pieces.enumerated() {
                 if i > 0 {
