@@ -19,22 +19,44 @@ public struct HTTPResponseHead: Sendable, Equatable {
     public func serialized() -> [UInt8] {
         let code = (100...999).contains(status) ? status : 500
         var out: [UInt8] = []
-        out.reserveCapacity(64 + fields.count * 32)
+        var size = 9 + 4 + 24 + 2 + 2
+        for field in fields { size += field.withNameBytes { $0.count } + field.valueByteCount + 4 }
+        out.reserveCapacity(size)
         out.append(contentsOf: version.text.utf8)
         out.append(0x20)
-        out.append(contentsOf: String(code).utf8)
+        out.append(UInt8(0x30 + code / 100))
+        out.append(UInt8(0x30 + code / 10 % 10))
+        out.append(UInt8(0x30 + code % 10))
         out.append(0x20)
-        out.append(contentsOf: Self.reasonPhrase(code).utf8)
+        Self.appendReasonPhrase(code, to: &out)
         out.append(0x0D); out.append(0x0A)
-        for field in fields
-        where HTTPSyntax.isValidFieldName(field.name) && HTTPSyntax.isValidFieldValue(field.value) {
-            out.append(contentsOf: field.name.utf8)
-            out.append(UInt8(ascii: ":")); out.append(0x20)
-            out.append(contentsOf: field.value.utf8)
-            out.append(0x0D); out.append(0x0A)
+        for field in fields {
+            // Bytes straight from the field (no String for a parsed one), checked as written.
+            field.withNameBytes { name in
+                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return }
+                field.withValueBytes { value in
+                    if let first = value.first, let last = value.last,
+                       first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
+                        return
+                    }
+                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return }
+                    out.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
+                    out.append(UInt8(ascii: ":")); out.append(0x20)
+                    out.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
+                    out.append(0x0D); out.append(0x0A)
+                }
+            }
         }
         out.append(0x0D); out.append(0x0A)
         return out
+    }
+
+    private static func appendReasonPhrase(_ code: Int, to out: inout [UInt8]) {
+        if code == 200 {
+            out.append(0x4F); out.append(0x4B)  // "OK", the common case without a String
+            return
+        }
+        out.append(contentsOf: reasonPhrase(code).utf8)
     }
 
     /// The standard reason phrase for `status` (RFC 9110 §15, RFC 6585), or "" when unknown.

@@ -47,50 +47,97 @@ struct DirectRequest: Sendable {
         guard ResponseHeadParser.isToken(request.method) else {
             throw .connectFailed("request method is not a valid token")
         }
-        var head: [UInt8] = []
-        head.reserveCapacity(256 + request.fields.count * 48)
-        head.append(contentsOf: request.method.utf8)
-        head.append(0x20)
-        if path.isEmpty || path.first == 0x3F { head.append(0x2F) }
-        head.append(contentsOf: path)
-        head.append(contentsOf: " HTTP/1.1\r\n".utf8)
-        let hostGiven = request.fields.contains { $0.hasName("host") }
-        if !hostGiven {
-            head.append(contentsOf: "Host: ".utf8)
-            head.append(contentsOf: hostField)
-            head.append(contentsOf: Self.crlf)
-        }
+        // One pass to validate and size, one to write: the head is built in an exact buffer.
+        var hostGiven = false
+        let slash = path.isEmpty || path.first == 0x3F  // origin-form starts with "/"
+        var size = request.method.utf8.count + 1 + (slash ? 1 : 0) + path.count + 11 + 2
         for field in request.fields {
-            let valid = field.withNameBytes { name -> Bool in
-                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return false }
-                if case .framing = RequestFieldKind(name) { return true }
-                return field.withValueBytes { value -> Bool in
-                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return false }
-                    head.append(contentsOf: name)
-                    head.append(0x3A)
-                    if !value.isEmpty {
-                        head.append(0x20)
-                        head.append(contentsOf: value)
-                    }
-                    head.append(contentsOf: Self.crlf)
-                    return true
+            let fieldSize = field.withNameBytes { name -> Int in
+                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return -1 }
+                if case .framing = RequestFieldKind(name) { return 0 }
+                if RequestFieldKind.equalsLowercase(name, "host") { hostGiven = true }
+                return field.withValueBytes { value -> Int in
+                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return -1 }
+                    return name.count + 1 + (value.isEmpty ? 0 : 1 + value.count) + 2
                 }
             }
-            guard valid else { throw .connectFailed("request field is not valid HTTP") }
+            guard fieldSize >= 0 else { throw .connectFailed("request field is not valid HTTP") }
+            size += fieldSize
         }
+        if !hostGiven { size += 6 + hostField.count + 2 }
+        var contentLengthZero = false
         if !isHead {
             switch request.method {
-            case "POST", "PUT", "PATCH": head.append(contentsOf: "Content-Length: 0\r\n".utf8)
+            case "POST", "PUT", "PATCH": contentLengthZero = true
             default: break
             }
         }
-        head.append(contentsOf: Self.crlf)
+        if contentLengthZero { size += Self.contentLengthZero.utf8CodeUnitCount }
+        let head = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var out = HeadWriter(base: buffer.baseAddress!, capacity: buffer.count)
+            out.append(request.method)
+            out.append(0x20)
+            if slash { out.append(0x2F) }
+            path.withUnsafeBytes { out.append($0) }
+            out.append(" HTTP/1.1\r\n")
+            if !hostGiven {
+                out.append("Host: ")
+                hostField.withUnsafeBytes { out.append($0) }
+                out.append("\r\n")
+            }
+            for field in request.fields {
+                field.withNameBytes { name in
+                    if case .framing = RequestFieldKind(name) { return }
+                    out.append(name)
+                    out.append(0x3A)
+                    field.withValueBytes { value in
+                        if !value.isEmpty {
+                            out.append(0x20)
+                            out.append(value)
+                        }
+                    }
+                    out.append("\r\n")
+                }
+            }
+            if contentLengthZero { out.append(Self.contentLengthZero) }
+            out.append("\r\n")
+            precondition(out.count == size, "request head size miscounted")
+            count = out.count
+        }
         let origin = String(decoding: bytes[0..<end], as: UTF8.self)
         return DirectRequest(key: UpstreamPoolKey(origin: origin, isTLS: isTLS, tls: request.tls),
                              connectURL: origin + "/", head: head, isHeadRequest: isHead)
     }
 
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    private static let contentLengthZero: StaticString = "Content-Length: 0\r\n"
+
+    /// Appends bytes at `base + count`; the caller sized the buffer, and writing past
+    /// `capacity` stops the process rather than memory being overwritten.
+    private struct HeadWriter {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        var count = 0
+        mutating func append(_ byte: UInt8) {
+            precondition(count < capacity)
+            base[count] = byte
+            count += 1
+        }
+        mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            precondition(bytes.count <= capacity - count)
+            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+            count += bytes.count
+        }
+        mutating func append(_ text: StaticString) {
+            precondition(text.utf8CodeUnitCount <= capacity - count)
+            (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+            count += text.utf8CodeUnitCount
+        }
+        mutating func append(_ text: String) {
+            var text = text
+            text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        }
+    }
 
     /// The `Host` value libcurl would send for `authority`: host and port, without a port
     /// that is the scheme's default (RFC 9110 §7.2). nil for an authority this code does
