@@ -12,7 +12,7 @@ extension RequestPipeline {
 
     static func extractBearer(_ head: HTTPRequestHead) -> Credentials {
         var found: String?
-        for f in head.fields where HeaderName.equals(f.name, "authorization") {
+        for f in head.fields where f.hasName("authorization") {
             if found != nil { return .invalid("several Authorization header fields") }
             found = f.value
         }

@@ -58,7 +58,7 @@ extension RequestPipeline {
                                 context: RequestContext, requestID: String) {
         // The client's chain (its non-empty fields joined, RFC 9110 §5.3), then the peer.
         var chain = ""
-        for f in head.fields where !f.value.isEmpty && HTTPSyntax.equalsIgnoringASCIICase(f.name, "x-forwarded-for") {
+        for f in head.fields where f.hasName("x-forwarded-for") && f.valueByteCount > 0 {
             chain += f.value
             chain += ", "
         }
@@ -74,7 +74,7 @@ extension RequestPipeline {
     /// A client `X-Request-Id` is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
     static func requestIDFrom(_ head: HTTPRequestHead) -> String? {
         var found: String?
-        for f in head.fields where HeaderName.equals(f.name, "x-request-id") {
+        for f in head.fields where f.hasName("x-request-id") {
             if found != nil { return nil }
             found = f.value
         }

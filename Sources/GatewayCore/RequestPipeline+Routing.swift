@@ -67,7 +67,7 @@ extension RequestPipeline {
             }
         }
         trace.record("path", true, "normalised to \(target.path)")
-        let host = head.fields.first(where: { HTTPSyntax.equalsIgnoringASCIICase($0.name, "host") })?.value ?? targetAuthority
+        let host = head.fields.first(where: { $0.hasName("host") })?.value ?? targetAuthority
         if head.method == "OPTIONS",
            let answer = preflightDecision(head, host: host, path: target.path, runtime: runtime, requestID: requestID) {
             switch answer {

@@ -47,22 +47,17 @@ struct DirectRequest: Sendable {
         guard ResponseHeadParser.isToken(request.method) else {
             throw .connectFailed("request method is not a valid token")
         }
-        // One pass to validate and size, one to write: the head is built in an exact buffer.
-        var hostGiven = false
+        // Sized from the lengths (an upper bound: framing fields are counted but not
+        // written), then validated while written, in one pass over the bytes.
         let slash = path.isEmpty || path.first == 0x3F  // origin-form starts with "/"
+        var hostGiven = false
         var size = request.method.utf8.count + 1 + (slash ? 1 : 0) + path.count + 11 + 2
-        for field in request.fields {
-            let fieldSize = field.withNameBytes { name -> Int in
-                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return -1 }
-                if case .framing = RequestFieldKind(name) { return 0 }
-                if RequestFieldKind.equalsLowercase(name, "host") { hostGiven = true }
-                return field.withValueBytes { value -> Int in
-                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return -1 }
-                    return name.count + 1 + (value.isEmpty ? 0 : 1 + value.count) + 2
-                }
+        for i in request.fields.indices {
+            size += request.fields[i].withNameBytes { name -> Int in
+                if name.count == 4 && RequestFieldKind.equalsLowercase(name, "host") { hostGiven = true }
+                return name.count
             }
-            guard fieldSize >= 0 else { throw .connectFailed("request field is not valid HTTP") }
-            size += fieldSize
+            size += request.fields[i].valueByteCount + 4
         }
         if !hostGiven { size += 6 + hostField.count + 2 }
         var contentLengthZero = false
@@ -73,6 +68,7 @@ struct DirectRequest: Sendable {
             }
         }
         if contentLengthZero { size += Self.contentLengthZero.utf8CodeUnitCount }
+        var valid = true
         let head = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             var out = HeadWriter(base: buffer.baseAddress!, capacity: buffer.count)
             out.append(request.method)
@@ -85,25 +81,29 @@ struct DirectRequest: Sendable {
                 hostField.withUnsafeBytes { out.append($0) }
                 out.append("\r\n")
             }
-            for field in request.fields {
-                field.withNameBytes { name in
-                    if case .framing = RequestFieldKind(name) { return }
-                    out.append(name)
+            for i in request.fields.indices where valid {
+                request.fields[i].withNameBytes { name in
+                    guard out.appendToken(name) else {
+                        valid = false
+                        return
+                    }
+                    if case .framing = RequestFieldKind(name) {
+                        out.count -= name.count
+                        return
+                    }
                     out.append(0x3A)
-                    field.withValueBytes { value in
-                        if !value.isEmpty {
-                            out.append(0x20)
-                            out.append(value)
-                        }
+                    request.fields[i].withValueBytes { value in
+                        if !value.isEmpty { out.append(0x20) }
+                        if !out.appendFieldValue(value) { valid = false }
                     }
                     out.append("\r\n")
                 }
             }
             if contentLengthZero { out.append(Self.contentLengthZero) }
             out.append("\r\n")
-            precondition(out.count == size, "request head size miscounted")
             count = out.count
         }
+        guard valid else { throw .connectFailed("request field is not valid HTTP") }
         let origin = String(decoding: bytes[0..<end], as: UTF8.self)
         return DirectRequest(key: UpstreamPoolKey(origin: origin, isTLS: isTLS, tls: request.tls),
                              connectURL: origin + "/", head: head, isHeadRequest: isHead)
@@ -133,6 +133,30 @@ struct DirectRequest: Sendable {
             (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
             count += text.utf8CodeUnitCount
         }
+        /// Copies a field name, checking that it is a token (RFC 9110 §5.6.2).
+        /// - Returns: false (nothing written) for an empty or invalid name.
+        mutating func appendToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard !bytes.isEmpty, bytes.count <= capacity - count else { return false }
+            for b in bytes {
+                guard HTTPSyntax.isTokenChar(b) else { return false }
+                base[count] = b
+                count += 1
+            }
+            return true
+        }
+
+        /// Copies a field value, checking for CR, LF, NUL and other CTLs (RFC 9110 §5.5).
+        /// - Returns: false at the first byte that may not be in a field value.
+        mutating func appendFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard bytes.count <= capacity - count else { return false }
+            for b in bytes {
+                guard HTTPSyntax.isFieldValueByte(b) else { return false }
+                base[count] = b
+                count += 1
+            }
+            return true
+        }
+
         mutating func append(_ text: String) {
             var text = text
             text.withUTF8 { append(UnsafeRawBufferPointer($0)) }

@@ -32,7 +32,10 @@ struct ResponseHeadParser: Sendable {
     private var trailerBytes = 0
     /// The status of the head being read; 0 before its status line.
     private var status = 0
-    private var fields: [HTTPField] = []
+    /// The names and values of the head's fields, back to back; the returned fields share it.
+    private var fieldBytes: [UInt8] = []
+    /// Per field: name start, name end (= value start), value end, in `fieldBytes`.
+    private var fieldEnds: [(name: UInt32, value: UInt32)] = []
     private var framing = ResponseFramingCheck()
     /// The status line of the head being read says HTTP/1.1.
     private var http11 = true
@@ -65,23 +68,32 @@ struct ResponseHeadParser: Sendable {
             return nil
         }
         if !content.isEmpty {
-            fields.append(try parseFieldLine(content))
+            try parseFieldLine(content)
             return nil
         }
         // The empty line ends this response head (RFC 9112 §2.1).
         if status < 200 {
             // Interim response (RFC 9110 §15.2): discard and wait for the next status line.
             status = 0
-            fields.removeAll(keepingCapacity: true)
+            fieldBytes.removeAll(keepingCapacity: true)
+            fieldEnds.removeAll(keepingCapacity: true)
             framing = ResponseFramingCheck()
             return nil
         }
         try framing.finish()
         isComplete = true
-        let head = Head(status: status, fields: fields, contentLength: framing.length,
-                        chunked: framing.isChunked, persistent: http11 && !connectionClose)
-        fields = []
-        return head
+        let bytes = fieldBytes
+        var fields: [HTTPField] = []
+        fields.reserveCapacity(fieldEnds.count)
+        var start = 0
+        for (nameEnd, valueEnd) in fieldEnds {
+            fields.append(HTTPField(bytes: bytes, name: start..<Int(nameEnd), value: Int(nameEnd)..<Int(valueEnd)))
+            start = Int(valueEnd)
+        }
+        fieldBytes = []
+        fieldEnds = []
+        return Head(status: status, fields: fields, contentLength: framing.length,
+                    chunked: framing.isChunked, persistent: http11 && !connectionClose)
     }
 
     // MARK: - Grammar
@@ -129,7 +141,7 @@ struct ResponseHeadParser: Sendable {
     }
 
     /// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5, RFC 9110 §5.1, §5.5).
-    private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> HTTPField {
+    private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer) throws(UpstreamError) {
         let first = line[0]
         if first == 0x20 || first == 0x09 {
             // obs-fold: a gateway must reject or unfold it (RFC 9112 §5.2); we reject.
@@ -166,18 +178,16 @@ struct ResponseHeadParser: Sendable {
             try framing.inspect(name: name, value: value)
             if RequestFieldKind.equalsLowercase(name, "connection") && Self.listsClose(value) { connectionClose = true }
         }
-        // Values travel on as Swift strings; refuse bytes that would not survive unchanged.
-        // A token is ASCII, so the name always decodes exactly.
-        let valueText: String
-        if ascii {
-            valueText = String(decoding: value, as: UTF8.self)
-        } else {
-            guard let text = String(validating: value.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
-                throw .invalidResponse("response field value is not UTF-8")
-            }
-            valueText = text
+        // Values may become Swift strings later; refuse bytes that would not survive
+        // unchanged. A token is ASCII, so the name always decodes exactly.
+        if !ascii, String(validating: value.assumingMemoryBound(to: UInt8.self), as: UTF8.self) == nil {
+            throw .invalidResponse("response field value is not UTF-8")
         }
-        return HTTPField(name: String(decoding: name, as: UTF8.self), value: valueText)
+        if fieldBytes.isEmpty { fieldBytes.reserveCapacity(512) }
+        fieldBytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
+        let nameEnd = UInt32(truncatingIfNeeded: fieldBytes.count)
+        fieldBytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
+        fieldEnds.append((nameEnd, UInt32(truncatingIfNeeded: fieldBytes.count)))
     }
 
     /// Whether a `Connection` value lists the `close` option (RFC 9110 §7.6.1), in any case.
