@@ -17,41 +17,39 @@ struct DirectRequest: Sendable {
     /// HEAD: the response has no body (RFC 9110 §9.3.2).
     var isHeadRequest: Bool
 
+    /// - Parameter origin: the origin of the previous request, reused when this URL has
+    ///   the same one; replaced by this request's.
     /// - Returns: nil when the request must go through libcurl's HTTP transfer.
     /// - Throws: `.connectFailed` for a method, field or URL that is not valid HTTP (as the
     ///   libcurl transfer would).
-    static func make(_ request: UpstreamRequest) throws(UpstreamError) -> DirectRequest? {
+    static func make(_ request: UpstreamRequest, origin: inout UpstreamOrigin?) throws(UpstreamError) -> DirectRequest? {
         let isHead = request.method == "HEAD"
         guard request.body == .none || isHead else { return nil }
-        let url = request.url.utf8
-        let schemeLength: Int
-        if url.starts(with: "http://".utf8) {
-            schemeLength = 7
-        } else if url.starts(with: "https://".utf8) {
-            schemeLength = 8
-        } else {
-            return nil
+        var url = request.url
+        var result: Result<DirectRequest?, UpstreamError> = .success(nil)
+        url.withUTF8 { url in
+            if let known = origin, known.matches(url, tls: request.tls) {
+                result = make(request, url: url, origin: known, isHead: isHead)
+            } else if let read = UpstreamOrigin.read(url, tls: request.tls) {
+                origin = read
+                result = make(request, url: url, origin: read, isHead: isHead)
+            }
         }
-        let isTLS = schemeLength == 8
-        let bytes = Array(url)
-        var end = schemeLength
-        while end < bytes.count, bytes[end] != 0x2F, bytes[end] != 0x3F, bytes[end] != 0x23 { end += 1 }
-        let authority = bytes[schemeLength..<end]
-        // User information and fragments are libcurl's to interpret.
-        guard !authority.isEmpty, !authority.contains(0x40), !bytes[end...].contains(0x23) else { return nil }
-        guard let hostField = Self.hostField(authority, defaultPort: isTLS ? 443 : 80) else { return nil }
-        let path = bytes[end...]
-        guard path.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw .connectFailed("upstream URL refused by libcurl")
-        }
+        return try result.get()
+    }
+
+    private static func make(_ request: UpstreamRequest, url: UnsafeBufferPointer<UInt8>, origin: UpstreamOrigin,
+                             isHead: Bool) -> Result<DirectRequest?, UpstreamError> {
         guard ResponseHeadParser.isToken(request.method) else {
-            throw .connectFailed("request method is not a valid token")
+            return .failure(.connectFailed("request method is not a valid token"))
         }
+        let path = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: url[origin.prefix.count...]))
+        let slash = path.isEmpty || path.first == 0x3F  // origin-form starts with "/"
         // Sized from the lengths (an upper bound: framing fields are counted but not
         // written), then validated while written, in one pass over the bytes.
-        let slash = path.isEmpty || path.first == 0x3F  // origin-form starts with "/"
         var hostGiven = false
-        var size = request.method.utf8.count + 1 + (slash ? 1 : 0) + path.count + 11 + 2
+        var size: Int = request.method.utf8.count + path.count + 14
+        if slash { size += 1 }
         for i in request.fields.indices {
             size += request.fields[i].withNameBytes { name -> Int in
                 if name.count == 4 && RequestFieldKind.equalsLowercase(name, "host") { hostGiven = true }
@@ -59,7 +57,7 @@ struct DirectRequest: Sendable {
             }
             size += request.fields[i].valueByteCount + 4
         }
-        if !hostGiven { size += 6 + hostField.count + 2 }
+        if !hostGiven { size += 6 + origin.hostField.count + 2 }
         var contentLengthZero = false
         if !isHead {
             switch request.method {
@@ -68,17 +66,19 @@ struct DirectRequest: Sendable {
             }
         }
         if contentLengthZero { size += Self.contentLengthZero.utf8CodeUnitCount }
+        var pathError: PathProblem?
         var valid = true
         let head = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             var out = HeadWriter(base: buffer.baseAddress!, capacity: buffer.count)
             out.append(request.method)
             out.append(0x20)
             if slash { out.append(0x2F) }
-            path.withUnsafeBytes { out.append($0) }
+            pathError = out.appendPath(path)
+            guard pathError == nil else { return }
             out.append(" HTTP/1.1\r\n")
             if !hostGiven {
                 out.append("Host: ")
-                hostField.withUnsafeBytes { out.append($0) }
+                origin.hostField.withUnsafeBytes { out.append($0) }
                 out.append("\r\n")
             }
             for i in request.fields.indices where valid {
@@ -103,11 +103,16 @@ struct DirectRequest: Sendable {
             out.append("\r\n")
             count = out.count
         }
-        guard valid else { throw .connectFailed("request field is not valid HTTP") }
-        let origin = String(decoding: bytes[0..<end], as: UTF8.self)
-        return DirectRequest(key: UpstreamPoolKey(origin: origin, isTLS: isTLS, tls: request.tls),
-                             connectURL: origin + "/", head: head, isHeadRequest: isHead)
+        switch pathError {
+        case .fragment?: return .success(nil)  // libcurl's to interpret
+        case .invalid?: return .failure(.connectFailed("upstream URL refused by libcurl"))
+        case nil: break
+        }
+        guard valid else { return .failure(.connectFailed("request field is not valid HTTP")) }
+        return .success(DirectRequest(key: origin.key, connectURL: origin.connectURL, head: head, isHeadRequest: isHead))
     }
+
+    private enum PathProblem { case fragment, invalid }
 
     private static let contentLengthZero: StaticString = "Content-Length: 0\r\n"
 
@@ -117,17 +122,20 @@ struct DirectRequest: Sendable {
         let base: UnsafeMutablePointer<UInt8>
         let capacity: Int
         var count = 0
+        @inline(__always)
         mutating func append(_ byte: UInt8) {
             precondition(count < capacity)
             base[count] = byte
             count += 1
         }
+        @inline(__always)
         mutating func append(_ bytes: UnsafeRawBufferPointer) {
             guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
             precondition(bytes.count <= capacity - count)
             (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
             count += bytes.count
         }
+        @inline(__always)
         mutating func append(_ text: StaticString) {
             precondition(text.utf8CodeUnitCount <= capacity - count)
             (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
@@ -157,32 +165,21 @@ struct DirectRequest: Sendable {
             return true
         }
 
+        /// Copies the path and query (origin-form, RFC 9112 §3.2.1): visible ASCII only.
+        mutating func appendPath(_ bytes: UnsafeRawBufferPointer) -> PathProblem? {
+            guard bytes.count <= capacity - count else { return .invalid }
+            for b in bytes {
+                if b == 0x23 { return .fragment }
+                guard b > 0x20 && b < 0x7F else { return .invalid }
+                base[count] = b
+                count += 1
+            }
+            return nil
+        }
+
         mutating func append(_ text: String) {
             var text = text
             text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
         }
-    }
-
-    /// The `Host` value libcurl would send for `authority`: host and port, without a port
-    /// that is the scheme's default (RFC 9110 §7.2). nil for an authority this code does
-    /// not read (libcurl then handles the request).
-    private static func hostField(_ authority: ArraySlice<UInt8>, defaultPort: Int) -> ArraySlice<UInt8>? {
-        var hostEnd = authority.endIndex
-        if authority.first == 0x5B {  // "[" IPv6 literal "]"
-            guard let close = authority.firstIndex(of: 0x5D) else { return nil }
-            hostEnd = close + 1
-        } else if let colon = authority.firstIndex(of: 0x3A) {
-            hostEnd = colon
-        }
-        let host = authority[authority.startIndex..<hostEnd]
-        guard !host.isEmpty else { return nil }
-        if hostEnd == authority.endIndex { return authority }
-        guard authority[hostEnd] == 0x3A else { return nil }
-        let digits = authority[(hostEnd + 1)...]
-        guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        var port = 0
-        for d in digits { port = port * 10 + Int(d - 0x30) }
-        guard port > 0, port <= 65535 else { return nil }
-        return port == defaultPort ? host : authority
     }
 }

@@ -183,7 +183,10 @@ struct ResponseHeadParser: Sendable {
         if !ascii, String(validating: value.assumingMemoryBound(to: UInt8.self), as: UTF8.self) == nil {
             throw .invalidResponse("response field value is not UTF-8")
         }
-        if fieldBytes.isEmpty { fieldBytes.reserveCapacity(512) }
+        if fieldEnds.isEmpty {
+            fieldBytes.reserveCapacity(512)
+            fieldEnds.reserveCapacity(16)
+        }
         fieldBytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
         let nameEnd = UInt32(truncatingIfNeeded: fieldBytes.count)
         fieldBytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))

@@ -44,6 +44,8 @@ public final class UpstreamLoop: @unchecked Sendable {
     private var connecting: [UnsafeMutableRawPointer: UpstreamConnection] = [:]
     /// Idle connect-only connections.
     private var idleConnections = UpstreamConnectionPool()
+    /// The upstream origin of the last direct request (most requests repeat it).
+    private var lastOrigin: UpstreamOrigin?
     /// Running direct exchanges (the loop keeps them, and checks their deadlines).
     private var runningDirect: [ObjectIdentifier: DirectExchange] = [:]
     /// Fires at the earliest deadline of a running direct exchange.
@@ -140,7 +142,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         let transfer = UpstreamTransfer(loop: self, request: request, delegate: delegate)
         if directExchanges {
             do throws(UpstreamError) {
-                if let direct = try DirectRequest.make(request) {
+                if let direct = try DirectRequest.make(request, origin: &lastOrigin) {
                     startDirect(transfer, direct, request, delegate)
                     return transfer
                 }

@@ -4,10 +4,13 @@ import XCTest
 
 /// The request head the gateway writes itself, and which requests take that way.
 final class DirectRequestTests: XCTestCase {
+    /// The origin remembered between requests, as the loop keeps it.
+    private var origin: UpstreamOrigin?
+
     private func make(_ method: String = "GET", _ url: String, fields: [HTTPField] = [],
-                      body: UpstreamRequestBody = .none) throws -> DirectRequest? {
+                      body: UpstreamRequestBody = .none, tls: UpstreamTLSOptions? = nil) throws -> DirectRequest? {
         try DirectRequest.make(UpstreamRequest(method: method, url: url, fields: fields, body: body,
-                                               connectTimeout: 1, timeout: 1))
+                                               connectTimeout: 1, timeout: 1, tls: tls), origin: &origin)
     }
 
     private func head(_ request: DirectRequest?) -> String {
@@ -56,6 +59,21 @@ final class DirectRequestTests: XCTestCase {
         XCTAssertNil(try make("GET", "ftp://a.example/"))
         XCTAssertNil(try make("GET", "http://a.example:99999/"))
         XCTAssertNil(try make("GET", "http://[::1/"))
+    }
+
+    func testARememberedOriginIsOnlyReusedForTheSameOrigin() throws {
+        XCTAssertEqual(try make("GET", "http://a.example:1/x")?.key.origin, "http://a.example:1")
+        // Same leading bytes, another port.
+        let other = try make("GET", "http://a.example:10/y")
+        XCTAssertEqual(other?.key.origin, "http://a.example:10")
+        XCTAssertTrue(head(other).contains("\r\nHost: a.example:10\r\n"))
+        // Same origin, other TLS files: another pool key.
+        let tls = UpstreamTLSOptions(caFile: "/etc/ca.pem")
+        XCTAssertEqual(try make("GET", "http://a.example:10/z", tls: tls)?.key.tls, tls)
+        XCTAssertNil(try make("GET", "http://a.example:10/z")?.key.tls)
+        // The query right after the authority.
+        XCTAssertTrue(head(try make("GET", "http://a.example:10?q")).hasPrefix("GET /?q HTTP/1.1\r\n"))
+        XCTAssertNil(try make("GET", "http://a.example:10#f"))
     }
 
     func testInvalidRequestsFailBeforeAnyConnection() {

@@ -199,10 +199,9 @@ extension ClientConnection {
                                       connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
                                       tls: tls)
         ex.keepAlive = head.keepAlive
-        let delegate = TransferDelegate(connection: self, exchange: ex)
-        ex.delegate = delegate
+        ex.connection = self
         ex.upstreamStarted = monotonicSeconds()
-        ex.transfer = loop.upstream.start(request, delegate: delegate)
+        ex.transfer = loop.upstream.start(request, delegate: ex)
         machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
     }
 
@@ -261,7 +260,6 @@ extension ClientConnection {
             if ex.outcome == nil { ex.outcome = ex.wouldDeny.map { .forwardedReportOnly($0) } ?? .forwarded }
             record(ex)
         }
-        exchange?.delegate = nil
         exchange = nil
         let action = machine.exchangeEnded(keepAlive: keepAlive, draining: loop.draining, inputBuffered: !inbound.isEmpty,
                                            now: monotonicSeconds(), timeouts)

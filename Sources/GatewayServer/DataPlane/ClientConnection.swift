@@ -323,7 +323,6 @@ final class ClientConnection: @unchecked Sendable {
             record(ex)
             ex.transfer?.cancel()
             ex.transfer = nil
-            ex.delegate = nil
             exchange = nil
         }
         inbound.removeAll()

@@ -10,7 +10,8 @@ final class Exchange: @unchecked Sendable {
     let maxBody: Int
     let started: Double
     var transfer: UpstreamTransfer?
-    var delegate: TransferDelegate?
+    /// The connection, for the transfer's events (`Exchange+TransferEvents.swift`).
+    weak var connection: ClientConnection?
     /// Request body bytes received from the client and not yet taken by libcurl.
     var requestBody = ByteQueue(highWater: ClientConnection.requestBodyHighWater,
                                 lowWater: ClientConnection.requestBodyLowWater)
