@@ -42,6 +42,14 @@ extension RequestPipeline {
         // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
         var i = start
         b64TokenCharacters.withUnsafeBufferPointer { table in
+            // Eight bytes per step while all are token characters (a token is ~1 KB).
+            while i + 8 <= bytes.count {
+                let all = table[Int(bytes[i])] & table[Int(bytes[i + 1])] & table[Int(bytes[i + 2])]
+                    & table[Int(bytes[i + 3])] & table[Int(bytes[i + 4])] & table[Int(bytes[i + 5])]
+                    & table[Int(bytes[i + 6])] & table[Int(bytes[i + 7])]
+                if all == 0 { break }
+                i += 8
+            }
             while i < bytes.count, table[Int(bytes[i])] != 0 { i += 1 }
         }
         while i < bytes.count, bytes[i] == 0x3D { i += 1 }

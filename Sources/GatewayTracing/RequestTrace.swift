@@ -121,12 +121,11 @@ public struct RequestTrace: Sendable, Equatable {
     /// `fields` without any `traceparent` or `tracestate`, then `upstreamFields`: what the
     /// client sent is never forwarded as is.
     public func replacingTraceFields(in fields: [HTTPField]) -> [HTTPField] {
-        var out = fields
-        out.removeAll { f in
-            (f.name.utf8.count == 11 && HTTPSyntax.equalsIgnoringASCIICase(f.name, "traceparent"))
-                || (f.name.utf8.count == 10 && HTTPSyntax.equalsIgnoringASCIICase(f.name, "tracestate"))
-        }
-        out.append(contentsOf: upstreamFields)
+        var out: [HTTPField] = []
+        out.reserveCapacity(fields.count + 2)
+        for f in fields where !(f.hasName("traceparent") || f.hasName("tracestate")) { out.append(f) }
+        out.append(HTTPField(name: "traceparent", value: traceParent))
+        if let traceState { out.append(HTTPField(name: "tracestate", value: traceState)) }
         return out
     }
 

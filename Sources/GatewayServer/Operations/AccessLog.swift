@@ -220,13 +220,25 @@ struct AccessLog {
     /// byte of U+2028/U+2029) is copied in one piece; any other goes through `JSONWriter`.
     static func appendString(_ s: String, to out: inout [UInt8]) {
         let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || b == 0xE2 { return false }
+            let plain = Self.plainJSONBytes.withUnsafeBufferPointer { table in
+                var all: UInt8 = 1
+                for b in bytes { all &= table[Int(b)] }
+                return all != 0
+            }
+            if !plain { return false }
             out.append(0x22)
             out.append(contentsOf: bytes)
             out.append(0x22)
             return true
         }
         if copied != true { JSONWriter.appendString(s, to: &out) }
+    }
+
+    /// 1 for the bytes a JSON string can hold as they are (what `appendString` copies
+    /// straight); 0 for control characters, `"`, `\\`, DEL and 0xE2 (the first byte of
+    /// U+2028 / U+2029, which `JSONWriter` escapes).
+    static let plainJSONBytes: [UInt8] = (0..<256).map { b in
+        b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || b == 0xE2 ? 0 : 1
     }
 
     /// Appends the bytes of a literal.
