@@ -76,6 +76,8 @@ public final class GatewayRuntime: Sendable {
     /// Normalised (lowercase, `_` → `-`) identity header names and strip prefixes.
     let identityNames: Set<String>
     let stripPrefixes: [String]
+    /// The same rules on bytes, for the request path.
+    let forwardedFieldFilter: ForwardedFieldFilter
     /// Warnings from loading keys (skipped JWKs...), safe to log.
     public let warnings: [String]
     /// Verified tokens of this config (nil when `token_cache.enabled` is false).
@@ -137,6 +139,7 @@ public final class GatewayRuntime: Sendable {
         for c in id.claims { names.insert(HeaderName.normalized(c.header)) }
         self.identityNames = names
         self.stripPrefixes = id.stripPrefixes.map(HeaderName.normalized)
+        self.forwardedFieldFilter = ForwardedFieldFilter(identityNames: names, stripPrefixes: stripPrefixes)
     }
 
     /// The keys of an issuer whose key source is local (a file or a secret), parsed from

@@ -38,17 +38,8 @@ extension RequestPipeline {
         let cleaned = HopByHop.removing(from: head.fields)
         var out: [HTTPField] = []
         out.reserveCapacity(cleaned.count + 8)
-        for f in cleaned {
-            let n = HeaderName.normalized(f.name)
-            switch n {
-            case "authorization": if !forwardToken { continue }
-            case "host", "content-length", "expect", "proxy-authorization", "x-request-id", "forwarded", "x-forwarded",
-                 "x-client-cert-subject", "x-client-cert-sha256":
-                continue
-            default: break
-            }
-            if isProxyControlField(n) { continue }
-            if runtime.isSpoofableIdentityHeader(normalized: n) { continue }
+        let filter = runtime.forwardedFieldFilter
+        for f in cleaned where f.withNameBytes({ filter.forwards($0, forwardToken: forwardToken) }) {
             out.append(f)
         }
         return out

@@ -148,9 +148,35 @@ final class MetricsCache {
         self.listener = listener
     }
 
+    /// The series of the last request recorded: most requests in a row share route, status,
+    /// decision and reason, and then no dictionary is hashed.
+    private struct Last {
+        var route: String
+        var status: Int
+        var decision: RequestRecord.Decision
+        var reason: String
+        var requests: Prometheus.Counter
+        var duration: ValueHistogram
+        var upstreamDuration: ValueHistogram?
+        var decisions: Prometheus.Counter?
+    }
+    private var last: Last?
+
     /// Records one finished request.
     func record(_ r: RequestRecord) {
         let route = r.route ?? "-"
+        if let l = last, l.status == r.status, l.decision == r.decision, l.route == route, l.reason == r.reason,
+           let decisions = l.decisions, (r.upstreamSeconds == nil || l.upstreamDuration != nil) {
+            l.requests.increment()
+            l.duration.record(r.totalSeconds)
+            if let u = r.upstreamSeconds { l.upstreamDuration?.record(u) }
+            decisions.increment()
+            return
+        }
+        recordAndRemember(r, route: route)
+    }
+
+    private func recordAndRemember(_ r: RequestRecord, route: String) {
         let key = RequestKey(route: route, status: r.status)
         if let c = requests[key] { c.increment() } else {
             let c = metrics.requests(route: route, status: r.status, listener: listener)
@@ -166,10 +192,15 @@ final class MetricsCache {
         }
         if r.decision != .error {
             let dk = DecisionKey(route: route, decision: r.decision.rawValue, reason: r.reason)
-            if let c = decisions[dk] { c.increment() } else {
-                let c = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason, listener: listener)
-                decisions[dk] = c
-                c.increment()
+            let decisionCounter: Prometheus.Counter
+            if let c = decisions[dk] { decisionCounter = c } else {
+                decisionCounter = metrics.authDecisions(route: route, decision: dk.decision, reason: dk.reason, listener: listener)
+                decisions[dk] = decisionCounter
+            }
+            decisionCounter.increment()
+            if let c = requests[RequestKey(route: route, status: r.status)], let d = durations[route] {
+                last = Last(route: route, status: r.status, decision: r.decision, reason: r.reason, requests: c, duration: d,
+                            upstreamDuration: upstreamDurations[route], decisions: decisionCounter)
             }
         } else {
             // A response cut short (client_closed, drain_timeout, upstream_aborted...) is
