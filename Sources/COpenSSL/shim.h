@@ -43,6 +43,9 @@ static inline int gw_ssl_ctx_set_max_proto_version(SSL_CTX *ctx, int version) {
 }
 static inline void gw_ssl_ctx_set_server_mode(SSL_CTX *ctx) {
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    // One read(2) per arriving flight instead of one per record header and one per record
+    // body; the reader then drains what OpenSSL holds (SSL_has_pending) before waiting.
+    SSL_CTX_set_read_ahead(ctx, 1);
 }
 static inline void gw_ssl_ctx_set_session_cache(SSL_CTX *ctx, long size) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);

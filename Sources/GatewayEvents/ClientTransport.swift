@@ -7,6 +7,9 @@ public protocol ClientTransport: AnyObject {
     var descriptor: Int32 { get }
     /// Reads at most `buffer.count` bytes.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
+    /// Whether bytes were already taken off the socket and wait to be read (TLS records
+    /// read ahead): the socket's readiness will not report them, so the reader reads on.
+    var hasBufferedInput: Bool { get }
     /// Writes a prefix of `bytes` (`.transferred(n)`, n ≤ count).
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
     /// Half-close after a final response (TLS: close_notify, then shutdown(SHUT_WR)).

@@ -85,6 +85,12 @@ public final class TLSServerTransport: ClientTransport {
         }
     }
 
+    /// Decrypted or read-ahead bytes OpenSSL holds (SSL_has_pending): the socket may be
+    /// empty while a request waits here.
+    public var hasBufferedInput: Bool {
+        phase == .established && SSL_has_pending(ssl) == 1
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult {
         if let pending = advance() { return pending }
         guard !bytes.isEmpty else { return .transferred(0) }

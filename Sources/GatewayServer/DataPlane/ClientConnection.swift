@@ -118,6 +118,20 @@ final class ClientConnection: @unchecked Sendable {
         if machine.wantsWrite { interest.insert(.writable) }
         interest.formUnion(transportNeeds)
         io.setInterest(interest)
+        if machine.wantsRead && transport.hasBufferedInput { scheduleBufferedRead() }
+    }
+
+    /// Bytes the transport already took off the socket are never reported by readiness:
+    /// read them on a later turn of the queue (reading is wanted again, or the read budget
+    /// of one event ran out).
+    private func scheduleBufferedRead() {
+        guard !bufferedReadScheduled else { return }
+        bufferedReadScheduled = true
+        loop.queue.async { [weak self] in
+            guard let self else { return }
+            bufferedReadScheduled = false
+            if !closed && machine.wantsRead && transport.hasBufferedInput { onReadable() }
+        }
     }
 
     private func onReady(_ ready: Readiness) {
@@ -155,8 +169,9 @@ final class ClientConnection: @unchecked Sendable {
                 total += n
                 inbound.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
                 // A short read drained the socket: no second read just to see EAGAIN
-                // (readiness is level-triggered, so more data or the EOF is reported again).
-                if n < ClientConnection.readChunk { break reading }
+                // (readiness is level-triggered, so more data or the EOF is reported again),
+                // unless the transport holds bytes already taken off the socket (TLS).
+                if n < ClientConnection.readChunk && !transport.hasBufferedInput { break reading }
             case .endOfInput:
                 inputEnded = true
                 break reading
@@ -170,6 +185,7 @@ final class ClientConnection: @unchecked Sendable {
             }
         }
         if tlsTransport != nil && !handshakeRecorded { recordHandshake() }
+        if total >= 4 * ClientConnection.readChunk && transport.hasBufferedInput { scheduleBufferedRead() }
         if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), timeouts) }
         process()
         if inputEnded && !closed {
@@ -183,6 +199,8 @@ final class ClientConnection: @unchecked Sendable {
     /// Read returned end of input (not yet told to the machine, which hears it after the
     /// bytes read with it were parsed).
     private var inputEnded = false
+    /// A read of transport-held bytes is queued (`scheduleBufferedRead`).
+    private var bufferedReadScheduled = false
 
     /// Does what the state machine asked for.
     func perform(_ action: ConnectionStateMachine.Action) {

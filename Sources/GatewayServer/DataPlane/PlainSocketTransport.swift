@@ -12,6 +12,8 @@ import Glibc
 final class PlainSocketTransport: ClientTransport {
     private(set) var descriptor: Int32
     var security: TransportSecurity? { nil }
+    /// The kernel holds everything not read yet; readiness reports it.
+    var hasBufferedInput: Bool { false }
 
     /// - Parameter descriptor: an accepted, non-blocking socket; owned from here on.
     init(descriptor: Int32) {
