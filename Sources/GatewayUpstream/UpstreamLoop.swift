@@ -193,7 +193,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// A connection whose exchange ended cleanly, for the next request to its upstream.
     func keepIdleConnection(_ connection: UpstreamConnection) {
         connection.watch(writable: false)  // readable while idle: the upstream closing it
-        if !idleConnections.put(connection, now: DispatchTime.now().uptimeNanoseconds) { closeConnection(connection) }
+        if let evicted = idleConnections.put(connection, now: DispatchTime.now().uptimeNanoseconds) { closeConnection(evicted) }
     }
 
     /// An idle connection became readable: the upstream closed it (or sent what nobody asked for).
