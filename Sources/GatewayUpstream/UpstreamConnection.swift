@@ -91,9 +91,12 @@ final class UpstreamConnection: @unchecked Sendable {
     /// libcurl's text for a failed connect ("" when none).
     var errorDetail: String { handle.errorDetail }
 
-    /// Readable, and writable too while `writable` (a request waits for the socket).
+    /// Readable; or only writable while `writable` (a request waits for the socket): bytes
+    /// the upstream sent meanwhile, or its close, would otherwise wake the loop on every
+    /// turn with nothing to do until the request is out. An error or hang-up is still
+    /// reported (as writable), and the send meets it.
     func watch(writable: Bool) {
-        registration?.setInterest(writable ? [.readable, .writable] : .readable)
+        registration?.setInterest(writable ? .writable : .readable)
     }
 
     /// No events until `watch` is called again (the exchange holds response bytes).

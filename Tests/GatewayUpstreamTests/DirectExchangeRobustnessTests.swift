@@ -57,4 +57,85 @@ final class DirectExchangeRobustnessTests: XCTestCase {
         for i in 0..<3 { XCTAssertEqual(get(other.url("/\(i)")).completions, [nil]) }
         XCTAssertEqual(other.requests.map(\.connection), [1, 1, 1])
     }
+
+    func testAnUpstreamThatAnswersButNeverReadsDoesNotSpinTheLoop() throws {
+        // The upstream sends bytes at once but reads nothing, with a tiny window: the 1 MiB
+        // request head stays unsent, and the connection is readable all along.
+        let upstream = try StalledUpstream(greeting: Array("HTTP/1.1 200 OK\r\n".utf8))
+        defer { upstream.stop() }
+        let recorder = Recorder(queue: queue, done: expectation(description: "completion"))
+        let request = UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(upstream.port)/",
+                                      fields: [HTTPField(name: "X-Big", value: String(repeating: "a", count: 1 << 20))],
+                                      body: .none, connectTimeout: 2, timeout: 1.5)
+        let loop = self.loop!
+        let before = Self.processCPUSeconds()
+        queue.async { recorder.transfer = loop.start(request, delegate: recorder) }
+        wait(for: [recorder.done], timeout: 10)
+        queue.sync {}
+        let used = Self.processCPUSeconds() - before
+        XCTAssertEqual(recorder.completions, [.timeout])
+        // Waiting for the socket to take the request costs next to nothing; a loop woken
+        // by the unread bytes on every turn burns the whole 1.5 s.
+        XCTAssertLessThan(used, 0.5, "CPU seconds spent while the request head waited")
+    }
+
+    /// User and system CPU time of this process so far.
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}
+
+/// An upstream on 127.0.0.1 that writes `greeting` on each accepted connection and then
+/// reads nothing, advertising a tiny receive window (small MSS and receive buffer), so
+/// that a large request stays stuck in the gateway's send buffer.
+private final class StalledUpstream: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var accepted: [Int32] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(greeting: [UInt8]) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RecordingUpstreamError.socket("socket: errno \(errno)") }
+        var small: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var segment: Int32 = 536
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_MAXSEG, &segment, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw RecordingUpstreamError.socket("bind/listen: errno \(errno)")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        listener = fd
+        let thread = Thread { [self] in
+            while true {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { break }
+                lock.withLock { accepted.append(client) }
+                _ = greeting.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        _ = done.wait(timeout: .now() + 2)
+        close(listener)
+        for fd in lock.withLock({ accepted }) { close(fd) }
+    }
 }
