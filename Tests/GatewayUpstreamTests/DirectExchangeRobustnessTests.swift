@@ -58,6 +58,37 @@ final class DirectExchangeRobustnessTests: XCTestCase {
         XCTAssertEqual(other.requests.map(\.connection), [1, 1, 1])
     }
 
+    func testManyDirectConnectionsLeaveLibcurlTransfersTheirKeepAlive() throws {
+        // 300 connect-only connections stay open (idle in the pool or just left by it):
+        // libcurl counts them in its own connection cache.
+        let busy = try RecordingUpstream { _ in .delayed(seconds: 0.5, then: .ok("busy")) }
+        defer { busy.stop() }
+        let other = try RecordingUpstream { req in .ok(req.target) }
+        defer { other.stop() }
+        let loop = self.loop!
+        var recorders: [Recorder] = []
+        for i in 0..<300 {
+            let r = Recorder(queue: queue, done: expectation(description: "busy \(i)"))
+            recorders.append(r)
+            let request = UpstreamRequest(method: "GET", url: busy.url("/\(i)"), fields: [], body: .none, connectTimeout: 5, timeout: 9)
+            queue.async { r.transfer = loop.start(request, delegate: r) }
+        }
+        wait(for: recorders.map(\.done), timeout: 20)
+        queue.sync {}
+        XCTAssertEqual(recorders.filter { $0.completions == [nil] }.count, 300)
+        // Requests with a body go through libcurl's transfer and its connection cache.
+        for i in 0..<3 {
+            let r = Recorder(queue: queue, done: expectation(description: "post \(i)"))
+            r.requestBody = Array("abc".utf8)
+            let request = UpstreamRequest(method: "POST", url: other.url("/p\(i)"), fields: [], body: .length(3), connectTimeout: 5, timeout: 9)
+            queue.async { r.transfer = loop.start(request, delegate: r) }
+            wait(for: [r.done], timeout: 10)
+            queue.sync {}
+            XCTAssertEqual(r.completions, [nil])
+        }
+        XCTAssertEqual(other.requests.map(\.connection), [1, 1, 1])
+    }
+
     func testAnUpstreamThatAnswersButNeverReadsDoesNotSpinTheLoop() throws {
         // The upstream sends bytes at once but reads nothing, with a tiny window: the 1 MiB
         // request head stays unsent, and the connection is readable all along.
