@@ -110,6 +110,25 @@ final class DirectExchangeRobustnessTests: XCTestCase {
         XCTAssertLessThan(used, 0.5, "CPU seconds spent while the request head waited")
     }
 
+    func testResumingFromInsideTheRefusingCallbackIsHonoured() throws {
+        // The delegate API allows resumeReceiving() from inside didReceiveBody; one that asks
+        // for the bytes again before returning false must get them, as libcurl's transfer does.
+        let upstream = try RecordingUpstream { _ in .ok("refused once, then taken") }
+        defer { upstream.stop() }
+        for direct in [true, false] {
+            let queue = self.queue
+            let loop = queue.sync { UpstreamLoop(queue: queue, directExchanges: direct) }
+            let delegate = ResumingInsideDelegate(done: expectation(description: "completion"))
+            let request = UpstreamRequest(method: "GET", url: upstream.url("/"), fields: [], body: .none,
+                                          connectTimeout: 2, timeout: 3)
+            queue.async { delegate.transfer = loop.start(request, delegate: delegate) }
+            wait(for: [delegate.done], timeout: 10)
+            queue.sync {}
+            XCTAssertEqual(delegate.completions, [nil], "direct: \(direct)")
+            XCTAssertEqual(String(decoding: delegate.body, as: UTF8.self), "refused once, then taken", "direct: \(direct)")
+        }
+    }
+
     /// User and system CPU time of this process so far.
     private static func processCPUSeconds() -> Double {
         var usage = rusage()
@@ -168,5 +187,35 @@ private final class StalledUpstream: @unchecked Sendable {
         _ = done.wait(timeout: .now() + 2)
         close(listener)
         for fd in lock.withLock({ accepted }) { close(fd) }
+    }
+}
+
+/// Refuses the first body bytes, calling resumeReceiving() before returning false.
+/// `@unchecked Sendable`: touched on the loop's queue, read by the test after `queue.sync`.
+private final class ResumingInsideDelegate: UpstreamTransferDelegate, @unchecked Sendable {
+    let done: XCTestExpectation
+    var transfer: UpstreamTransfer?
+    var refused = false
+    var body: [UInt8] = []
+    var completions: [UpstreamError?] = []
+
+    init(done: XCTestExpectation) { self.done = done }
+
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {}
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
+        if !refused {
+            refused = true
+            transfer.resumeReceiving()
+            return false
+        }
+        body += bytes
+        return true
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, fillRequestBody buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        .end
+    }
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didComplete error: UpstreamError?) {
+        completions.append(error)
+        done.fulfill()
     }
 }
