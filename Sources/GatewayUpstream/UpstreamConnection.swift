@@ -53,6 +53,7 @@ final class UpstreamConnection: @unchecked Sendable {
         // Ignore http_proxy & co from the environment.
         try handle.set(CURLOPT_PROXY, string: "")
         try handle.set(CURLOPT_NOPROXY, string: "*")
+        if request.key.isTLS { try handle.attach(share: loop.tlsSessionCache()) }
         if let tls = request.key.tls {
             if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
             if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }

@@ -50,6 +50,8 @@ public final class UpstreamLoop: @unchecked Sendable {
     static let maxIdleCurlConnections = 256
     /// Idle connect-only connections.
     private var idleConnections = UpstreamConnectionPool()
+    /// TLS sessions of the connect-only connections (made on their first https connection).
+    private var tlsSessions: CurlShareHandle?
     /// The upstream origin of the last direct request (most requests repeat it).
     private var lastOrigin: UpstreamOrigin?
     /// Running direct exchanges (the loop keeps them, and checks their deadlines).
@@ -205,6 +207,14 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// An idle connection became readable: the upstream closed it (or sent what nobody asked for).
     func idleConnectionEvent(_ connection: UpstreamConnection) {
         closeConnection(connection)
+    }
+
+    /// The TLS session cache every connect-only https connection of this loop shares.
+    func tlsSessionCache() throws(UpstreamCallError) -> CurlShareHandle {
+        if let tlsSessions { return tlsSessions }
+        let made = try CurlShareHandle()
+        tlsSessions = made
+        return made
     }
 
     /// Starts libcurl connecting `connection` (its handle joins the multi handle).
