@@ -21,6 +21,8 @@ struct CurlEasyHandle: ~Copyable {
     var isConfigured = false
     /// The TLS files the shared options name (meaningful only when `isConfigured`).
     var configuredTLS: UpstreamTLSOptions?
+    /// The share handle the handle uses (CURLOPT_SHARE), kept until after curl_easy_cleanup.
+    private var share: CurlShareHandle?
 
     init() throws(UpstreamCallError) {
         guard let pointer = curl_easy_init() else {
@@ -32,7 +34,7 @@ struct CurlEasyHandle: ~Copyable {
     }
 
     deinit {
-        // `headers` is freed after this body, so after the handle that points at it.
+        // `headers` and `share` are released after this body, so after the handle that uses them.
         curl_easy_cleanup(pointer)
         errorBuffer.deallocate()
     }
@@ -111,6 +113,12 @@ struct CurlEasyHandle: ~Copyable {
     }
 
     // MARK: - Connect-only handles (CURLOPT_CONNECT_ONLY)
+
+    /// Makes the handle use `share`'s caches (CURLOPT_SHARE) for as long as it lives.
+    mutating func attach(share: CurlShareHandle) throws(UpstreamCallError) {
+        try set(CURLOPT_SHARE, pointer: share.pointer)
+        self.share = share
+    }
 
     /// CURLINFO_ACTIVESOCKET: the socket of the handle's connection.
     func activeSocket() throws(UpstreamCallError) -> Int32 {

@@ -80,7 +80,9 @@ final class DirectExchange: @unchecked Sendable {
     // MARK: - Control (from the transfer)
 
     func resumeReceiving() {
-        guard state == .receiving, receivePaused, !resumeScheduled else { return }
+        // Not only once paused: the delegate may call this from inside the `didReceiveBody`
+        // that then refuses the bytes; `resume` looks on the next turn.
+        guard state == .receiving, !resumeScheduled else { return }
         resumeScheduled = true
         // Never from inside the caller: it may be inside a delegate callback.
         loop.queue.async { self.resume() }

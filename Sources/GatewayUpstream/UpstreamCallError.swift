@@ -5,12 +5,13 @@ import Glibc
 
 /// A libcurl or system call of the upstream client that failed, translated from its C error
 /// convention: a `CURLcode` (easy calls, a finished transfer), a `CURLMcode` (multi calls),
-/// or -1 with `errno` (descriptor calls). The `check` functions below are the only place in
+/// a `CURLSHcode` (share calls), or -1 with `errno` (descriptor calls). The `check` functions below are the only place in
 /// this module where those conventions are read; every result goes through them.
 struct UpstreamCallError: Error, Equatable, CustomStringConvertible {
     enum Code: Equatable {
         case easy(CURLcode)
         case multi(CURLMcode)
+        case share(CURLSHcode)
         case system(errno: Int32)
     }
 
@@ -27,6 +28,7 @@ struct UpstreamCallError: Error, Equatable, CustomStringConvertible {
         switch code {
         case .easy(let c): return String(cString: curl_easy_strerror(c))
         case .multi(let c): return String(cString: curl_multi_strerror(c))
+        case .share(let c): return String(cString: curl_share_strerror(c))
         case .system(let e): return String(cString: strerror(e))
         }
     }
@@ -43,6 +45,8 @@ struct UpstreamCallError: Error, Equatable, CustomStringConvertible {
             case CURLM_OUT_OF_MEMORY: return .resourceExhausted
             default: return .internalError  // bad handle, bad socket, recursive call, unknown option
             }
+        case .share(let c):
+            return c == CURLSHE_NOMEM ? .resourceExhausted : .internalError
         case .easy(let c):
             switch c {
             case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
@@ -102,6 +106,11 @@ struct UpstreamCallError: Error, Equatable, CustomStringConvertible {
         guard code == CURLM_OK || code == CURLM_CALL_MULTI_PERFORM else {
             throw UpstreamCallError(code: .multi(code), call: call)
         }
+    }
+
+    /// Throws unless `code` is CURLSHE_OK.
+    static func check(_ code: CURLSHcode, _ call: String) throws(UpstreamCallError) {
+        guard code == CURLSHE_OK else { throw UpstreamCallError(code: .share(code), call: call) }
     }
 
     /// A system call's result: returned when not -1, else `errno` thrown.

@@ -53,6 +53,7 @@ final class UpstreamConnection: @unchecked Sendable {
         // Ignore http_proxy & co from the environment.
         try handle.set(CURLOPT_PROXY, string: "")
         try handle.set(CURLOPT_NOPROXY, string: "*")
+        if request.key.isTLS { try handle.attach(share: loop.tlsSessionCache()) }
         if let tls = request.key.tls {
             if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
             if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }
@@ -91,9 +92,12 @@ final class UpstreamConnection: @unchecked Sendable {
     /// libcurl's text for a failed connect ("" when none).
     var errorDetail: String { handle.errorDetail }
 
-    /// Readable, and writable too while `writable` (a request waits for the socket).
+    /// Readable; or only writable while `writable` (a request waits for the socket): bytes
+    /// the upstream sent meanwhile, or its close, would otherwise wake the loop on every
+    /// turn with nothing to do until the request is out. An error or hang-up is still
+    /// reported (as writable), and the send meets it.
     func watch(writable: Bool) {
-        registration?.setInterest(writable ? [.readable, .writable] : .readable)
+        registration?.setInterest(writable ? .writable : .readable)
     }
 
     /// No events until `watch` is called again (the exchange holds response bytes).

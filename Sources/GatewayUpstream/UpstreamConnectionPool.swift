@@ -1,8 +1,10 @@
 /// A loop's idle upstream connections, by `UpstreamPoolKey`, most recently used first
 /// (a warm connection is reused before a colder one the upstream may be about to close).
 ///
-/// Bounded: at most `capacity` idle connections in all; one offered beyond that is
-/// refused (the caller closes it). A connection idle for longer than `maxIdleNanoseconds`
+/// Bounded: at most `capacity` idle connections in all; when full, the connection idle
+/// longest (whatever its upstream) makes room for the one offered, as libcurl's connection
+/// cache does: otherwise connections to one upstream that never closes idle ones would
+/// keep every other upstream from reusing any. A connection idle for longer than `maxIdleNanoseconds`
 /// is not handed out (upstreams commonly close idle connections after 60 s or more; the
 /// readiness watch catches most closes, this catches a close still in flight).
 ///
@@ -31,13 +33,27 @@ struct UpstreamConnectionPool {
         return nil
     }
 
-    /// Keeps an idle connection. - Returns: false when the pool is full (close it instead).
-    mutating func put(_ connection: UpstreamConnection, now: UInt64) -> Bool {
-        guard count < Self.capacity else { return false }
+    /// Keeps an idle connection.
+    /// - Returns: the connection that made room for it (the caller closes it), if the pool was full.
+    mutating func put(_ connection: UpstreamConnection, now: UInt64) -> UpstreamConnection? {
+        let evicted = count < Self.capacity ? nil : removeOldest()
         connection.idleSince = now
         idle[connection.key, default: []].append(connection)
         count += 1
-        return true
+        return evicted
+    }
+
+    /// Takes out the connection idle longest: the first of some key's list (each list is
+    /// in the order the connections went idle).
+    private mutating func removeOldest() -> UpstreamConnection? {
+        var oldest: (key: UpstreamPoolKey, since: UInt64)?
+        for (key, list) in idle {
+            guard let first = list.first, first.idleSince < oldest?.since ?? .max else { continue }
+            oldest = (key, first.idleSince)
+        }
+        guard let key = oldest?.key else { return nil }
+        count -= 1
+        return idle[key]?.removeFirst()
     }
 
     /// Takes `connection` out (it is closing). - Returns: whether it was pooled.

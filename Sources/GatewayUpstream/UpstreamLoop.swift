@@ -42,8 +42,16 @@ public final class UpstreamLoop: @unchecked Sendable {
     let directExchanges: Bool
     /// Connect-only connections libcurl is still connecting, by easy handle.
     private var connecting: [UnsafeMutableRawPointer: UpstreamConnection] = [:]
+    /// Connect-only connections whose handles are in the multi handle. libcurl counts them
+    /// in its connection cache against CURLMOPT_MAXCONNECTS, though it never reuses them,
+    /// so the limit is raised by their number: with 256 of them open, libcurl would
+    /// otherwise close the connection of every transfer with a body as it finished.
+    private var directConnectionsInMulti = 0
+    static let maxIdleCurlConnections = 256
     /// Idle connect-only connections.
     private var idleConnections = UpstreamConnectionPool()
+    /// TLS sessions of the connect-only connections (made on their first https connection).
+    private var tlsSessions: CurlShareHandle?
     /// The upstream origin of the last direct request (most requests repeat it).
     private var lastOrigin: UpstreamOrigin?
     /// Running direct exchanges (the loop keeps them, and checks their deadlines).
@@ -93,7 +101,7 @@ public final class UpstreamLoop: @unchecked Sendable {
             try self.multi.setTimerCallback(upstreamTimerCallback)
             try self.multi.set(CURLMOPT_TIMERDATA, pointer: me)
             // Pool size for idle keep-alive connections to all upstreams of this loop.
-            try self.multi.set(CURLMOPT_MAXCONNECTS, 256)
+            try self.multi.set(CURLMOPT_MAXCONNECTS, UpstreamLoop.maxIdleCurlConnections)
             // HTTP/1.1 only: no pipelining, no multiplexing.
             try self.multi.set(CURLMOPT_PIPELINING, gw_pipe_nothing())
         } catch {
@@ -193,12 +201,20 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// A connection whose exchange ended cleanly, for the next request to its upstream.
     func keepIdleConnection(_ connection: UpstreamConnection) {
         connection.watch(writable: false)  // readable while idle: the upstream closing it
-        if !idleConnections.put(connection, now: DispatchTime.now().uptimeNanoseconds) { closeConnection(connection) }
+        if let evicted = idleConnections.put(connection, now: DispatchTime.now().uptimeNanoseconds) { closeConnection(evicted) }
     }
 
     /// An idle connection became readable: the upstream closed it (or sent what nobody asked for).
     func idleConnectionEvent(_ connection: UpstreamConnection) {
         closeConnection(connection)
+    }
+
+    /// The TLS session cache every connect-only https connection of this loop shares.
+    func tlsSessionCache() throws(UpstreamCallError) -> CurlShareHandle {
+        if let tlsSessions { return tlsSessions }
+        let made = try CurlShareHandle()
+        tlsSessions = made
+        return made
     }
 
     /// Starts libcurl connecting `connection` (its handle joins the multi handle).
@@ -207,6 +223,8 @@ public final class UpstreamLoop: @unchecked Sendable {
         try multi.add(connection.easy)
         connection.connecting()
         connecting[connection.easy] = connection
+        directConnectionsInMulti += 1
+        updateMaxConnects()
     }
 
     /// Closes a connection wherever it is (connecting, idle, or just left by its exchange).
@@ -217,7 +235,22 @@ public final class UpstreamLoop: @unchecked Sendable {
         }
         if connection.state == .connecting, connecting[connection.easy] === connection { connecting[connection.easy] = nil }
         _ = idleConnections.remove(connection)
+        let inMulti = connection.state == .connecting || connection.state == .open
         connection.close(multi: multi)
+        if inMulti {
+            directConnectionsInMulti -= 1
+            updateMaxConnects()
+        }
+    }
+
+    private func updateMaxConnects() {
+        do throws(UpstreamCallError) {
+            try multi.set(CURLMOPT_MAXCONNECTS, UpstreamLoop.maxIdleCurlConnections + directConnectionsInMulti)
+        } catch {
+            // Only for a handle that is not a multi handle, or a call from inside libcurl
+            // (never: both callers run outside libcurl calls): a broken invariant.
+            preconditionFailure("\(error)")
+        }
     }
 
     private func armDirectTimer(_ deadline: UInt64) {

@@ -52,11 +52,14 @@ struct UpstreamOrigin: Sendable {
     }
 
     /// The `Host` value libcurl would send for `authority`, or nil for an authority this
-    /// code does not read (libcurl then handles the request).
+    /// code does not read (libcurl then handles the request, or refuses its URL): one with
+    /// a byte that is not visible ASCII, an IPv6 zone ID (libcurl leaves it out of `Host`,
+    /// RFC 6874 §2) or a port with a leading zero (libcurl writes the number).
     private static func hostField(_ authority: Slice<UnsafeBufferPointer<UInt8>>, defaultPort: Int) -> [UInt8]? {
+        guard authority.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         var hostEnd = authority.endIndex
         if authority.first == 0x5B {  // "[" IPv6 literal "]"
-            guard let close = authority.firstIndex(of: 0x5D) else { return nil }
+            guard let close = authority.firstIndex(of: 0x5D), !authority[..<close].contains(0x25) else { return nil }
             hostEnd = close + 1
         } else if let colon = authority.firstIndex(of: 0x3A) {
             hostEnd = colon
@@ -66,7 +69,9 @@ struct UpstreamOrigin: Sendable {
         if hostEnd == authority.endIndex { return Array(authority) }
         guard authority[hostEnd] == 0x3A else { return nil }
         let digits = authority[(hostEnd + 1)...]
-        guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        guard !digits.isEmpty, digits.count <= 5, digits.first != 0x30, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            return nil
+        }
         var port = 0
         for d in digits { port = port * 10 + Int(d - 0x30) }
         guard port > 0, port <= 65535 else { return nil }

@@ -59,6 +59,11 @@ final class DirectRequestTests: XCTestCase {
         XCTAssertNil(try make("GET", "ftp://a.example/"))
         XCTAssertNil(try make("GET", "http://a.example:99999/"))
         XCTAssertNil(try make("GET", "http://[::1/"))
+        // Authorities whose Host libcurl writes otherwise, or whose URL it refuses.
+        XCTAssertNil(try make("GET", "http://[fe80::1%25eth0]:8080/"))
+        XCTAssertNil(try make("GET", "http://a.example:080/"))
+        XCTAssertNil(try make("GET", "http://a.example\r\nX-Injected:1/"))
+        XCTAssertNil(try make("GET", "http://a example/"))
     }
 
     func testARememberedOriginIsOnlyReusedForTheSameOrigin() throws {

@@ -109,6 +109,37 @@ final class UpstreamTLSTests: XCTestCase {
         XCTAssertGreaterThan(r.bodyCount, 0)
     }
 
+    func testANewConnectionResumesTheTLSSessionOfAnEarlierOne() {
+        // s_server -www answers HTTP/1.0 and closes, so every request needs a new connection;
+        // its status page says whether the TLS session was "New" or "Reused".
+        let tls = UpstreamTLSOptions(caFile: path("ca.pem"), clientCertificate: path("client.pem"), clientKey: path("client.key"))
+        for direct in [true, false] {
+            let loop = queue.sync { UpstreamLoop(queue: queue, directExchanges: direct) }
+            var pages: [String] = []
+            for _ in 0..<2 {
+                let recorder = Recorder(queue: queue, done: expectation(description: "completion"))
+                let request = UpstreamRequest(method: "GET", url: "https://127.0.0.1:\(port)/", fields: [], body: .none,
+                                              connectTimeout: 5, timeout: 5, tls: tls)
+                queue.async { recorder.transfer = loop.start(request, delegate: recorder) }
+                wait(for: [recorder.done], timeout: 10)
+                queue.sync { recorder.transfer = nil }
+                XCTAssertEqual(recorder.completions, [nil], "direct: \(direct)")
+                pages.append(String(decoding: recorder.body, as: UTF8.self))
+            }
+            XCTAssertTrue(pages[0].contains("\nNew, TLS"), "direct: \(direct)")
+            XCTAssertTrue(pages[1].contains("\nReused, TLS"), "direct: \(direct): \(pages[1].prefix(200))")
+            // A session made with the client certificate never serves a request without it.
+            let recorder = Recorder(queue: queue, done: expectation(description: "completion"))
+            let request = UpstreamRequest(method: "GET", url: "https://127.0.0.1:\(port)/", fields: [], body: .none,
+                                          connectTimeout: 5, timeout: 5, tls: UpstreamTLSOptions(caFile: path("ca.pem")))
+            queue.async { recorder.transfer = loop.start(request, delegate: recorder) }
+            wait(for: [recorder.done], timeout: 10)
+            queue.sync { recorder.transfer = nil }
+            XCTAssertNil(recorder.status, "direct: \(direct)")
+            XCTAssertEqual(recorder.completions.count, 1, "direct: \(direct)")
+        }
+    }
+
     func testUntrustedServerCertificateFailsToConnect() {
         // Without the test CA, the system store does not trust the server.
         let r = run(UpstreamTLSOptions(clientCertificate: path("client.pem"), clientKey: path("client.key")))
