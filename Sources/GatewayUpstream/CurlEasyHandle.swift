@@ -112,6 +112,31 @@ struct CurlEasyHandle: ~Copyable {
         try UpstreamCallError.check(curl_easy_pause(pointer, mask), "curl_easy_pause")
     }
 
+    /// How every upstream connection is made, by a libcurl transfer or for a direct
+    /// exchange: the error buffer, no signals, TCP keep-alive, peer and host name
+    /// verification, http and https only, no proxy from the environment (`http_proxy` & co),
+    /// `tls`'s files, and the loop's socket open/close hooks (`socketContext`).
+    func setConnectionPolicy(tls: UpstreamTLSOptions?, socketContext: UnsafeMutableRawPointer) throws(UpstreamCallError) {
+        try attachErrorBuffer()
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_TCP_KEEPALIVE, 1)
+        try set(CURLOPT_SSL_VERIFYPEER, 1)
+        try set(CURLOPT_SSL_VERIFYHOST, 2)
+        try set(CURLOPT_PROTOCOLS_STR, string: "http,https")
+        try set(CURLOPT_PROXY, string: "")
+        try set(CURLOPT_NOPROXY, string: "*")
+        // HTTP/1.1 only, also as the ALPN offer of a TLS handshake.
+        try set(CURLOPT_HTTP_VERSION, gw_http_version_1_1())
+        if let tls {
+            if let path = tls.caFile { try set(CURLOPT_CAINFO, string: path) }
+            if let path = tls.clientCertificate { try set(CURLOPT_SSLCERT, string: path) }
+            if let path = tls.clientKey { try set(CURLOPT_SSLKEY, string: path) }
+        }
+        try set(CURLOPT_OPENSOCKETDATA, pointer: socketContext)
+        try set(CURLOPT_CLOSESOCKETDATA, pointer: socketContext)
+        try setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
+    }
+
     // MARK: - Connect-only handles (CURLOPT_CONNECT_ONLY)
 
     /// Makes the handle use `share`'s caches (CURLOPT_SHARE) for as long as it lives.

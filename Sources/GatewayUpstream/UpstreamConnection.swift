@@ -43,28 +43,10 @@ final class UpstreamConnection: @unchecked Sendable {
         self.loop = loop
         self.key = request.key
         handle = try CurlEasyHandle()
-        try handle.attachErrorBuffer()
+        try handle.setConnectionPolicy(tls: request.key.tls, socketContext: loop.socketContext.pointer)
         try handle.set(CURLOPT_CONNECT_ONLY, 1)
-        try handle.set(CURLOPT_NOSIGNAL, 1)
-        try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
-        try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
-        try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
-        try handle.set(CURLOPT_PROTOCOLS_STR, string: "http,https")
-        // Ignore http_proxy & co from the environment.
-        try handle.set(CURLOPT_PROXY, string: "")
-        try handle.set(CURLOPT_NOPROXY, string: "*")
         if request.key.isTLS { try handle.attach(share: loop.tlsSessionCache()) }
-        if let tls = request.key.tls {
-            if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
-            if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }
-            if let path = tls.clientKey { try handle.set(CURLOPT_SSLKEY, string: path) }
-        }
-        // The TLS handshake must agree on HTTP/1.1 if ALPN is used at all.
-        try handle.set(CURLOPT_HTTP_VERSION, gw_http_version_1_1())
         try handle.set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeout > 0 ? max(1, Int((connectTimeout * 1000).rounded())) : 0)
-        try handle.set(CURLOPT_OPENSOCKETDATA, pointer: loop.socketContext.pointer)
-        try handle.set(CURLOPT_CLOSESOCKETDATA, pointer: loop.socketContext.pointer)
-        try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
         try handle.set(CURLOPT_URL, string: request.connectURL)
     }
 

@@ -186,33 +186,16 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// The options every transfer of this loop shares: set once per easy handle (again
     /// only after a reset, or for other TLS files).
     private func configureShared(_ handle: borrowing CurlEasyHandle) throws(UpstreamCallError) {
-        try handle.attachErrorBuffer()
-        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try handle.setConnectionPolicy(tls: request.tls, socketContext: loop.socketContext.pointer)
         try handle.set(CURLOPT_PATH_AS_IS, 1)
-        try handle.set(CURLOPT_HTTP_VERSION, gw_http_version_1_1())
         try handle.set(CURLOPT_FOLLOWLOCATION, 0)
         try handle.set(CURLOPT_HTTP_CONTENT_DECODING, 0)
         try handle.set(CURLOPT_HTTP_TRANSFER_DECODING, 1)
-        try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
-        try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
-        try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
-        // Only http and https, also for redirects (which are never followed anyway).
-        try handle.set(CURLOPT_PROTOCOLS_STR, string: "http,https")
+        // Redirects are never followed; should one ever be, only to http and https.
         try handle.set(CURLOPT_REDIR_PROTOCOLS_STR, string: "http,https")
-        // Ignore http_proxy & co from the environment.
-        try handle.set(CURLOPT_PROXY, string: "")
-        try handle.set(CURLOPT_NOPROXY, string: "*")
-        if let tls = request.tls {
-            if let path = tls.caFile { try handle.set(CURLOPT_CAINFO, string: path) }
-            if let path = tls.clientCertificate { try handle.set(CURLOPT_SSLCERT, string: path) }
-            if let path = tls.clientKey { try handle.set(CURLOPT_SSLKEY, string: path) }
-        }
-        try handle.set(CURLOPT_OPENSOCKETDATA, pointer: loop.socketContext.pointer)
-        try handle.set(CURLOPT_CLOSESOCKETDATA, pointer: loop.socketContext.pointer)
         try handle.set(CURLOPT_HEADERFUNCTION, dataCallback: upstreamHeaderCallback)
         try handle.set(CURLOPT_WRITEFUNCTION, dataCallback: upstreamWriteCallback)
         try handle.set(CURLOPT_READFUNCTION, dataCallback: upstreamReadCallback)
-        try handle.setSocketCallbacks(open: upstreamOpenSocketCallback, close: upstreamCloseSocketCallback)
     }
 
     /// The request's header lines for CURLOPT_HTTPHEADER, written as bytes straight into

@@ -7,22 +7,7 @@ import XCTest
 
 /// Direct exchanges (requests without a body, framed by the gateway) against upstreams that
 /// misbehave or hold resources: what must not leak, spin or stall.
-final class DirectExchangeRobustnessTests: XCTestCase {
-    private let queue = DispatchQueue(label: "direct-exchange-robustness-tests")
-    private var loop: UpstreamLoop!
-
-    override func setUp() {
-        super.setUp()
-        let queue = self.queue
-        loop = queue.sync { UpstreamLoop(queue: queue) }
-    }
-
-    override func tearDown() {
-        let loop = self.loop
-        queue.sync { _ = loop }
-        self.loop = nil
-        super.tearDown()
-    }
+final class DirectExchangeRobustnessTests: UpstreamLoopTestCase {
 
     /// A GET to `url`, waited for (≤ 10 s).
     private func get(_ url: String) -> Recorder {

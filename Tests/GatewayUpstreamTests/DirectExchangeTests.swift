@@ -7,22 +7,7 @@ import XCTest
 
 /// Requests without a body, framed by the gateway on libcurl's connect-only connections:
 /// how connections are reused, and when they must not be.
-final class DirectExchangeTests: XCTestCase {
-    private let queue = DispatchQueue(label: "direct-exchange-tests")
-    private var loop: UpstreamLoop!
-
-    override func setUp() {
-        super.setUp()
-        let queue = self.queue
-        loop = queue.sync { UpstreamLoop(queue: queue) }
-    }
-
-    override func tearDown() {
-        let loop = self.loop
-        queue.sync { _ = loop }
-        self.loop = nil
-        super.tearDown()
-    }
+final class DirectExchangeTests: UpstreamLoopTestCase {
 
     /// A GET to `url`, waited for (≤ 10 s).
     private func get(_ url: String, method: String = "GET") -> Recorder {

@@ -6,22 +6,7 @@ import XCTest
 /// libcurl and system failures as the upstream client translates them: the failure kind
 /// and message a log line gets, and the `UpstreamError` (and so the status) the client sees.
 /// Real libcurl against real sockets on 127.0.0.1.
-final class UpstreamCallErrorTests: XCTestCase {
-    private let queue = DispatchQueue(label: "upstream-call-error-tests")
-    private var loop: UpstreamLoop!
-
-    override func setUp() {
-        super.setUp()
-        let queue = self.queue
-        loop = queue.sync { UpstreamLoop(queue: queue) }
-    }
-
-    override func tearDown() {
-        let loop = self.loop
-        queue.sync { _ = loop }
-        self.loop = nil
-        super.tearDown()
-    }
+final class UpstreamCallErrorTests: UpstreamLoopTestCase {
 
     /// Runs a GET to `url` and waits (≤ 10 s) for completion; returns the recorder and the
     /// transfer's translated call error.

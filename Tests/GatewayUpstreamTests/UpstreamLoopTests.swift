@@ -89,22 +89,7 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
     }
 }
 
-final class UpstreamLoopTests: XCTestCase {
-    private let queue = DispatchQueue(label: "upstream-loop-tests")
-    private var loop: UpstreamLoop!
-
-    override func setUp() {
-        super.setUp()
-        let queue = self.queue
-        loop = queue.sync { UpstreamLoop(queue: queue) }
-    }
-
-    override func tearDown() {
-        let loop = self.loop
-        queue.sync { _ = loop }
-        self.loop = nil
-        super.tearDown()
-    }
+final class UpstreamLoopTests: UpstreamLoopTestCase {
 
     private func request(_ method: String, _ url: String, fields: [HTTPField] = [],
                          body: UpstreamRequestBody = .none, timeout: Double = 5) -> UpstreamRequest {
