@@ -107,7 +107,10 @@ public final class GatewayRuntime: Sendable {
                     store = IssuerKeyStore(keys: try GatewayRuntime.keySet(of: issuer, keyMaterial: keyMaterial))
                 }
                 let snapshot = store.snapshot
-                for w in snapshot.keys.warnings { warnings.append("issuer \(issuer.name): \(w)") }
+                let at = issuer.keySourceLocation
+                for w in snapshot.keys.warnings {
+                    warnings.append("\(at.path):\(at.line):\(at.column): warning: issuer \(issuer.name): \(w)")
+                }
                 // An issuer still waiting for its first JWK Set has no keys to lint yet.
                 if !snapshot.awaitingKeys { warnings += GatewayRuntime.lint(issuer, keys: snapshot.keys) }
                 let requirements = TokenRequirements(

@@ -59,6 +59,11 @@ enum SSLResult {
         case SSL_R_NO_APPLICATION_PROTOCOL: return .noApplicationProtocol
         case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return .clientCertificateMissing
         case SSL_R_CERTIFICATE_VERIFY_FAILED: return .clientCertificateInvalid
+        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE, SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+             SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED, SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+             SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN, SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+            // Alerts the client sent about the gateway's own certificate.
+            return .serverCertificateRejected
         case SSL_R_UNEXPECTED_EOF_WHILE_READING: return .closed
         case SSL_R_HTTP_REQUEST: return .plainHTTP
         default: return .error

@@ -12,6 +12,11 @@ public enum TLSHandshakeResult: String, Sendable, Equatable, CaseIterable {
     case clientCertificateMissing = "client_certificate_missing"
     /// The client certificate did not verify (unknown CA, expired, wrong key usage).
     case clientCertificateInvalid = "client_certificate_invalid"
+    /// The client refused the gateway's certificate: it answered with a certificate alert
+    /// (`bad_certificate`, `unsupported_certificate`, `certificate_revoked`,
+    /// `certificate_expired`, `certificate_unknown`, `unknown_ca`; RFC 8446 §6.2), e.g. a
+    /// client that does not trust the issuing CA or a name that does not match.
+    case serverCertificateRejected = "server_certificate_rejected"
     /// The first bytes were plain HTTP, not a TLS record (answer 400 in clear text).
     case plainHTTP = "plain_http"
     /// The peer closed or reset the connection during the handshake.

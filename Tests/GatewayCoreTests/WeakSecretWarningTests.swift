@@ -19,12 +19,14 @@ final class WeakSecretWarningTests: XCTestCase {
 
     func testWellKnownAndLowEntropySecretsAreWarnedAboutWithoutShowingThem() throws {
         let known = try runtime(secret: "a-string-secret-at-least-256-bits-long")
+        // Located at the issuer's key source (the `secret_env` value, line 3 column 82 of g.yml), like every config warning.
         XCTAssertEqual(known.warnings, [
-            "issuer a: the secret in GW_TEST_HMAC is a well-known secret from public wordlists: tokens signed with it can be forged by guessing it; use at least 32 random bytes (e.g. `openssl rand -base64 32` with `secret_encoding: base64`)",
+            "g.yml:3:82: warning: issuer a: the secret in GW_TEST_HMAC is a well-known secret from public wordlists: tokens signed with it can be forged by guessing it; use at least 32 random bytes (e.g. `openssl rand -base64 32` with `secret_encoding: base64`)",
         ])
         let digits = try runtime(secret: "73049218564730192837465019283746")
         XCTAssertEqual(digits.warnings.count, 1)
-        XCTAssertTrue(digits.warnings[0].hasPrefix("issuer a: the secret in GW_TEST_HMAC has under 128 bits"), "\(digits.warnings)")
+        XCTAssertTrue(digits.warnings[0].hasPrefix("g.yml:3:82: warning: issuer a: the secret in GW_TEST_HMAC has under 128 bits"),
+                      "\(digits.warnings)")
         for w in known.warnings + digits.warnings {
             XCTAssertFalse(w.contains("a-string") || w.contains("7304921"), w)
         }

@@ -147,6 +147,18 @@ final class HTTPSIntegrationTests: HTTPSTestCase {
         XCTAssertEqual(upstream.requests.count, 4)
     }
 
+    func testAClientThatDoesNotTrustTheCertificateIsCountedAsRejectingIt() throws {
+        try start(config())
+        // curl without the test CA: its verification fails and it answers with an alert.
+        let p = try Subprocess(["curl", "-sS", "--max-time", "10", "--resolve", "a.example.com:\(gateway.port):127.0.0.1",
+                                "https://a.example.com:\(gateway.port)/status"], in: pki.directory)
+        let (exit, output) = p.finish(timeout: 20)
+        XCTAssertNotEqual(exit, 0, output)
+        XCTAssertTrue(try eventually { try handshakes("server_certificate_rejected") == 1 })
+        XCTAssertEqual(try handshakes("error"), 0)
+        XCTAssertEqual(upstream.requests.count, 0)
+    }
+
     func testPlainHTTPOnTheTLSPortIsAnsweredInClearText() throws {
         try start(config())
         let p = try Subprocess(["curl", "-sS", "-i", "--max-time", "10", "http://127.0.0.1:\(gateway.port)/status"])
