@@ -19,26 +19,34 @@ public enum HopByHop {
     /// - Parameter fields: the fields as received; order of the kept fields is preserved.
     /// - Returns: the end-to-end fields (`fields` itself when none is hop-by-hop).
     public static func removing(from fields: [HTTPField]) -> [HTTPField] {
-        var firstRemoved = -1
-        var options = 0
-        for i in fields.indices {
-            let kind = fields[i].withNameBytes(classify)
-            guard kind != .endToEnd else { continue }
-            if firstRemoved < 0 { firstRemoved = i }
-            if kind == .connection {
-                fields[i].withValueBytes { HTTPSyntax.forEachListElement($0) { _ in options += 1 } }
-            }
-        }
-        if firstRemoved < 0 { return fields }
+        guard fields.contains(where: { $0.withNameBytes(classify) != .endToEnd }) else { return fields }
         var out: [HTTPField] = []
         out.reserveCapacity(fields.count - 1)
-        out.append(contentsOf: fields[..<firstRemoved])
-        if options == 0 {
-            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd { out.append(f) }
+        forEachEndToEnd(fields) { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with each field `removing(from:)` keeps, in order, without building an
+    /// array (for writing them straight out).
+    public static func forEachEndToEnd(_ fields: [HTTPField], _ body: (HTTPField) -> Void) {
+        var sawHopByHop = false
+        var options = 0
+        for f in fields {
+            let kind = f.withNameBytes(classify)
+            guard kind != .endToEnd else { continue }
+            sawHopByHop = true
+            if kind == .connection {
+                f.withValueBytes { HTTPSyntax.forEachListElement($0) { _ in options += 1 } }
+            }
+        }
+        if !sawHopByHop {
+            for f in fields { body(f) }
+        } else if options == 0 {
+            for f in fields where f.withNameBytes(classify) == .endToEnd { body(f) }
         } else if options <= maxOptionsComparedDirectly {
             let connections = fields.filter { $0.withNameBytes(classify) == .connection }
-            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
-                if !f.withNameBytes({ isNominated($0, by: connections) }) { out.append(f) }
+            for f in fields where f.withNameBytes(classify) == .endToEnd {
+                if !f.withNameBytes({ isNominated($0, by: connections) }) { body(f) }
             }
         } else {
             var names = Set<String>()
@@ -49,62 +57,10 @@ public enum HopByHop {
                     }
                 }
             }
-            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
-                if !names.contains(HTTPSyntax.comparableFieldName(f.name)) { out.append(f) }
+            for f in fields where f.withNameBytes(classify) == .endToEnd {
+                if !names.contains(HTTPSyntax.comparableFieldName(f.name)) { body(f) }
             }
         }
-        return out
-    }
-
-    /// Which of `fields` `removing(from:)` keeps, as a bit mask (bit `i` set: `fields[i]` is
-    /// end-to-end), in one classification pass and without allocating.
-    /// - Returns: nil for more than 64 fields (use `removing(from:)`).
-    public static func endToEndMask(_ fields: [HTTPField]) -> UInt64? {
-        guard fields.count <= 64 else { return nil }
-        var mask: UInt64 = 0
-        var options = 0
-        for i in fields.indices {
-            switch fields[i].withNameBytes(classify) {
-            case .endToEnd:
-                mask |= 1 << UInt64(i)
-            case .connection:
-                fields[i].withValueBytes { HTTPSyntax.forEachListElement($0) { _ in options += 1 } }
-            case .alwaysRemoved:
-                break
-            }
-        }
-        if options == 0 { return mask }
-        if options > maxOptionsComparedDirectly {
-            // Bounded work on a hostile head: the same set lookup `removing` makes.
-            var names = Set<String>()
-            for c in fields where c.withNameBytes(classify) == .connection {
-                c.withValueBytes {
-                    HTTPSyntax.forEachListElement($0) {
-                        names.insert(HTTPSyntax.comparableFieldName(String(decoding: $0, as: UTF8.self)))
-                    }
-                }
-            }
-            for i in fields.indices where mask & (1 << UInt64(i)) != 0
-            && names.contains(HTTPSyntax.comparableFieldName(fields[i].name)) {
-                mask &= ~(1 << UInt64(i))
-            }
-            return mask
-        }
-        for i in fields.indices where mask & (1 << UInt64(i)) != 0 {
-            let nominated = fields[i].withNameBytes { name in
-                var found = false
-                for c in fields where !found && c.withNameBytes(classify) == .connection {
-                    c.withValueBytes {
-                        HTTPSyntax.forEachListElement($0) { option in
-                            if !found && HTTPSyntax.equalsAsFieldNames(name, option) { found = true }
-                        }
-                    }
-                }
-                return found
-            }
-            if nominated { mask &= ~(1 << UInt64(i)) }
-        }
-        return mask
     }
 
     /// How a field name is treated before looking at `Connection`'s options.

@@ -33,18 +33,6 @@ struct ResponseFraming: Equatable {
         var addsChunked: Bool
         /// The `Connection` value added, if any (`close`, or `keep-alive` for HTTP/1.0).
         var connection: String?
-        /// Which upstream fields are end-to-end (`HopByHop.endToEndMask`; nil beyond 64 fields).
-        var endToEnd: UInt64?
-    }
-
-    /// Calls `body` with each end-to-end upstream field, in order.
-    @inline(__always)
-    private static func forEachKept(_ fields: [HTTPField], _ mask: UInt64?, _ body: (HTTPField) -> Void) {
-        if let mask {
-            for i in fields.indices where mask & (1 << UInt64(i)) != 0 { body(fields[i]) }
-        } else {
-            for f in HopByHop.removing(from: fields) { body(f) }
-        }
     }
 
     /// Frames `status`/`upstreamFields` for a client that sent `requestMethod` over
@@ -68,11 +56,10 @@ struct ResponseFraming: Equatable {
             dropsLength = true
             hadLength = false
         }
-        let endToEnd = HopByHop.endToEndMask(upstreamFields)
         if hadLength {
             // "2, 2" and the like (RFC 9112 §6.3), or a length `Connection` named away.
             var valid = false
-            forEachKept(upstreamFields, endToEnd) { f in
+            HopByHop.forEachEndToEnd(upstreamFields) { f in
                 if !valid, f.hasName("content-length"),
                    f.withValueBytes({ !$0.isEmpty && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) {
                     valid = true
@@ -106,7 +93,7 @@ struct ResponseFraming: Equatable {
             connection = "keep-alive"
         }
         return Plan(body: body, keepAlive: keepAlive, dropsLength: dropsLength, addsChunked: addsChunked,
-                    connection: connection, endToEnd: endToEnd)
+                    connection: connection)
     }
 
     /// `plan`'s decisions as the fields to send.
@@ -116,7 +103,7 @@ struct ResponseFraming: Equatable {
                               requestVersion: requestVersion, keepAlive: wanted) else { return nil }
         var fields: [HTTPField] = []
         fields.reserveCapacity(upstreamFields.count + 2)
-        forEachKept(upstreamFields, plan.endToEnd) { f in
+        HopByHop.forEachEndToEnd(upstreamFields) { f in
             if !(plan.dropsLength && f.hasName("content-length")) { fields.append(f) }
         }
         if plan.addsChunked { fields.append(HTTPField(name: "Transfer-Encoding", value: "chunked")) }
@@ -133,7 +120,7 @@ struct ResponseFraming: Equatable {
         for f in upstreamFields { size += f.withNameBytes { $0.count } + f.valueByteCount + 4 }
         out.reserveCapacity(size)
         HTTPResponseHead.appendStatusLine(status, version: .http11, to: &out)
-        forEachKept(upstreamFields, plan.endToEnd) { f in
+        HopByHop.forEachEndToEnd(upstreamFields) { f in
             if !(plan.dropsLength && f.hasName("content-length")) { HTTPResponseHead.appendField(f, to: &out) }
         }
         if plan.addsChunked { out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
