@@ -17,48 +17,38 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// LF or NUL) is left out rather than written. A status outside 100...999 is written
     /// as 500. An unknown status gets an empty reason phrase ("HTTP/1.1 299 \r\n").
     public func serialized() -> [UInt8] {
+        let code = (100...999).contains(status) ? status : 500
         var out: [UInt8] = []
         var size = 9 + 4 + 24 + 2 + 2
         for field in fields { size += field.withNameBytes { $0.count } + field.valueByteCount + 4 }
         out.reserveCapacity(size)
-        Self.appendStatusLine(status, version: version, to: &out)
-        for field in fields { Self.appendField(field, to: &out) }
-        out.append(0x0D); out.append(0x0A)
-        return out
-    }
-
-    /// "HTTP/1.1 200 OK\r\n": a status outside 100...999 written as 500, an unknown one with
-    /// an empty reason phrase.
-    public static func appendStatusLine(_ status: Int, version: HTTPVersion, to out: inout [UInt8]) {
-        let code = (100...999).contains(status) ? status : 500
         out.append(contentsOf: version.text.utf8)
         out.append(0x20)
         out.append(UInt8(0x30 + code / 100))
         out.append(UInt8(0x30 + code / 10 % 10))
         out.append(UInt8(0x30 + code % 10))
         out.append(0x20)
-        appendReasonPhrase(code, to: &out)
+        Self.appendReasonPhrase(code, to: &out)
         out.append(0x0D); out.append(0x0A)
-    }
-
-    /// "Name: value\r\n" from the field's bytes (no String for a parsed field), or nothing
-    /// when the name is not a token or the value not a valid field value (RFC 9110 §5.5:
-    /// no CR, LF, NUL or other CTL, no surrounding whitespace).
-    public static func appendField(_ field: HTTPField, to out: inout [UInt8]) {
-        field.withNameBytes { name in
-            guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return }
-            field.withValueBytes { value in
-                if let first = value.first, let last = value.last,
-                   first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
-                    return
+        for field in fields {
+            // Bytes straight from the field (no String for a parsed one), checked as written.
+            field.withNameBytes { name in
+                guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { return }
+                field.withValueBytes { value in
+                    if let first = value.first, let last = value.last,
+                       first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
+                        return
+                    }
+                    guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return }
+                    out.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
+                    out.append(UInt8(ascii: ":")); out.append(0x20)
+                    out.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
+                    out.append(0x0D); out.append(0x0A)
                 }
-                guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return }
-                out.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
-                out.append(UInt8(ascii: ":")); out.append(0x20)
-                out.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
-                out.append(0x0D); out.append(0x0A)
             }
         }
+        out.append(0x0D); out.append(0x0A)
+        return out
     }
 
     private static func appendReasonPhrase(_ code: Int, to out: inout [UInt8]) {

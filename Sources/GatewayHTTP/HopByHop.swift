@@ -19,34 +19,26 @@ public enum HopByHop {
     /// - Parameter fields: the fields as received; order of the kept fields is preserved.
     /// - Returns: the end-to-end fields (`fields` itself when none is hop-by-hop).
     public static func removing(from fields: [HTTPField]) -> [HTTPField] {
-        guard fields.contains(where: { $0.withNameBytes(classify) != .endToEnd }) else { return fields }
-        var out: [HTTPField] = []
-        out.reserveCapacity(fields.count - 1)
-        forEachEndToEnd(fields) { out.append($0) }
-        return out
-    }
-
-    /// Calls `body` with each field `removing(from:)` keeps, in order, without building an
-    /// array (for writing them straight out).
-    public static func forEachEndToEnd(_ fields: [HTTPField], _ body: (HTTPField) -> Void) {
-        var sawHopByHop = false
+        var firstRemoved = -1
         var options = 0
-        for f in fields {
-            let kind = f.withNameBytes(classify)
+        for i in fields.indices {
+            let kind = fields[i].withNameBytes(classify)
             guard kind != .endToEnd else { continue }
-            sawHopByHop = true
+            if firstRemoved < 0 { firstRemoved = i }
             if kind == .connection {
-                f.withValueBytes { HTTPSyntax.forEachListElement($0) { _ in options += 1 } }
+                fields[i].withValueBytes { HTTPSyntax.forEachListElement($0) { _ in options += 1 } }
             }
         }
-        if !sawHopByHop {
-            for f in fields { body(f) }
-        } else if options == 0 {
-            for f in fields where f.withNameBytes(classify) == .endToEnd { body(f) }
+        if firstRemoved < 0 { return fields }
+        var out: [HTTPField] = []
+        out.reserveCapacity(fields.count - 1)
+        out.append(contentsOf: fields[..<firstRemoved])
+        if options == 0 {
+            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd { out.append(f) }
         } else if options <= maxOptionsComparedDirectly {
             let connections = fields.filter { $0.withNameBytes(classify) == .connection }
-            for f in fields where f.withNameBytes(classify) == .endToEnd {
-                if !f.withNameBytes({ isNominated($0, by: connections) }) { body(f) }
+            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
+                if !f.withNameBytes({ isNominated($0, by: connections) }) { out.append(f) }
             }
         } else {
             var names = Set<String>()
@@ -57,10 +49,11 @@ public enum HopByHop {
                     }
                 }
             }
-            for f in fields where f.withNameBytes(classify) == .endToEnd {
-                if !names.contains(HTTPSyntax.comparableFieldName(f.name)) { body(f) }
+            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
+                if !names.contains(HTTPSyntax.comparableFieldName(f.name)) { out.append(f) }
             }
         }
+        return out
     }
 
     /// How a field name is treated before looking at `Connection`'s options.

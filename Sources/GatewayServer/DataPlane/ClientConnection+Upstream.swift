@@ -9,17 +9,17 @@ extension ClientConnection {
         var fields = fields
         if let cors = ex.cors { fields = CORSPolicy.responseFields(fields, requestFields: ex.head.fields, cors: cors) }
         let wanted = machine.offersKeepAlive(requested: ex.keepAlive, draining: loop.draining)
-        guard let plan = ResponseFraming.plan(status: status, upstreamFields: fields, requestMethod: ex.head.method,
-                                              requestVersion: ex.head.version, keepAlive: wanted) else {
+        guard let framing = ResponseFraming.frame(status: status, upstreamFields: fields, requestMethod: ex.head.method,
+                                                  requestVersion: ex.head.version, keepAlive: wanted) else {
             answer(.upstreamFailed(.invalidResponse))
             return
         }
-        ex.keepAlive = plan.keepAlive
-        ex.responseBody = plan.body
+        ex.keepAlive = framing.keepAlive
+        ex.responseBody = framing.body
         ex.responseStarted = true
         ex.status = status
         ex.unsentResponseAt = outbound.appendedTotal
-        enqueue(ResponseFraming.writeHead(status: status, upstreamFields: fields, plan: plan))
+        enqueue(HTTPResponseHead(status: status, fields: framing.fields, version: .http11).serialized())
         apply(machine.upstreamHeadQueued())
     }
 
