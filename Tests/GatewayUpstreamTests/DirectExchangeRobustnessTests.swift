@@ -20,6 +20,23 @@ final class DirectExchangeRobustnessTests: UpstreamLoopTestCase {
         return recorder
     }
 
+    /// Starts `count` GETs to `upstream` at once and waits for them (≤ 20 s).
+    /// - Returns: how many completed without error.
+    private func concurrentGets(count: Int, to upstream: RecordingUpstream) throws -> Int {
+        let loop = self.loop!
+        var recorders: [Recorder] = []
+        for i in 0..<count {
+            let r = Recorder(queue: queue, done: expectation(description: "busy \(i)"))
+            recorders.append(r)
+            let request = UpstreamRequest(method: "GET", url: upstream.url("/\(i)"), fields: [], body: .none,
+                                          connectTimeout: 5, timeout: 9)
+            queue.async { r.transfer = loop.start(request, delegate: r) }
+        }
+        wait(for: recorders.map(\.done), timeout: 20)
+        queue.sync {}
+        return recorders.filter { $0.completions == [nil] }.count
+    }
+
     func testAPoolFullOfOneUpstreamStillLetsAnotherReuseConnections() throws {
         // 260 concurrent requests leave more idle connections to `busy` than the pool holds
         // (256), and `busy` never closes them.
@@ -27,17 +44,7 @@ final class DirectExchangeRobustnessTests: UpstreamLoopTestCase {
         defer { busy.stop() }
         let other = try RecordingUpstream { req in .ok(req.target) }
         defer { other.stop() }
-        let loop = self.loop!
-        var recorders: [Recorder] = []
-        for i in 0..<260 {
-            let r = Recorder(queue: queue, done: expectation(description: "busy \(i)"))
-            recorders.append(r)
-            let request = UpstreamRequest(method: "GET", url: busy.url("/\(i)"), fields: [], body: .none, connectTimeout: 5, timeout: 9)
-            queue.async { r.transfer = loop.start(request, delegate: r) }
-        }
-        wait(for: recorders.map(\.done), timeout: 20)
-        queue.sync {}
-        XCTAssertEqual(recorders.filter { $0.completions == [nil] }.count, 260)
+        XCTAssertEqual(try concurrentGets(count: 260, to: busy), 260, "every concurrent request completes")
         // The connection idle longest makes room: `other` keeps its one connection.
         for i in 0..<3 { XCTAssertEqual(get(other.url("/\(i)")).completions, [nil]) }
         XCTAssertEqual(other.requests.map(\.connection), [1, 1, 1])
@@ -50,18 +57,9 @@ final class DirectExchangeRobustnessTests: UpstreamLoopTestCase {
         defer { busy.stop() }
         let other = try RecordingUpstream { req in .ok(req.target) }
         defer { other.stop() }
-        let loop = self.loop!
-        var recorders: [Recorder] = []
-        for i in 0..<300 {
-            let r = Recorder(queue: queue, done: expectation(description: "busy \(i)"))
-            recorders.append(r)
-            let request = UpstreamRequest(method: "GET", url: busy.url("/\(i)"), fields: [], body: .none, connectTimeout: 5, timeout: 9)
-            queue.async { r.transfer = loop.start(request, delegate: r) }
-        }
-        wait(for: recorders.map(\.done), timeout: 20)
-        queue.sync {}
-        XCTAssertEqual(recorders.filter { $0.completions == [nil] }.count, 300)
+        XCTAssertEqual(try concurrentGets(count: 300, to: busy), 300, "every concurrent request completes")
         // Requests with a body go through libcurl's transfer and its connection cache.
+        let loop = self.loop!
         for i in 0..<3 {
             let r = Recorder(queue: queue, done: expectation(description: "post \(i)"))
             r.requestBody = Array("abc".utf8)
