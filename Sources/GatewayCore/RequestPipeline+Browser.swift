@@ -64,11 +64,13 @@ extension RequestPipeline {
     /// `upstreamFields` of the request with the token's source removed first (`edits` from
     /// `routeCredentials`; nil: the fields as received).
     static func upstreamFields(_ head: HTTPRequestHead, edits: [TokenFieldEdit]?, runtime: GatewayRuntime,
-                               forwardToken: Bool) -> [HTTPField] {
-        guard let edits, !edits.isEmpty else { return upstreamFields(head, runtime: runtime, forwardToken: forwardToken) }
+                               forwardToken: Bool, extraCapacity: Int = 8) -> [HTTPField] {
+        guard let edits, !edits.isEmpty else {
+            return upstreamFields(head, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity)
+        }
         var edited = head
         edited.fields = TokenFieldEdit.apply(edits, to: head.fields)
-        return upstreamFields(edited, runtime: runtime, forwardToken: forwardToken)
+        return upstreamFields(edited, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity)
     }
 
     /// The gateway's answer to a CORS preflight (`OPTIONS` with `Origin` and

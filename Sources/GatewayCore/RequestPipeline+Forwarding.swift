@@ -34,10 +34,13 @@ extension RequestPipeline {
     /// every `X-Forwarded-*` (the gateway sets For, with the client's chain, Proto and
     /// Host), `X-Request-Id` (set here) and the other `isProxyControlField`s. Names compare
     /// case-insensitively with `_` as `-`.
-    static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool) -> [HTTPField] {
+    /// - Parameter extraCapacity: how many fields the caller appends (room is reserved, so
+    ///   the array is allocated once).
+    static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool,
+                               extraCapacity: Int = 8) -> [HTTPField] {
         let cleaned = HopByHop.removing(from: head.fields)
         var out: [HTTPField] = []
-        out.reserveCapacity(cleaned.count + 8)
+        out.reserveCapacity(cleaned.count + extraCapacity)
         let filter = runtime.forwardedFieldFilter
         for f in cleaned where f.withNameBytes({ filter.forwards($0, forwardToken: forwardToken) }) {
             out.append(f)
@@ -48,13 +51,13 @@ extension RequestPipeline {
     static func appendForwarded(_ fields: inout [HTTPField], head: HTTPRequestHead, host: String?,
                                 context: RequestContext, requestID: String) {
         // The client's chain (its non-empty fields joined, RFC 9110 §5.3), then the peer.
-        var chain = ""
-        for f in head.fields where f.hasName("x-forwarded-for") && f.valueByteCount > 0 {
-            chain += f.value
-            chain += ", "
+        var chain: String?
+        for f in head.fields where f.valueByteCount > 0
+            && f.withNameBytes({ HTTPSyntax.equalsLowercase($0, "x-forwarded-for") }) {
+            chain = (chain ?? "") + f.value + ", "
         }
-        chain += context.peer ?? context.clientAddress
-        fields.append(HTTPField(name: "X-Forwarded-For", value: chain))
+        let peer = context.peer ?? context.clientAddress
+        fields.append(HTTPField(name: "X-Forwarded-For", value: chain.map { $0 + peer } ?? peer))
         fields.append(HTTPField(name: "X-Forwarded-Proto", value: forwardedProto(head, context: context)))
         if let host = forwardedHost(head, host: host, context: context) {
             fields.append(HTTPField(name: "X-Forwarded-Host", value: host))
@@ -65,7 +68,7 @@ extension RequestPipeline {
     /// A client `X-Request-Id` is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
     static func requestIDFrom(_ head: HTTPRequestHead) -> String? {
         var found: String?
-        for f in head.fields where f.hasName("x-request-id") {
+        for f in head.fields where f.withNameBytes({ HTTPSyntax.equalsLowercase($0, "x-request-id") }) {
             if found != nil { return nil }
             found = f.value
         }

@@ -148,7 +148,11 @@ public enum RequestPipeline {
     /// Stage 6: the request sent upstream.
     static func upstreamRequest(_ head: HTTPRequestHead, routed: Routed, admission: Admission, context: RequestContext,
                                 runtime: GatewayRuntime, requestID: String) -> ForwardPlan {
-        var fields = upstreamFields(head, edits: admission.tokenEdits, runtime: runtime, forwardToken: admission.forwardToken)
+        // X-Forwarded-For/-Proto/-Host, X-Request-Id, identity, client certificate fields,
+        // and the two trace fields the connection adds.
+        let extra = 4 + admission.identity.count + 2 + 2
+        var fields = upstreamFields(head, edits: admission.tokenEdits, runtime: runtime, forwardToken: admission.forwardToken,
+                                    extraCapacity: extra)
         appendForwarded(&fields, head: head, host: routed.host, context: context, requestID: requestID)
         fields.append(contentsOf: admission.identity)
         if context.security?.clientCertificate != nil { fields.append(contentsOf: clientCertificateFields(context)) }

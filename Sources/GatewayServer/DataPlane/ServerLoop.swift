@@ -50,7 +50,8 @@ final class ServerLoop: @unchecked Sendable {
 
     /// Checks every connection's deadline (header/idle timeouts) a few times a second.
     private var sweep: DispatchSourceTimer?
-    private let requestIDPrefix: String
+    /// The request ids' random per-loop prefix, as UTF-8 bytes.
+    private let requestIDPrefix: [UInt8]
 
     /// Access log and per-loop metric handles.
     private let accessLog: AccessLog
@@ -95,7 +96,7 @@ final class ServerLoop: @unchecked Sendable {
         self.upstream = upstream!
         var rng = SystemRandomNumberGenerator()
         let r = rng.next() as UInt64
-        self.requestIDPrefix = String(r, radix: 16) + "-" + String(index)
+        self.requestIDPrefix = Array((String(r, radix: 16) + "-" + String(index)).utf8)
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
         t.setEventHandler { [weak self] in self?.sweepDeadlines() }
@@ -128,9 +129,24 @@ final class ServerLoop: @unchecked Sendable {
         if exchangesInFlight == 0 { accessLog.flush() }
     }
 
-    /// A request id unique in this process: random per-loop prefix + counter.
+    /// A request id unique in this process: random per-loop prefix, "-", then the loop's
+    /// request counter in lowercase hexadecimal (written as bytes: one allocation per id).
     func nextRequestID() -> String {
         requestCounter &+= 1
-        return requestIDPrefix + "-" + String(requestCounter, radix: 16)
+        let counter = requestCounter
+        let digits = max(1, (counter.bitWidth - counter.leadingZeroBitCount + 3) / 4)
+        return requestIDPrefix.withUnsafeBufferPointer { prefix in
+            String(unsafeUninitializedCapacity: prefix.count + 1 + digits) { out in
+                _ = out.initialize(fromContentsOf: prefix)
+                out[prefix.count] = 0x2D
+                var value = counter
+                for i in stride(from: prefix.count + digits, to: prefix.count, by: -1) {
+                    let d = UInt8(truncatingIfNeeded: value & 0xF)
+                    out[i] = d < 10 ? 0x30 + d : 0x57 + d
+                    value >>= 4
+                }
+                return prefix.count + 1 + digits
+            }
+        }
     }
 }
