@@ -3,15 +3,25 @@ import GatewayJOSE
 import GatewayPolicy
 
 /// An issuer with its keys loaded and its token requirements fixed.
-public struct LoadedIssuer: Sendable {
-    public var config: IssuerConfig
+public final class LoadedIssuer: Sendable {
+    public let config: IssuerConfig
     /// The issuer's keys; swapped in place when a remote JWK Set is refetched.
-    public var store: IssuerKeyStore
-    public var requirements: TokenRequirements
+    public let store: IssuerKeyStore
+    public let requirements: TokenRequirements
     /// The RFC 7662 introspection endpoint (`introspection:`), nil without one.
-    public var introspection: IssuerIntrospection?
+    public let introspection: IssuerIntrospection?
     /// The keys now (a snapshot of `store`).
     public var keys: KeySet { store.snapshot.keys }
+
+    /// A class, not a struct: every request on a protected route reads its issuer, and a
+    /// reference is one retain where this many fields would be a dozen.
+    public init(config: IssuerConfig, store: IssuerKeyStore, requirements: TokenRequirements,
+                introspection: IssuerIntrospection? = nil) {
+        self.config = config
+        self.store = store
+        self.requirements = requirements
+        self.introspection = introspection
+    }
 }
 
 /// Gives the key store of an issuer whose keys are remote (`jwks_url`, or `discovery`): the
@@ -117,9 +127,9 @@ public final class GatewayRuntime: Sendable {
                     issuer: issuer.issuer, audiences: issuer.audiences, algorithms: Set(issuer.algorithms),
                     clockSkew: issuer.clockSkew, maxTokenLifetime: issuer.maxTokenLifetime,
                     requireExp: issuer.requireExp)
-                var loaded = LoadedIssuer(config: issuer, store: store, requirements: requirements)
-                loaded.introspection = try GatewayRuntime.introspection(of: issuer, environment: keyMaterial.environment)
-                issuers[issuer.name] = loaded
+                issuers[issuer.name] = LoadedIssuer(
+                    config: issuer, store: store, requirements: requirements,
+                    introspection: try GatewayRuntime.introspection(of: issuer, environment: keyMaterial.environment))
             } catch let e as ConfigError {
                 errors.append(e)
             } catch {

@@ -1,4 +1,5 @@
 import GatewayEvents
+import GatewayHTTP
 
 /// Facts about one request that do not come from its head.
 public struct RequestContext: Sendable {
@@ -26,10 +27,14 @@ public struct RequestContext: Sendable {
     /// The TCP peer is in `listen.trusted_proxies`: its `X-Forwarded-Proto` and
     /// `X-Forwarded-Host` are kept.
     public var peerTrusted: Bool
+    /// The W3C Trace Context fields the upstream gets in place of the client's
+    /// `traceparent` and `tracestate` (appended last); nil: the client's are forwarded as
+    /// they are.
+    public var upstreamTraceFields: [HTTPField]?
 
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
                 security: TransportSecurity? = nil, peer: String? = nil, peerTrusted: Bool = false,
-                makeRequestID: @escaping @Sendable () -> String) {
+                upstreamTraceFields: [HTTPField]? = nil, makeRequestID: @escaping @Sendable () -> String) {
         self.clientAddress = clientAddress
         self.scheme = scheme
         self.now = now
@@ -37,6 +42,7 @@ public struct RequestContext: Sendable {
         self.security = security
         self.peer = peer
         self.peerTrusted = peerTrusted
+        self.upstreamTraceFields = upstreamTraceFields
         self.makeRequestID = makeRequestID
     }
 }

@@ -32,10 +32,12 @@ extension RequestPipeline {
                              now: Double, mayRefetchKeys: Bool = true, introspectionAnswer: IntrospectionAnswer? = nil,
                              trace: inout DecisionTrace?) -> Authentication {
         // A token verified before by the same issuer's current keys: its time checks only.
+        var current: LoadedIssuer?  // the hit's issuer, looked up once
         if let cache = runtime.tokenCache,
            let hit = cache.lookup(token, now: now, isCurrent: { e in
-               runtime.issuers[e.issuerName]?.store.snapshot.generation == e.generation
-           }), let issuer = runtime.issuers[hit.issuerName] {
+               current = runtime.issuers[e.issuerName]
+               return current?.store.snapshot.generation == e.generation
+           }), let issuer = current {
             // `issuer` values are unique, so the full path would choose this issuer or none.
             guard requirements.issuers.contains(hit.issuerName) else {
                 trace.record("issuer", false, notAccepted(hit.iss, requirements))

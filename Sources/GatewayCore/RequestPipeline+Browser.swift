@@ -64,13 +64,15 @@ extension RequestPipeline {
     /// `upstreamFields` of the request with the token's source removed first (`edits` from
     /// `routeCredentials`; nil: the fields as received).
     static func upstreamFields(_ head: HTTPRequestHead, edits: [TokenFieldEdit]?, runtime: GatewayRuntime,
-                               forwardToken: Bool, extraCapacity: Int = 8) -> [HTTPField] {
+                               forwardToken: Bool, extraCapacity: Int = 8, dropTraceContext: Bool = false) -> [HTTPField] {
         guard let edits, !edits.isEmpty else {
-            return upstreamFields(head, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity)
+            return upstreamFields(head, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity,
+                                  dropTraceContext: dropTraceContext)
         }
         var edited = head
         edited.fields = TokenFieldEdit.apply(edits, to: head.fields)
-        return upstreamFields(edited, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity)
+        return upstreamFields(edited, runtime: runtime, forwardToken: forwardToken, extraCapacity: extraCapacity,
+                              dropTraceContext: dropTraceContext)
     }
 
     /// The gateway's answer to a CORS preflight (`OPTIONS` with `Origin` and

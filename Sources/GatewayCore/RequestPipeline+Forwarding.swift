@@ -34,15 +34,20 @@ extension RequestPipeline {
     /// every `X-Forwarded-*` (the gateway sets For, with the client's chain, Proto and
     /// Host), `X-Request-Id` (set here) and the other `isProxyControlField`s. Names compare
     /// case-insensitively with `_` as `-`.
-    /// - Parameter extraCapacity: how many fields the caller appends (room is reserved, so
-    ///   the array is allocated once).
+    /// - Parameters:
+    ///   - extraCapacity: how many fields the caller appends (room is reserved, so the array
+    ///     is allocated once).
+    ///   - dropTraceContext: leave out `traceparent` and `tracestate` (the caller sends its own).
     static func upstreamFields(_ head: HTTPRequestHead, runtime: GatewayRuntime, forwardToken: Bool,
-                               extraCapacity: Int = 8) -> [HTTPField] {
+                               extraCapacity: Int = 8, dropTraceContext: Bool = false) -> [HTTPField] {
         let cleaned = HopByHop.removing(from: head.fields)
         var out: [HTTPField] = []
         out.reserveCapacity(cleaned.count + extraCapacity)
         let filter = runtime.forwardedFieldFilter
-        for f in cleaned where f.withNameBytes({ filter.forwards($0, forwardToken: forwardToken) }) {
+        for f in cleaned where f.withNameBytes({ name in
+            filter.forwards(name, forwardToken: forwardToken)
+                && !(dropTraceContext && TraceContextField.kind(ofName: name) != nil)
+        }) {
             out.append(f)
         }
         return out
@@ -84,19 +89,27 @@ extension RequestPipeline {
     /// Absolute upstream URL: the route's `RouteForwarding.urlPrefix`, the normalised path
     /// (without the route's prefix under `strip_prefix`), then "?" and the query as sent.
     static func upstreamURL(_ routed: Routed, runtime: GatewayRuntime) -> String {
-        let forwarding = runtime.routeForwarding[routed.index]
         var path = routed.target.path
-        if let strip = forwarding.strippedLength {
+        if let strip = runtime.routeForwarding[routed.index].strippedLength {
             path = String(path.utf8.dropFirst(strip)).map { $0 } ?? path
             if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
         }
-        var url = forwarding.urlPrefix
-        url.reserveCapacity(url.utf8.count + path.utf8.count + 1 + (routed.target.query?.utf8.count ?? 0))
-        url += path
-        if let q = routed.target.query {
-            url += "?"
-            url += q
+        var prefix = runtime.routeForwarding[routed.index].urlPrefix
+        var query = routed.target.query
+        // One allocation: the three parts copied as bytes into a string of the exact size.
+        return prefix.withUTF8 { prefix in
+            path.withUTF8 { path in
+                let queryCount = query.map { $0.utf8.count + 1 } ?? 0
+                return String(unsafeUninitializedCapacity: prefix.count + path.count + queryCount) { out in
+                    var n = out[0...].initialize(fromContentsOf: prefix)
+                    n = out[n...].initialize(fromContentsOf: path)
+                    if query != nil {
+                        out[n] = 0x3F  // "?"
+                        n = query!.withUTF8 { out[(n + 1)...].initialize(fromContentsOf: $0) }
+                    }
+                    return n
+                }
+            }
         }
-        return url
     }
 }

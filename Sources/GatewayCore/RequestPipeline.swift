@@ -148,14 +148,15 @@ public enum RequestPipeline {
     /// Stage 6: the request sent upstream.
     static func upstreamRequest(_ head: HTTPRequestHead, routed: Routed, admission: Admission, context: RequestContext,
                                 runtime: GatewayRuntime, requestID: String) -> ForwardPlan {
-        // X-Forwarded-For/-Proto/-Host, X-Request-Id, identity, client certificate fields,
-        // and the two trace fields the connection adds.
-        let extra = 4 + admission.identity.count + 2 + 2
+        // X-Forwarded-For/-Proto/-Host, X-Request-Id, identity, client certificate and trace fields.
+        let trace = context.upstreamTraceFields
+        let extra = 4 + admission.identity.count + 2 + (trace?.count ?? 0)
         var fields = upstreamFields(head, edits: admission.tokenEdits, runtime: runtime, forwardToken: admission.forwardToken,
-                                    extraCapacity: extra)
+                                    extraCapacity: extra, dropTraceContext: trace != nil)
         appendForwarded(&fields, head: head, host: routed.host, context: context, requestID: requestID)
         fields.append(contentsOf: admission.identity)
         if context.security?.clientCertificate != nil { fields.append(contentsOf: clientCertificateFields(context)) }
+        if let trace { fields.append(contentsOf: trace) }
         let routes = runtime.routeTable.routes
         let url = upstreamURL(routed, runtime: runtime)
         return ForwardPlan(routeName: routes[routed.index].name, upstream: routed.upstream, method: head.method, url: url,

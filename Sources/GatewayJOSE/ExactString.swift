@@ -6,7 +6,13 @@ extension String {
     /// the upstream receives.
     @inlinable
     public func exactlyEquals(_ other: String) -> Bool {
-        utf8.elementsEqual(other.utf8)
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        // Contiguous storage (native and small strings): compare the buffers directly.
+        if let same = a.withContiguousStorageIfAvailable({ x in
+            b.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+        }), let same { return same }
+        return a.elementsEqual(b)
     }
 }
 

@@ -50,7 +50,7 @@ public struct RequestTrace: Sendable, Equatable {
         var parents = 0
         var states: [String] = []
         for f in fields {
-            switch Self.traceFieldKind(f) {
+            switch TraceContextField.kind(of: f) {
             case .parent?:
                 parents += 1
                 parent = f.value
@@ -117,37 +117,6 @@ public struct RequestTrace: Sendable, Equatable {
         var out = [HTTPField(name: "traceparent", value: traceParent)]
         if let traceState { out.append(HTTPField(name: "tracestate", value: traceState)) }
         return out
-    }
-
-    /// `fields` without any `traceparent` or `tracestate`, then `upstreamFields`: what the
-    /// client sent is never forwarded as is.
-    public func replacingTraceFields(in fields: [HTTPField]) -> [HTTPField] {
-        var out: [HTTPField]
-        if fields.contains(where: { Self.traceFieldKind($0) != nil }) {
-            out = []
-            out.reserveCapacity(fields.count + 2)
-            for f in fields where Self.traceFieldKind(f) == nil { out.append(f) }
-        } else {
-            out = fields
-            out.reserveCapacity(fields.count + 2)  // one copy of the array, no per-field test
-        }
-        out.append(HTTPField(name: "traceparent", value: traceParent))
-        if let traceState { out.append(HTTPField(name: "tracestate", value: traceState)) }
-        return out
-    }
-
-    private enum TraceFieldKind { case parent, state }
-
-    /// Whether `field` is a `traceparent` or `tracestate` (names compared as ASCII bytes,
-    /// case-insensitively, RFC 9110 §5.1); nil for every other field.
-    private static func traceFieldKind(_ field: HTTPField) -> TraceFieldKind? {
-        field.withNameBytes { name -> TraceFieldKind? in
-            switch name.count {
-            case 11: HTTPSyntax.equalsLowercase(name, "traceparent") ? .parent : nil
-            case 10: HTTPSyntax.equalsLowercase(name, "tracestate") ? .state : nil
-            default: nil
-            }
-        }
     }
 
     public static func == (a: RequestTrace, b: RequestTrace) -> Bool {

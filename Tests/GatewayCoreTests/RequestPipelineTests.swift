@@ -143,6 +143,22 @@ final class RequestPipelineTests: XCTestCase {
         XCTAssertEqual(field(p, "Accept"), ["text/plain"])
     }
 
+    func testTraceFieldsOfTheContextReplaceTheClientsAndComeLast() throws {
+        let h = head("GET", "/status", [("TraceParent", "00-client-parent"), ("Accept", "*/*"), ("tracestate", "a=1")])
+        var ctx = RequestContext(clientAddress: "192.0.2.7", now: Date().timeIntervalSince1970, makeRequestID: { "generated-id" })
+        ctx.upstreamTraceFields = [HTTPField(name: "traceparent", value: "00-gateway"), HTTPField(name: "tracestate", value: "b=2")]
+        guard let p = plan(RequestPipeline.decide(h, context: ctx, runtime: runtime)) else { return }
+        XCTAssertEqual(field(p, "traceparent"), ["00-gateway"])
+        XCTAssertEqual(field(p, "tracestate"), ["b=2"])
+        XCTAssertEqual(p.fields.suffix(2).map(\.name), ["traceparent", "tracestate"])
+        XCTAssertEqual(field(p, "Accept"), ["*/*"])
+        // Without trace fields in the context (the decision listener, `gateway explain`),
+        // the client's are forwarded as they are.
+        guard let plain = plan(decide(h)) else { return }
+        XCTAssertEqual(field(plain, "traceparent"), ["00-client-parent"])
+        XCTAssertEqual(field(plain, "tracestate"), ["a=1"])
+    }
+
     func testInvalidClientRequestIDIsReplaced() throws {
         guard let p = plan(decide(head("GET", "/status", [("X-Request-Id", "bad id\u{7f}")]))) else { return }
         XCTAssertEqual(field(p, "X-Request-Id"), ["generated-id"])

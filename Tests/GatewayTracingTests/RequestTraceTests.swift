@@ -68,17 +68,24 @@ final class RequestTraceTests: XCTestCase {
         XCTAssertTrue(none.traceParent.hasSuffix("-00"))
     }
 
-    func testUpstreamFieldsReplaceTheClientsAndNeverRepeatThem() {
+    func testUpstreamFieldsAreTheGatewaysParentAndTheContinuedState() {
         let t = derive([("traceparent", validParent), ("tracestate", "a=1")])
-        let fields = [HTTPField(name: "Accept", value: "*/*"), HTTPField(name: "TRACEPARENT", value: validParent),
-                      HTTPField(name: "tracestate", value: "a=1"), HTTPField(name: "X-Request-Id", value: "r1")]
-        let out = t.replacingTraceFields(in: fields)
-        XCTAssertEqual(out.map(\.name), ["Accept", "X-Request-Id", "traceparent", "tracestate"])
-        XCTAssertEqual(out[2].value, t.traceParent)
-        XCTAssertNotEqual(out[2].value, validParent)
-        XCTAssertEqual(out[3].value, "a=1")
+        XCTAssertEqual(t.upstreamFields.map(\.name), ["traceparent", "tracestate"])
+        XCTAssertEqual(t.upstreamFields[0].value, t.traceParent)
+        XCTAssertNotEqual(t.upstreamFields[0].value, validParent)
+        XCTAssertEqual(t.upstreamFields[1].value, "a=1")
         let fresh = derive([("tracestate", "a=1")])
-        XCTAssertEqual(fresh.replacingTraceFields(in: fields).map(\.name), ["Accept", "X-Request-Id", "traceparent"])
+        XCTAssertEqual(fresh.upstreamFields.map(\.name), ["traceparent"], "a restarted trace drops the client's tracestate")
+    }
+
+    func testTraceContextFieldNamesMatchInAnyCaseAndNothingElse() {
+        func kind(_ name: String) -> TraceContextField? { TraceContextField.kind(of: HTTPField(name: name, value: "x")) }
+        XCTAssertEqual(kind("traceparent"), .parent)
+        XCTAssertEqual(kind("TraceParent"), .parent)
+        XCTAssertEqual(kind("TRACESTATE"), .state)
+        for other in ["traceparents", "tracestat", "trace-parent", "x-traceparent", "tracestatf", ""] {
+            XCTAssertNil(kind(other), other)
+        }
     }
 
     func testLongTracestateLosesMembersFromTheEnd() throws {

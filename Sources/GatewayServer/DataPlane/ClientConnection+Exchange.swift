@@ -194,8 +194,7 @@ extension ClientConnection {
         if let t = plan.upstream.tls {
             tls = UpstreamTLSOptions(caFile: t.caFile, clientCertificate: t.clientCertificate, clientKey: t.clientKey)
         }
-        let fields = ex.trace?.replacingTraceFields(in: plan.fields) ?? plan.fields
-        let request = UpstreamRequest(method: head.method, url: plan.url, fields: fields, body: body,
+        let request = UpstreamRequest(method: head.method, url: plan.url, fields: plan.fields, body: body,
                                       connectTimeout: plan.upstream.connectTimeout, timeout: plan.upstream.timeout,
                                       tls: tls)
         ex.keepAlive = head.keepAlive

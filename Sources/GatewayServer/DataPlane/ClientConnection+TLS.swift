@@ -37,7 +37,7 @@ extension ClientConnection {
     /// site's routes. Answers 421 and closes. A request without `Host` (HTTP/1.0) is not checked.
     func refusedAsMisdirected(_ ex: Exchange) -> Bool {
         guard let security = tlsTransport?.security,
-              let host = ex.head.fields.first(where: { HTTPSyntax.equalsIgnoringASCIICase($0.name, "host") })?.value,
+              let host = ex.head.fields.first(where: { $0.withNameBytes { HTTPSyntax.equalsLowercase($0, "host") } })?.value,
               security.isMisdirected(host: host)
         else { return false }
         ex.requestID = loop.nextRequestID()
@@ -56,6 +56,7 @@ extension ClientConnection {
         ex.clientAddress = client.address == peer ? nil : client.address
         return RequestContext(clientAddress: client.address, scheme: tlsTransport == nil ? "http" : "https",
                               now: wallClockSeconds(), mayRefetchKeys: mayRefetchKeys, security: tlsTransport?.security,
-                              peer: peer, peerTrusted: client.peerTrusted, makeRequestID: { [loop] in loop.nextRequestID() })
+                              peer: peer, peerTrusted: client.peerTrusted, upstreamTraceFields: ex.trace?.upstreamFields,
+                              makeRequestID: { [loop] in loop.nextRequestID() })
     }
 }
