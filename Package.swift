@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The modules that keep the event loops' readiness, per-connection and per-exchange state
+// (each object confined to one serial queue) are built for release without the run-time
+// exclusivity checks (about 100 instructions per access to a class's stored property, some
+// fifty per proxied request). Debug builds, which every test runs, keep them, and the
+// compiler's static checks stay on everywhere (docs/architecture.md "Exclusivity checks").
+let loopStateSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "gateway",
     platforms: [.macOS(.v14)],
@@ -39,11 +48,12 @@ let package = Package(
         // The decision for one request: pure, no I/O.
         .target(name: "GatewayCore", dependencies: ["GatewayHTTP", "GatewayJOSE", "GatewayPolicy", "GatewayEvents"]),
         // Readiness of many descriptors through one Dispatch read source per serial queue.
-        .target(name: "GatewayEvents", dependencies: ["CEpoll"]),
+        .target(name: "GatewayEvents", dependencies: ["CEpoll"], swiftSettings: loopStateSettings),
         // TLS termination on the listener (libssl), below the connection as a ClientTransport.
         .target(name: "GatewayTLS", dependencies: ["COpenSSL", "GatewayEvents", "GatewayJOSE"]),
         // libcurl multi-socket driven by Dispatch.
-        .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"]),
+        .target(name: "GatewayUpstream", dependencies: ["CCurl", "GatewayHTTP", "GatewayEvents"],
+                swiftSettings: loopStateSettings),
         // W3C Trace Context for each request, and the OTLP/HTTP span exporter (off the loops).
         .target(
             name: "GatewayTracing",
@@ -61,7 +71,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            swiftSettings: loopStateSettings),
         .executableTarget(
             name: "gateway",
             dependencies: [
