@@ -11,19 +11,17 @@ extension RequestPipeline {
     }
 
     static func extractBearer(_ head: HTTPRequestHead) -> Credentials {
-        var found: String?
-        for f in head.fields where f.hasName("authorization") {
+        var found: Int?
+        for i in head.fields.indices where head.fields[i].withNameBytes({ HTTPSyntax.equalsLowercase($0, "authorization") }) {
             if found != nil { return .invalid("several Authorization header fields") }
-            found = f.value
+            found = i
         }
-        guard var value = found else { return .none }
-        value.makeContiguousUTF8()
-        // Read in place (a native string's UTF-8 is contiguous): no copy of the token.
-        return value.utf8.withContiguousStorageIfAvailable { bytes in bearer(value, bytes) } 
-            ?? Array(value.utf8).withUnsafeBufferPointer { bytes in bearer(value, bytes) }
+        guard let found else { return .none }
+        // Read in place: only the token itself becomes a String.
+        return head.fields[found].withValueBytes(bearer)
     }
 
-    private static func bearer(_ value: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Credentials {
+    private static func bearer(_ bytes: UnsafeRawBufferPointer) -> Credentials {
         // Scheme: "Bearer" (case-insensitive) then one or more spaces.
         guard bytes.count >= 6, (bytes[0] | 0x20) == 0x62, (bytes[1] | 0x20) == 0x65, (bytes[2] | 0x20) == 0x61,
               (bytes[3] | 0x20) == 0x72, (bytes[4] | 0x20) == 0x65, (bytes[5] | 0x20) == 0x72 else {
@@ -54,8 +52,8 @@ extension RequestPipeline {
         }
         while i < bytes.count, bytes[i] == 0x3D { i += 1 }
         guard i == bytes.count, i > start else { return .invalid("malformed bearer credentials") }
-        let token = Substring(value).utf8.dropFirst(start)
-        return .bearer(Substring(token))
+        let token = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start...]), as: UTF8.self)
+        return .bearer(token[...])
     }
 
     static func isB64TokenChar(_ b: UInt8) -> Bool { b64TokenCharacters[Int(b)] != 0 }

@@ -91,17 +91,26 @@ public struct RequestTrace: Sendable, Equatable {
 
     /// `00-<trace id>-<client span id>-<flags>`: the `traceparent` sent upstream.
     public var traceParent: String {
-        String(unsafeUninitializedCapacity: 55) { out in
-            var i = 0
-            func put(_ b: UInt8) { out[i] = b; i += 1 }
-            put(0x30); put(0x30); put(0x2D)
-            withUnsafeBytes(of: traceID.bytes) { for b in $0 { put(Hex.high(b)); put(Hex.low(b)) } }
-            put(0x2D)
-            withUnsafeBytes(of: clientSpanID.bytes) { for b in $0 { put(Hex.high(b)); put(Hex.low(b)) } }
-            put(0x2D)
-            put(Hex.high(flags.rawValue)); put(Hex.low(flags.rawValue))
-            return i
+        String(unsafeUninitializedCapacity: Self.traceParentLength) { out in
+            writeTraceParent(UnsafeMutableRawBufferPointer(out))
+            return Self.traceParentLength
         }
+    }
+
+    /// The length of a version-00 `traceparent` value (W3C Trace Context §3.2.2).
+    static let traceParentLength = 55
+
+    /// Writes `traceParent` into the first `traceParentLength` bytes of `out`.
+    private func writeTraceParent(_ out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= Self.traceParentLength)
+        var i = 0
+        func put(_ b: UInt8) { out[i] = b; i += 1 }
+        put(0x30); put(0x30); put(0x2D)
+        withUnsafeBytes(of: traceID.bytes) { for b in $0 { put(Hex.high(b)); put(Hex.low(b)) } }
+        put(0x2D)
+        withUnsafeBytes(of: clientSpanID.bytes) { for b in $0 { put(Hex.high(b)); put(Hex.low(b)) } }
+        put(0x2D)
+        put(Hex.high(flags.rawValue)); put(Hex.low(flags.rawValue))
     }
 
     /// The 32 lowercase hexadecimal digits of the trace id (the access log's `trace_id`).
@@ -114,7 +123,15 @@ public struct RequestTrace: Sendable, Equatable {
     /// `tracestate`: the gateway's `traceparent`, and the client's `tracestate` when the
     /// trace was continued.
     public var upstreamFields: [HTTPField] {
-        var out = [HTTPField(name: "traceparent", value: traceParent)]
+        // Name and value written as bytes into one buffer the field shares (no String).
+        let name: StaticString = "traceparent"
+        let nameLength = name.utf8CodeUnitCount
+        let bytes = [UInt8](unsafeUninitializedCapacity: nameLength + Self.traceParentLength) { buffer, count in
+            buffer.baseAddress!.initialize(from: name.utf8Start, count: nameLength)
+            writeTraceParent(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[nameLength...])))
+            count = nameLength + Self.traceParentLength
+        }
+        var out = [HTTPField(bytes: bytes, name: 0..<nameLength, value: nameLength..<bytes.count)]
         if let traceState { out.append(HTTPField(name: "tracestate", value: traceState)) }
         return out
     }

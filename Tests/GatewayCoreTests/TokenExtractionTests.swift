@@ -88,6 +88,28 @@ final class TokenExtractionTests: XCTestCase {
                        .invalid("several Authorization header fields"))
     }
 
+    func testEveryASCIIByteAnywhereInALongTokenIsJudgedByTheB64TokenRule() {
+        // Long tokens are checked 8 bytes at a time: every byte value at positions inside
+        // and across those blocks, and at the end (where "=" padding is allowed).
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/".utf8)
+        for b in UInt8(0)...0x7F {
+            for position in [1, 7, 15, 16, 17, 31, 32, 40, 47] {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 48)
+                bytes[position] = b
+                let token = String(decoding: bytes, as: UTF8.self)
+                let valid = allowed.contains(b) || (b == UInt8(ascii: "=") && position == 47)
+                let expected: ExtractedToken = valid
+                    ? .token(Substring(token), source: .authorization, edits: [.removeFields(named: "Authorization")])
+                    : .invalid("malformed bearer credentials")
+                XCTAssertEqual(extract([("Authorization", "Bearer " + token)], [.authorization]), expected,
+                               "byte \(b) at \(position)")
+            }
+        }
+        let accented = String(repeating: "a", count: 20) + "é" + String(repeating: "a", count: 20)
+        XCTAssertEqual(extract([("Authorization", "Bearer " + accented)], [.authorization]),
+                       .invalid("malformed bearer credentials"))
+    }
+
     func testSourcesNotListedAreIgnored() {
         // A cookie-only route: Authorization is not a token (even a malformed one), and is removed.
         XCTAssertEqual(extract([("Authorization", "Bearer a b"), ("Cookie", "access_token=" + jws)], [.cookie("access_token")]),

@@ -46,10 +46,7 @@ final class ClientConnection: @unchecked Sendable {
     /// The limits of the current runtime (reloads apply to open connections too).
     var limits: Limits { loop.runtime.config.limits }
     /// The deadlines' lengths, from `limits`.
-    var timeouts: ConnectionStateMachine.Timeouts {
-        let l = limits
-        return .init(header: l.headerTimeout, body: l.bodyTimeout, idle: l.idleTimeout, linger: ClientConnection.lingerSeconds)
-    }
+    var timeouts: ConnectionStateMachine.Timeouts { loop.timeouts }
     /// The response being written is the last one (nothing more is parsed).
     var closeAfterFlush: Bool { !machine.acceptsRequests }
     /// Readiness of the transport's descriptor; interest follows the machine's `wantsRead`

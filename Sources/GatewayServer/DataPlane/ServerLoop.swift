@@ -16,7 +16,17 @@ final class ServerLoop: @unchecked Sendable {
     /// Readiness of every client connection and upstream socket of this loop.
     var poller: ReadinessPoller { upstream.poller }
     /// The runtime new requests on this loop use; swapped on reload (in-flight requests keep theirs).
-    var runtime: GatewayRuntime
+    var runtime: GatewayRuntime {
+        didSet { timeouts = Self.timeouts(runtime) }
+    }
+    /// The connections' deadline lengths from `runtime`'s limits, kept beside it because
+    /// every request reads them several times.
+    private(set) var timeouts: ConnectionStateMachine.Timeouts
+
+    private static func timeouts(_ runtime: GatewayRuntime) -> ConnectionStateMachine.Timeouts {
+        let l = runtime.config.limits
+        return .init(header: l.headerTimeout, body: l.bodyTimeout, idle: l.idleTimeout, linger: ClientConnection.lingerSeconds)
+    }
     /// Performs the unknown-`kid` refetches the decision asks for (nil: none are made).
     let jwks: JWKSService?
     var connections: [ObjectIdentifier: ClientConnection] = [:]
@@ -90,6 +100,7 @@ final class ServerLoop: @unchecked Sendable {
         // Batched on this loop's queue; `AccessLogBuffer.flushAll()` writes them at shutdown.
         self.accessLog = AccessLog(logger: logger, listener: listener, queue: queue)
         self.runtime = runtime
+        self.timeouts = Self.timeouts(runtime)
         var upstream: UpstreamLoop?
         let q = self.queue
         q.sync { upstream = UpstreamLoop(queue: q) }
