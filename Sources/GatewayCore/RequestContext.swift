@@ -32,6 +32,7 @@ public struct RequestContext: Sendable {
     /// they are.
     public var upstreamTraceFields: [HTTPField]?
 
+    @inlinable
     public init(clientAddress: String, scheme: String = "http", now: Double, mayRefetchKeys: Bool = true,
                 security: TransportSecurity? = nil, peer: String? = nil, peerTrusted: Bool = false,
                 upstreamTraceFields: [HTTPField]? = nil, makeRequestID: @escaping @Sendable () -> String) {

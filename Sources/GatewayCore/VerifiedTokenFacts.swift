@@ -11,25 +11,28 @@ import GatewayPolicy
 /// What depends on the request or the clock (expiry against `now`, revocation, introspection,
 /// the connection's client certificate, the route's requirements) is still checked on every
 /// request, from these facts.
-struct VerifiedTokenFacts: Sendable {
+///
+/// A class with constant properties: every cache hit hands it on through the decision, and a
+/// reference is one retain where copying these fields would be one per field.
+final class VerifiedTokenFacts: Sendable {
     /// `exp`, `nbf`, `iat` as NumericDates (seconds since the epoch, RFC 7519 §2); nil when
     /// absent (the verification refused malformed ones).
-    var expiry: Double?
-    var notBefore: Double?
-    var issuedAt: Double?
+    let expiry: Double?
+    let notBefore: Double?
+    let issuedAt: Double?
     /// `sub` when it is a string.
-    var subject: String?
+    let subject: String?
     /// `jti` when it is a string (for the revocation list).
-    var tokenID: String?
+    let tokenID: String?
     /// The 401 of `require_sub` for this token, or nil.
-    var subjectDenial: DenialReason?
+    let subjectDenial: DenialReason?
     /// Granted scopes (`RequestPipeline.scopes(of:issuer:)`), exact byte de-duplication, in order.
-    var scopes: [String]
+    let scopes: [String]
     /// The identity header fields (`X-Auth-Subject`, `X-Auth-Issuer`, `X-Auth-Scopes`, the
     /// `identity.claims` ones), or the 401 naming the claim that cannot travel in a field.
-    var identity: Result<[HTTPField], DenialReason>
+    let identity: Result<[HTTPField], DenialReason>
     /// The token's RFC 8705 `cnf` confirmation.
-    var binding: CertificateBinding
+    let binding: CertificateBinding
 
     /// RFC 8705 §3: what `cnf` asks of the connection.
     enum CertificateBinding: Sendable, Equatable {
@@ -63,8 +66,9 @@ struct VerifiedTokenFacts: Sendable {
         subject = sub
         tokenID = jti
         subjectDenial = RequestPipeline.subjectDenial(token, issuer: issuer)
-        scopes = RequestPipeline.scopes(of: token, issuer: issuer.config)
-        self.identity = RequestPipeline.identityFields(token, issuer: issuer, identity: identity, scopes: scopes)
+        let granted = RequestPipeline.scopes(of: token, issuer: issuer.config)
+        scopes = granted
+        self.identity = RequestPipeline.identityFields(token, issuer: issuer, identity: identity, scopes: granted)
         switch token.claims[member: "cnf"] {
         case nil: binding = .none
         case let cnf?:
