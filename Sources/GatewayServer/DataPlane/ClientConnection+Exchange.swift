@@ -75,6 +75,7 @@ extension ClientConnection {
 
     private func headReceived(_ head: HTTPRequestHead) {
         machine.headParsed()
+        let loop = self.loop  // one strong reference for the whole function, not one per use
         let runtime = loop.runtime
         if loop.responder != nil {
             let ex = Exchange(head: head, maxBody: loop.localMaxBody, started: monotonicSeconds())

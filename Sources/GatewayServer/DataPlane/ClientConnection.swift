@@ -291,6 +291,8 @@ final class ClientConnection: @unchecked Sendable {
 
     func flush() {
         guard !closed else { return }
+        let loop = self.loop  // one strong reference for the whole function, not one per use
+        let timeouts = loop.timeouts
         // The loop's access-log lines go out before the response bytes they describe.
         loop.writeAccessLog()
         while !outbound.isEmpty {
