@@ -200,9 +200,10 @@ extension ClientConnection {
                                       tls: tls)
         ex.keepAlive = head.keepAlive
         ex.connection = self
+        let loop = self.loop  // one strong reference for the whole function, not one per use
         ex.upstreamStarted = monotonicSeconds()
         ex.transfer = loop.upstream.start(request, delegate: ex)
-        machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), timeouts)
+        machine.forwarding(hasBody: head.framing != .none, now: monotonicSeconds(), loop.timeouts)
     }
 
     /// An answer for the current exchange, or (a parse error, a header timeout) one before a
@@ -256,13 +257,14 @@ extension ClientConnection {
     /// Ends the current exchange (records it): keep the connection for the next request, or
     /// close once everything is written.
     func finishExchange(keepAlive: Bool) {
+        let loop = self.loop  // one strong reference for the whole function, not one per use
         if let ex = exchange {
             if ex.outcome == nil { ex.outcome = ex.wouldDeny.map { .forwardedReportOnly($0) } ?? .forwarded }
             record(ex)
         }
         exchange = nil
         let action = machine.exchangeEnded(keepAlive: keepAlive, draining: loop.draining, inputBuffered: !inbound.isEmpty,
-                                           now: monotonicSeconds(), timeouts)
+                                           now: monotonicSeconds(), loop.timeouts)
         if action == .readNextRequest {
             flush()  // what the exchange queued last (response head, chunked terminator)
             guard !closed else { return }

@@ -159,6 +159,7 @@ final class ClientConnection: @unchecked Sendable {
         guard !closed else { return }
         if machine.isLingering { discardInput(); return }
         var total = 0
+        let loop = self.loop  // one strong reference for the whole function, not one per use
         let scratch = loop.readBuffer
         reading: while total < 4 * ClientConnection.readChunk {
             switch transport.read(into: scratch) {
@@ -183,7 +184,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         if tlsTransport != nil && !handshakeRecorded { recordHandshake() }
         if total >= 4 * ClientConnection.readChunk && transport.hasBufferedInput { scheduleBufferedRead() }
-        if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), timeouts) }
+        if exchange == nil && !inbound.isEmpty { machine.requestBytesArrived(now: monotonicSeconds(), loop.timeouts) }
         process()
         if inputEnded && !closed {
             // No more read events; finish what is in flight then close.
