@@ -20,7 +20,7 @@ struct UpstreamResponseReader: Sendable {
         /// Every given byte is used; call again with more.
         case needMore
         /// The final response head.
-        case head(ResponseHeadParser.Head)
+        case head(UpstreamResponseHead)
         /// Body bytes (de-chunked): this range of the input given to `next`.
         case body(Range<Int>)
         /// The response is complete; bytes after it are not part of it.

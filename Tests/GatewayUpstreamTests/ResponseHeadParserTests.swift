@@ -107,4 +107,41 @@ final class ResponseHeadParserTests: XCTestCase {
         XCTAssertTrue(parser.isComplete)
         XCTAssertNil(try Self.feed(&parser, Array("Trailer-Field: x\r\n".utf8)))
     }
+    /// A refused field line is named by the first rule it breaks.
+    func testRefusalsSayWhatIsWrong() {
+        let cases: [(String, String)] = [
+            ("A: b\rc\r\n", "bare CR, LF or NUL in response head"),
+            ("A: b\u{0}\r\n", "bare CR, LF or NUL in response head"),
+            (" folded: x\r\n", "obsolete line folding in response head"),
+            ("No colon\r\n", "response field line without colon"),
+            ("Space : x\r\n", "invalid response field name"),
+            (": novalue\r\n", "invalid response field name"),
+            ("Bad(name): x\r\n", "invalid response field name"),
+            ("A: \u{7F}\r\n", "control character in response field value"),
+            ("A: x\u{1}y\n", "control character in response field value"),
+        ]
+        for (field, message) in cases {
+            guard case .failure(let error) = parse(["HTTP/1.1 200 OK\r\n", field, "\r\n"]) else {
+                XCTFail("expected a refusal for \(field.debugDescription)")
+                continue
+            }
+            XCTAssertEqual(error, .invalidResponse(message), field.debugDescription)
+        }
+    }
+
+    /// The head keeps each field as the line a client is sent, and knows its kind.
+    func testHeadLinesAndKinds() throws {
+        let head = try XCTUnwrap(parse(["HTTP/1.1 200 OK\r\n", "A:b\n", "Connection: close, X\r\n",
+                                        "transfer_encoding: q\r\n", "Content-Length: 3\r\n", "close: 1\r\n", "\r\n"]).get())
+        XCTAssertEqual(String(decoding: head.lines, as: UTF8.self),
+                       "A: b\r\nConnection: close, X\r\ntransfer_encoding: q\r\nContent-Length: 3\r\nclose: 1\r\n")
+        XCTAssertEqual(head.index.map(\.kind), [.endToEnd, .connection, .hopByHop, .contentLength, .close])
+        XCTAssertEqual(head.connectionOptions, [.close, .other])
+        XCTAssertEqual(head.contentLength, 3)
+        XCTAssertFalse(head.persistent)
+        XCTAssertTrue(head.framingChecked)
+        XCTAssertEqual(head.fields.map(\.name), ["A", "Connection", "transfer_encoding", "Content-Length", "close"])
+        XCTAssertEqual(head.fields.map(\.value), ["b", "close, X", "q", "3", "1"])
+        XCTAssertFalse(UpstreamResponseHead(status: 200, fields: head.fields).framingChecked)
+    }
 }

@@ -4,22 +4,28 @@ import GatewayUpstream
 
 /// The upstream transfer's events, relayed to the client.
 extension ClientConnection {
-    func upstreamHead(_ ex: Exchange, status: Int, fields: [HTTPField]) {
+    func upstreamHead(_ ex: Exchange, _ head: UpstreamResponseHead) {
         guard exchange === ex, !closed else { return }
-        var fields = fields
-        if let cors = ex.cors { fields = CORSPolicy.responseFields(fields, requestFields: ex.head.fields, cors: cors) }
         let wanted = machine.offersKeepAlive(requested: ex.keepAlive, draining: loop.draining)
-        guard let framing = ResponseFraming.frame(status: status, upstreamFields: fields, requestMethod: ex.head.method,
-                                                  requestVersion: ex.head.version, keepAlive: wanted) else {
+        let written: ResponseFraming.ClientHead?
+        if let cors = ex.cors {
+            let fields = CORSPolicy.responseFields(head.fields, requestFields: ex.head.fields, cors: cors)
+            written = ResponseFraming.clientHead(status: head.status, fields: fields, requestMethod: ex.head.method,
+                                                 requestVersion: ex.head.version, keepAlive: wanted)
+        } else {
+            written = ResponseFraming.clientHead(for: head, requestMethod: ex.head.method,
+                                                 requestVersion: ex.head.version, keepAlive: wanted)
+        }
+        guard let written else {
             answer(.upstreamFailed(.invalidResponse))
             return
         }
-        ex.keepAlive = framing.keepAlive
-        ex.responseBody = framing.body
+        ex.keepAlive = written.keepAlive
+        ex.responseBody = written.body
         ex.responseStarted = true
-        ex.status = status
+        ex.status = head.status
         ex.unsentResponseAt = outbound.appendedTotal
-        enqueue(HTTPResponseHead(status: status, fields: framing.fields, version: .http11).serialized())
+        enqueue(written.bytes)
         apply(machine.upstreamHeadQueued())
     }
 
