@@ -134,12 +134,20 @@ struct ResponseHeadParser: Sendable {
     /// HTAB, SP, VCHAR and obs-text, which excludes CR, LF, NUL, DEL and other CTLs.
     private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer, contentEnd end: Int) throws(UpstreamError) {
         var colon = 0
-        while colon < end, HTTPSyntax.isTokenChar(line[colon]) { colon += 1 }
+        while colon < end, Self.isTokenByte(line[colon]) { colon += 1 }
         guard colon > 0, colon < end, line[colon] == 0x3A else { throw Self.fieldLineError(line) }
         var start = colon + 1
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
-        var seen: UInt8 = 0
         var i = start
+        // Eight bytes at a time while they are all SP or VCHAR, the usual value; the first
+        // word that holds anything else (HTAB, obs-text, a refused byte) and the tail are
+        // checked byte by byte.
+        while i + 8 <= end {
+            let word = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if Self.holdsOtherThanPrintableASCII(word) { break }
+            i += 8
+        }
+        var seen: UInt8 = 0
         while i < end {
             let c = line[i]
             guard HTTPSyntax.isFieldValueByte(c) else { throw Self.fieldLineError(line) }
@@ -166,6 +174,29 @@ struct ResponseHeadParser: Sendable {
         // Values may become Swift strings later; refuse bytes that would not survive
         // unchanged. A token is ASCII, so the name always decodes exactly.
         if seen >= 0x80 { try Self.checkUTF8(value) }
+    }
+
+    /// Whether `byte` is a `tchar` (RFC 9110 §5.6.2), as `HTTPSyntax.isTokenChar` says, from
+    /// two 64-bit masks: bit `b % 64` of the mask for `b / 64` (bytes from 0x80 never are).
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        let below64: UInt64 = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . 0-9
+        let from64: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // A-Z ^ _ ` a-z | ~
+        guard byte < 0x80 else { return false }
+        return ((byte < 0x40 ? below64 : from64) >> UInt64(byte & 0x3F)) & 1 != 0
+    }
+
+    /// Whether any of the eight bytes of `word` is outside 0x20...0x7E (SP and VCHAR): a CTL
+    /// (below 0x20), DEL or obs-text. Exact: the lowest such byte always shows (the borrow
+    /// that could blur the test only runs upwards from it).
+    @inline(__always)
+    static func holdsOtherThanPrintableASCII(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- 0x20 &* ones) & ~word & highs
+        let del = word ^ (0x7F &* ones)
+        let isDel = (del &- ones) & ~del & highs
+        return (control | isDel | (word & highs)) != 0
     }
 
     private static func checkUTF8(_ value: UnsafeRawBufferPointer) throws(UpstreamError) {

@@ -144,4 +144,37 @@ final class ResponseHeadParserTests: XCTestCase {
         XCTAssertEqual(head.fields.map(\.value), ["b", "close, X", "q", "3", "1"])
         XCTAssertFalse(UpstreamResponseHead(status: 200, fields: head.fields).framingChecked)
     }
+    /// The parser's byte classes agree with the grammar's for every byte, and the eight-byte
+    /// test flags a word exactly when one of its bytes is not SP or VCHAR, wherever it sits
+    /// and whatever sits beside it.
+    func testByteClassesMatchTheGrammar() {
+        for b in 0...255 {
+            XCTAssertEqual(ResponseHeadParser.isTokenByte(UInt8(b)), HTTPSyntax.isTokenChar(UInt8(b)), "byte \(b)")
+        }
+        func flagged(_ bytes: [UInt8]) -> Bool {
+            ResponseHeadParser.holdsOtherThanPrintableASCII(
+                bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        }
+        let printable = { (b: UInt8) in b >= 0x20 && b <= 0x7E }
+        for b in 0...255 {
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: 0x61, count: 8)
+                bytes[position] = UInt8(b)
+                XCTAssertEqual(flagged(bytes), !printable(UInt8(b)), "byte \(b) at \(position)")
+            }
+        }
+        let edges: [UInt8] = [0x00, 0x01, 0x09, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0xC3, 0xFF]
+        for a in edges {
+            for b in edges {
+                for first in 0..<8 {
+                    for second in 0..<8 where second != first {
+                        var bytes = [UInt8](repeating: 0x20, count: 8)
+                        bytes[first] = a
+                        bytes[second] = b
+                        XCTAssertEqual(flagged(bytes), !printable(a) || !printable(b))
+                    }
+                }
+            }
+        }
+    }
 }

@@ -64,40 +64,28 @@ extension ResponseFraming {
                 if transferEncoding { size += added.utf8CodeUnitCount }
                 if let connection { size += connection.utf8CodeUnitCount }
                 return [UInt8](unsafeUninitializedCapacity: size) { out, count in
-                    let base = UnsafeMutableRawPointer(out.baseAddress!)
-                    var at = 0
-                    func put(_ bytes: UnsafeRawBufferPointer) {
-                        guard let from = bytes.baseAddress else { return }
-                        precondition(at + bytes.count <= size)
-                        (base + at).copyMemory(from: from, byteCount: bytes.count)
-                        at += bytes.count
+                    var writer = HeadWriter(base: UnsafeMutableRawPointer(out.baseAddress!), size: size)
+                    writer.put("HTTP/1.1 ")
+                    writer.put(UInt8(0x30 + status / 100))
+                    writer.put(UInt8(0x30 + status / 10 % 10))
+                    writer.put(UInt8(0x30 + status % 10))
+                    writer.put(0x20)
+                    if reason.utf8.withContiguousStorageIfAvailable({ writer.put(UnsafeRawBufferPointer($0)) }) == nil {
+                        Array(reason.utf8).withUnsafeBytes { writer.put($0) }
                     }
-                    func put(_ text: StaticString) {
-                        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-                    }
-                    put("HTTP/1.1 ")
-                    precondition(at + 4 <= size)
-                    out[at] = UInt8(0x30 + status / 100)
-                    out[at + 1] = UInt8(0x30 + status / 10 % 10)
-                    out[at + 2] = UInt8(0x30 + status % 10)
-                    out[at + 3] = 0x20
-                    at += 4
-                    if reason.utf8.withContiguousStorageIfAvailable({ put(UnsafeRawBufferPointer($0)) }) == nil {
-                        Array(reason.utf8).withUnsafeBytes { put($0) }
-                    }
-                    put("\r\n")
+                    writer.put("\r\n")
                     // Runs of kept lines are copied whole.
                     var run = 0
                     for line in index where !keeps(line.kind, dropLength: dropLength, dropClose: dropClose) {
-                        put(UnsafeRawBufferPointer(rebasing: lines[run..<Int(line.start)]))
+                        writer.put(UnsafeRawBufferPointer(rebasing: lines[run..<Int(line.start)]))
                         run = Int(line.end)
                     }
-                    put(UnsafeRawBufferPointer(rebasing: lines[run...]))
-                    if transferEncoding { put(added) }
-                    if let connection { put(connection) }
-                    put("\r\n")
-                    precondition(at == size)
-                    count = at
+                    writer.put(UnsafeRawBufferPointer(rebasing: lines[run...]))
+                    if transferEncoding { writer.put(added) }
+                    if let connection { writer.put(connection) }
+                    writer.put("\r\n")
+                    precondition(writer.at == size)
+                    count = size
                 }
             }
         }
@@ -112,6 +100,35 @@ extension ResponseFraming {
                                   requestVersion: requestVersion, keepAlive: wanted) else { return nil }
         return ClientHead(bytes: HTTPResponseHead(status: status, fields: framing.fields, version: .http11).serialized(),
                           body: framing.body, keepAlive: framing.keepAlive)
+    }
+
+    /// Writes into `size` bytes at `base`, every write checked against `size`.
+    private struct HeadWriter {
+        let base: UnsafeMutableRawPointer
+        let size: Int
+        private(set) var at = 0
+
+        init(base: UnsafeMutableRawPointer, size: Int) {
+            self.base = base
+            self.size = size
+        }
+
+        mutating func put(_ bytes: UnsafeRawBufferPointer) {
+            guard let from = bytes.baseAddress else { return }
+            precondition(at + bytes.count <= size)
+            (base + at).copyMemory(from: from, byteCount: bytes.count)
+            at += bytes.count
+        }
+
+        mutating func put(_ text: StaticString) {
+            put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func put(_ byte: UInt8) {
+            precondition(at < size)
+            base.storeBytes(of: byte, toByteOffset: at, as: UInt8.self)
+            at += 1
+        }
     }
 
     /// Whether a field of `kind` is passed on to the client.
