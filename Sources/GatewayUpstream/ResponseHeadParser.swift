@@ -84,6 +84,20 @@ struct ResponseHeadParser: Sendable {
         return final
     }
 
+    /// Consumes the complete lines at the start of `input` (each up to and including its LF),
+    /// as `consume` does one by one, until the final head is complete.
+    /// - Returns: the final head if it completed (else nil), and how many bytes were used:
+    ///   up to the end of the head, else up to the end of the last complete line.
+    mutating func consumeLines(_ input: UnsafeRawBufferPointer) throws(UpstreamError) -> (head: Head?, used: Int) {
+        var i = 0
+        while let lf = UpstreamResponseReader.firstLF(input, from: i) {
+            let line = UnsafeRawBufferPointer(rebasing: input[i...lf])
+            i = lf + 1
+            if let head = try consume(line) { return (head, i) }
+        }
+        return (nil, i)
+    }
+
     // MARK: - Grammar
 
     /// Removes "\r\n" or "\n"; any other CR, LF or NUL is refused (RFC 9112 §2.2).
