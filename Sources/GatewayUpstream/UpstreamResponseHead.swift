@@ -5,12 +5,13 @@ import GatewayHTTP
 /// is copying its bytes.
 ///
 /// `lines` holds, per field and in the order received, `name ": " value CRLF`: the name as
-/// sent, the value without surrounding whitespace (RFC 9110 §5.5). `index` says where each
-/// line starts, where its name ends and what kind of field it is. Hop-by-hop fields are
-/// still present (RFC 9110 §7.6.1): removing them is the relaying side's choice.
+/// sent, the value without surrounding whitespace (RFC 9110 §5.5). The lines of the fields
+/// that are not end-to-end (framing and hop-by-hop fields, `FieldKind`) are also listed in
+/// `markedLines`, inline, up to `maxMarkedLines` of them. Hop-by-hop fields are still present
+/// (RFC 9110 §7.6.1): removing them is the relaying side's choice.
 ///
 /// `fields` builds `HTTPField`s sharing `lines`, for readers that want them; the relay of a
-/// parsed head reads `lines` and `index` directly.
+/// parsed head reads `lines` and `markedLines` directly.
 public struct UpstreamResponseHead: Sendable, Equatable {
     /// How the relaying side treats a field, decided from its name as the line is read.
     public enum FieldKind: UInt8, Sendable {
@@ -53,8 +54,15 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     public var status: Int
     /// The field lines, back to back (see the type's description).
     public private(set) var lines: [UInt8] = []
-    /// One entry per field line, in order.
-    public private(set) var index: [FieldLine] = []
+    /// How many fields `markedLines` lists inline; more go uncounted (`markedLinesOverflow`).
+    public static let maxMarkedLines = 4
+    /// The first `markedLineCount` entries: the lines of the fields that are not
+    /// `.endToEnd`, in order. Inline, so that a usual head costs no allocation beyond `lines`.
+    public private(set) var markedLines = InlineArray<4, FieldLine>(
+        repeating: FieldLine(start: 0, nameEnd: 0, end: 0, kind: .endToEnd))
+    public private(set) var markedLineCount = 0
+    /// More than `maxMarkedLines` fields are not end-to-end: `markedLines` lists only the first.
+    public private(set) var markedLinesOverflow = false
     /// The options of the head's `Connection` fields.
     public private(set) var connectionOptions: ConnectionOptions = []
     /// The `Content-Length` value as checked, or nil.
@@ -69,8 +77,10 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     /// a valid field value: the lines can be relayed as they are.
     public internal(set) var framingChecked = false
 
-    /// A head from fields (tests, and heads not read from the wire). The fields are not
-    /// checked: `framingChecked` is false.
+    /// A head from fields (tests, and heads not read from the wire). A field that could not be
+    /// written is left out, as `HTTPResponseHead.serialized` leaves it out: a name that is not a
+    /// token, a value that is not a valid field value (RFC 9110 §5.1, §5.5). The framing is
+    /// not checked: `framingChecked` is false.
     public init(status: Int, fields: [HTTPField], contentLength: UInt64? = nil, chunked: Bool = false,
                 persistent: Bool = true) {
         self.status = status
@@ -78,7 +88,15 @@ public struct UpstreamResponseHead: Sendable, Equatable {
         self.chunked = chunked
         self.persistent = persistent
         for field in fields {
-            field.withNameBytes { name in field.withValueBytes { value in appendField(name: name, value: value) } }
+            field.withNameBytes { name in
+                field.withValueBytes { value in
+                    guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar),
+                          value.allSatisfy(HTTPSyntax.isFieldValueByte),
+                          value.first.map({ $0 != 0x20 && $0 != 0x09 }) ?? true,
+                          value.last.map({ $0 != 0x20 && $0 != 0x09 }) ?? true else { return }
+                    appendField(name: name, value: value)
+                }
+            }
         }
     }
 
@@ -92,17 +110,28 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     /// Two heads are equal when they hold the same status, field lines and framing, however
     /// they were made (`framingChecked` aside).
     public static func == (a: UpstreamResponseHead, b: UpstreamResponseHead) -> Bool {
-        a.status == b.status && a.lines == b.lines && a.index == b.index && a.connectionOptions == b.connectionOptions
-            && a.contentLength == b.contentLength && a.chunked == b.chunked && a.persistent == b.persistent
+        // The marked lines and connection options follow from `lines`.
+        a.status == b.status && a.lines == b.lines && a.contentLength == b.contentLength && a.chunked == b.chunked
+            && a.persistent == b.persistent
     }
 
-    /// The fields, in order (each shares `lines`).
+    /// The fields, in order (each shares `lines`): each line's name ends at its first `:`
+    /// (a token has none) and the line at its LF (a value has none).
     public var fields: [HTTPField] {
-        index.map { line in
-            HTTPField(bytes: lines, name: Int(line.start)..<Int(line.nameEnd),
-                      value: Int(line.nameEnd) + 2..<Int(line.end) - 2)
+        var fields: [HTTPField] = []
+        fields.reserveCapacity(fieldCount)
+        var start = 0
+        while start < lines.count {
+            let colon = lines[start...].firstIndex(of: 0x3A)!
+            let end = lines[colon...].firstIndex(of: 0x0A)! + 1
+            fields.append(HTTPField(bytes: lines, name: start..<colon, value: colon + 2..<end - 2))
+            start = end
         }
+        return fields
     }
+
+    /// How many fields the head has.
+    public private(set) var fieldCount = 0
 
     /// Appends one field line: `name ": " value CRLF`.
     /// - Returns: the field's kind.
@@ -110,10 +139,7 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     @discardableResult
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> FieldKind {
         let start = lines.count
-        if index.isEmpty {
-            lines.reserveCapacity(512)
-            index.reserveCapacity(16)
-        }
+        if start == 0 { lines.reserveCapacity(512) }
         lines.append(contentsOf: name)
         let nameEnd = lines.count
         lines.append(0x3A); lines.append(0x20)
@@ -126,10 +152,7 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     /// - Returns: the field's kind.
     mutating func appendLine(_ line: UnsafeRawBufferPointer, nameCount: Int) -> FieldKind {
         let start = lines.count
-        if index.isEmpty {
-            lines.reserveCapacity(512)
-            index.reserveCapacity(16)
-        }
+        if start == 0 { lines.reserveCapacity(512) }
         lines.append(contentsOf: line)
         return record(start: start, nameEnd: start + nameCount,
                name: UnsafeRawBufferPointer(rebasing: line[0..<nameCount]),
@@ -138,10 +161,18 @@ public struct UpstreamResponseHead: Sendable, Equatable {
 
     private mutating func record(start: Int, nameEnd: Int, name: UnsafeRawBufferPointer,
                                  value: UnsafeRawBufferPointer) -> FieldKind {
+        fieldCount += 1
         let kind = Self.kind(of: name)
+        guard kind != .endToEnd else { return kind }
         if kind == .connection { connectionOptions.formUnion(Self.options(value)) }
-        index.append(FieldLine(start: UInt32(truncatingIfNeeded: start), nameEnd: UInt32(truncatingIfNeeded: nameEnd),
-                               end: UInt32(truncatingIfNeeded: lines.count), kind: kind))
+        guard markedLineCount < markedLines.count else {
+            markedLinesOverflow = true
+            return kind
+        }
+        markedLines[markedLineCount] = FieldLine(start: UInt32(truncatingIfNeeded: start),
+                                                 nameEnd: UInt32(truncatingIfNeeded: nameEnd),
+                                                 end: UInt32(truncatingIfNeeded: lines.count), kind: kind)
+        markedLineCount += 1
         return kind
     }
 

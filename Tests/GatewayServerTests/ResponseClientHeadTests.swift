@@ -78,13 +78,16 @@ final class ResponseClientHeadTests: XCTestCase {
             "Connection: close\r\nConnection: X_Other\r\nx-other: 1\r\n",
             "A:b\r\nB:  c  \r\nEmpty:\r\nU: \u{E9}t\u{E9}\r\nConnection:\r\n",
             "Close: kept\r\nConnection: keep_alive\r\n",
+            "Connection: keep-alive\r\nKeep-Alive: 1\r\nX: y\r\nTE: x\r\nContent-Length: 2\r\n",
         ]
         var compared = 0
         var onePass = 0
         for status in [200, 201, 204, 299, 304, 404, 500, 599] {
             for fields in fieldSets {
                 let head = try parsed("HTTP/1.1 \(status) Whatever\r\n" + fields + "\r\n")
-                if head.framingChecked && !head.connectionOptions.contains(.other) { onePass += 1 }
+                if head.framingChecked && !head.markedLinesOverflow && !head.connectionOptions.contains(.other) {
+                    onePass += 1
+                }
                 for method in ["GET", "HEAD", "POST"] {
                     for version in [HTTPVersion.http10, .http11] {
                         for keepAlive in [true, false] {
@@ -102,7 +105,7 @@ final class ResponseClientHeadTests: XCTestCase {
             }
         }
         XCTAssertEqual(compared, 8 * fieldSets.count * 12)
-        XCTAssertEqual(onePass, 8 * 9, "nine of the field sets take the one-pass writer")
+        XCTAssertEqual(onePass, 8 * 9, "nine of the field sets take the one-pass writer (four marked lines at most)")
     }
 
     func testContentLengthNamedByConnectionIsRefused() throws {

@@ -135,7 +135,10 @@ final class ResponseHeadParserTests: XCTestCase {
                                         "transfer_encoding: q\r\n", "Content-Length: 3\r\n", "close: 1\r\n", "\r\n"]).get())
         XCTAssertEqual(String(decoding: head.lines, as: UTF8.self),
                        "A: b\r\nConnection: close, X\r\ntransfer_encoding: q\r\nContent-Length: 3\r\nclose: 1\r\n")
-        XCTAssertEqual(head.index.map(\.kind), [.endToEnd, .connection, .hopByHop, .contentLength, .close])
+        XCTAssertEqual((0..<head.markedLineCount).map { head.markedLines[$0].kind }, [.connection, .hopByHop, .contentLength, .close])
+        XCTAssertEqual((0..<head.markedLineCount).map { head.markedLines[$0].start }, [6, 28, 50, 69])
+        XCTAssertFalse(head.markedLinesOverflow)
+        XCTAssertEqual(head.fieldCount, 5)
         XCTAssertEqual(head.connectionOptions, [.close, .other])
         XCTAssertEqual(head.contentLength, 3)
         XCTAssertFalse(head.persistent)
@@ -143,6 +146,16 @@ final class ResponseHeadParserTests: XCTestCase {
         XCTAssertEqual(head.fields.map(\.name), ["A", "Connection", "transfer_encoding", "Content-Length", "close"])
         XCTAssertEqual(head.fields.map(\.value), ["b", "close, X", "q", "3", "1"])
         XCTAssertFalse(UpstreamResponseHead(status: 200, fields: head.fields).framingChecked)
+        let unwritable = UpstreamResponseHead(status: 200, fields: [
+            HTTPField(name: "A", value: "x\ny"), HTTPField(name: "B c", value: "1"), HTTPField(name: "D", value: " 2"),
+            HTTPField(name: "E", value: "3"),
+        ])
+        XCTAssertEqual(unwritable.fields, [HTTPField(name: "E", value: "3")], "left out as serialising leaves them out")
+        let many = try XCTUnwrap(parse(["HTTP/1.1 200 OK\r\n", "TE: a\r\n", "Upgrade: b\r\n", "Trailer: c\r\n",
+                                        "Keep-Alive: d\r\n", "Proxy-Connection: e\r\n", "X: f\r\n", "\r\n"]).get())
+        XCTAssertEqual(many.markedLineCount, UpstreamResponseHead.maxMarkedLines)
+        XCTAssertTrue(many.markedLinesOverflow)
+        XCTAssertEqual(many.fields.map(\.value), ["a", "b", "c", "d", "e", "f"])
     }
     /// The parser's byte classes agree with the grammar's for every byte, and the eight-byte
     /// test flags a word exactly when one of its bytes is not SP or VCHAR, wherever it sits

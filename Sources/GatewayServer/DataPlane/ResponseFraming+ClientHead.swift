@@ -15,7 +15,8 @@ extension ResponseFraming {
     /// Frames and writes the client's head for `head` (arguments as for `frame`).
     ///
     /// A head the parser checked (`framingChecked`) whose `Connection` fields list nothing
-    /// but `close` and `keep-alive` is written in one pass into an exactly sized buffer: the
+    /// but `close` and `keep-alive`, and that has at most `UpstreamResponseHead.maxMarkedLines`
+    /// framing and hop-by-hop fields, is written in one pass into an exactly sized buffer: the
     /// status line, the upstream's field lines copied as they are, except the hop-by-hop
     /// ones (RFC 9110 §7.6.1: `Connection`, the fields it names, `Keep-Alive`,
     /// `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) and a
@@ -27,7 +28,8 @@ extension ResponseFraming {
     static func clientHead(for head: UpstreamResponseHead, requestMethod: String, requestVersion: HTTPVersion,
                            keepAlive wanted: Bool) -> ClientHead? {
         let status = head.status
-        guard head.framingChecked, !head.connectionOptions.contains(.other), status >= 200 && status <= 599 else {
+        guard head.framingChecked, !head.markedLinesOverflow, !head.connectionOptions.contains(.other),
+              status >= 200 && status <= 599 else {
             return clientHead(status: status, fields: head.fields, requestMethod: requestMethod,
                               requestVersion: requestVersion, keepAlive: wanted)
         }
@@ -53,40 +55,40 @@ extension ResponseFraming {
             : requestVersion == .http10 ? "Connection: keep-alive\r\n" : nil
         let added: StaticString = "Transfer-Encoding: chunked\r\n"
         let reason = HTTPResponseHead.reasonPhrase(status)
+        let marked = head.markedLines
+        let markedCount = head.markedLineCount
         let bytes = head.lines.withUnsafeBytes { lines in
-            head.index.withUnsafeBufferPointer { index in
-                var kept = lines.count
-                for line in index where !keeps(line.kind, dropLength: dropLength, dropClose: dropClose) {
-                    kept -= Int(line.end - line.start)
+            var kept = lines.count
+            for k in 0..<markedCount where !keeps(marked[k].kind, dropLength: dropLength, dropClose: dropClose) {
+                kept -= Int(marked[k].end - marked[k].start)
+            }
+            // "HTTP/1.1 " code SP reason CRLF, fields, CRLF.
+            var size = 9 + 3 + 1 + reason.utf8.count + 2 + kept + 2
+            if transferEncoding { size += added.utf8CodeUnitCount }
+            if let connection { size += connection.utf8CodeUnitCount }
+            return [UInt8](unsafeUninitializedCapacity: size) { out, count in
+                var writer = HeadWriter(base: UnsafeMutableRawPointer(out.baseAddress!), size: size)
+                writer.put("HTTP/1.1 ")
+                writer.put(UInt8(0x30 + status / 100))
+                writer.put(UInt8(0x30 + status / 10 % 10))
+                writer.put(UInt8(0x30 + status % 10))
+                writer.put(0x20)
+                if reason.utf8.withContiguousStorageIfAvailable({ writer.put(UnsafeRawBufferPointer($0)) }) == nil {
+                    Array(reason.utf8).withUnsafeBytes { writer.put($0) }
                 }
-                // "HTTP/1.1 " code SP reason CRLF, fields, CRLF.
-                var size = 9 + 3 + 1 + reason.utf8.count + 2 + kept + 2
-                if transferEncoding { size += added.utf8CodeUnitCount }
-                if let connection { size += connection.utf8CodeUnitCount }
-                return [UInt8](unsafeUninitializedCapacity: size) { out, count in
-                    var writer = HeadWriter(base: UnsafeMutableRawPointer(out.baseAddress!), size: size)
-                    writer.put("HTTP/1.1 ")
-                    writer.put(UInt8(0x30 + status / 100))
-                    writer.put(UInt8(0x30 + status / 10 % 10))
-                    writer.put(UInt8(0x30 + status % 10))
-                    writer.put(0x20)
-                    if reason.utf8.withContiguousStorageIfAvailable({ writer.put(UnsafeRawBufferPointer($0)) }) == nil {
-                        Array(reason.utf8).withUnsafeBytes { writer.put($0) }
-                    }
-                    writer.put("\r\n")
-                    // Runs of kept lines are copied whole.
-                    var run = 0
-                    for line in index where !keeps(line.kind, dropLength: dropLength, dropClose: dropClose) {
-                        writer.put(UnsafeRawBufferPointer(rebasing: lines[run..<Int(line.start)]))
-                        run = Int(line.end)
-                    }
-                    writer.put(UnsafeRawBufferPointer(rebasing: lines[run...]))
-                    if transferEncoding { writer.put(added) }
-                    if let connection { writer.put(connection) }
-                    writer.put("\r\n")
-                    precondition(writer.at == size)
-                    count = size
+                writer.put("\r\n")
+                // Runs of kept lines are copied whole.
+                var run = 0
+                for k in 0..<markedCount where !keeps(marked[k].kind, dropLength: dropLength, dropClose: dropClose) {
+                    writer.put(UnsafeRawBufferPointer(rebasing: lines[run..<Int(marked[k].start)]))
+                    run = Int(marked[k].end)
                 }
+                writer.put(UnsafeRawBufferPointer(rebasing: lines[run...]))
+                if transferEncoding { writer.put(added) }
+                if let connection { writer.put(connection) }
+                writer.put("\r\n")
+                precondition(writer.at == size)
+                count = size
             }
         }
         return ClientHead(bytes: bytes, body: body, keepAlive: keepAlive)
