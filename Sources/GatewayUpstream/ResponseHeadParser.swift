@@ -26,7 +26,8 @@ struct ResponseHeadParser: Sendable {
     private var trailerBytes = 0
     /// The status of the head being read; 0 before its status line.
     private var status = 0
-    /// The fields of the final head read so far (an interim head's are not kept).
+    /// The fields of the final head read so far (an interim head's are not kept); the final
+    /// head once returned.
     private var head = UpstreamResponseHead()
     private var framing = ResponseFramingCheck()
     /// The status line of the head being read says HTTP/1.1.
@@ -74,14 +75,14 @@ struct ResponseHeadParser: Sendable {
         }
         try framing.finish()
         isComplete = true
-        var final = head
-        head = UpstreamResponseHead()
-        final.status = status
-        final.contentLength = framing.length
-        final.chunked = framing.isChunked
-        final.persistent = http11 && !final.connectionOptions.contains(.close)
-        final.framingChecked = true
-        return final
+        // Kept as well (sharing its bytes, never changed again) rather than reset: the parser
+        // is done with heads.
+        head.status = status
+        head.contentLength = framing.length
+        head.chunked = framing.isChunked
+        head.persistent = http11 && !head.connectionOptions.contains(.close)
+        head.framingChecked = true
+        return head
     }
 
     /// Consumes the complete lines at the start of `input` (each up to and including its LF),
@@ -153,13 +154,17 @@ struct ResponseHeadParser: Sendable {
         var start = colon + 1
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
         var i = start
-        // Eight bytes at a time while they are all SP or VCHAR, the usual value; the first
-        // word that holds anything else (HTAB, obs-text, a refused byte) and the tail are
-        // checked byte by byte.
+        // Eight bytes at a time while they are all SP or VCHAR, the usual value, the last
+        // eight overlapping the ones before; the first word that holds anything else (HTAB,
+        // obs-text, a refused byte), and a value under eight bytes, are checked byte by byte.
         while i + 8 <= end {
             let word = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             if Self.holdsOtherThanPrintableASCII(word) { break }
             i += 8
+        }
+        if i < end && end - start >= 8 && i + 8 > end {
+            let last = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self))
+            if !Self.holdsOtherThanPrintableASCII(last) { i = end }
         }
         var seen: UInt8 = 0
         while i < end {

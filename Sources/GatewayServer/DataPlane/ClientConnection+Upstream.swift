@@ -7,25 +7,31 @@ extension ClientConnection {
     func upstreamHead(_ ex: Exchange, _ head: UpstreamResponseHead) {
         guard exchange === ex, !closed else { return }
         let wanted = machine.offersKeepAlive(requested: ex.keepAlive, draining: loop.draining)
-        let written: ResponseFraming.ClientHead?
+        let queuedBefore = outbound.appendedTotal
+        let framed: ResponseFraming.Framed?
         if let cors = ex.cors {
             let fields = CORSPolicy.responseFields(head.fields, requestFields: ex.head.fields, cors: cors)
-            written = ResponseFraming.clientHead(status: head.status, fields: fields, requestMethod: ex.head.method,
-                                                 requestVersion: ex.head.version, keepAlive: wanted)
+            framed = ResponseFraming.clientHead(status: head.status, fields: fields, requestMethod: ex.head.method,
+                                                requestVersion: ex.head.version, keepAlive: wanted)
+                .map { written in
+                    outbound.append(written.bytes)
+                    return ResponseFraming.Framed(body: written.body, keepAlive: written.keepAlive)
+                }
         } else {
-            written = ResponseFraming.clientHead(for: head, requestMethod: ex.head.method,
-                                                 requestVersion: ex.head.version, keepAlive: wanted)
+            framed = ResponseFraming.queueClientHead(for: head, requestMethod: ex.head.method,
+                                                     requestVersion: ex.head.version, keepAlive: wanted, into: &outbound)
         }
-        guard let written else {
+        guard let framed else {
             answer(.upstreamFailed(.invalidResponse))
             return
         }
-        ex.keepAlive = written.keepAlive
-        ex.responseBody = written.body
+        ex.keepAlive = framed.keepAlive
+        ex.responseBody = framed.body
         ex.responseStarted = true
         ex.status = head.status
-        ex.unsentResponseAt = outbound.appendedTotal
-        enqueue(written.bytes)
+        // The head may still be taken back (a clean 502/504) until its first byte leaves.
+        ex.unsentResponseAt = queuedBefore
+        ex.bytesOut += outbound.appendedTotal - queuedBefore
         apply(machine.upstreamHeadQueued())
     }
 

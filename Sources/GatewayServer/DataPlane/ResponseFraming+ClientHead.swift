@@ -12,26 +12,36 @@ extension ResponseFraming {
         var keepAlive: Bool
     }
 
-    /// Frames and writes the client's head for `head` (arguments as for `frame`).
+    /// How a head queued by `queueClientHead` frames the response.
+    struct Framed: Equatable {
+        var body: Body
+        /// Whether the connection may carry another request after this response.
+        var keepAlive: Bool
+    }
+
+    /// Frames the client's head for `head` (arguments as for `frame`) and appends its bytes
+    /// to `queue`.
     ///
     /// A head the parser checked (`framingChecked`) whose `Connection` fields list nothing
     /// but `close` and `keep-alive`, and that has at most `UpstreamResponseHead.maxMarkedLines`
-    /// framing and hop-by-hop fields, is written in one pass into an exactly sized buffer: the
-    /// status line, the upstream's field lines copied as they are, except the hop-by-hop
-    /// ones (RFC 9110 §7.6.1: `Connection`, the fields it names, `Keep-Alive`,
-    /// `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) and a
-    /// `Content-Length` that a 204 may not carry (RFC 9110 §8.6) or that `Transfer-Encoding`
-    /// overrides (RFC 9112 §6.3), then the fields the gateway adds. Any other head takes
-    /// `frame` and `HTTPResponseHead.serialized`; both ways give the same bytes.
-    /// - Returns: nil when the upstream's framing is one the client could read differently:
-    ///   answer 502 instead.
-    static func clientHead(for head: UpstreamResponseHead, requestMethod: String, requestVersion: HTTPVersion,
-                           keepAlive wanted: Bool) -> ClientHead? {
+    /// framing and hop-by-hop fields, goes to the queue in a few copies and no allocation:
+    /// the status line, the upstream's field lines as they are, except the hop-by-hop ones
+    /// (RFC 9110 §7.6.1: `Connection`, the fields it names, `Keep-Alive`, `Proxy-Connection`,
+    /// `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) and a `Content-Length` that a 204 may
+    /// not carry (RFC 9110 §8.6) or that `Transfer-Encoding` overrides (RFC 9112 §6.3), then
+    /// the fields the gateway adds. Any other head takes `frame` and
+    /// `HTTPResponseHead.serialized`; both ways give the same bytes.
+    /// - Returns: nil, with nothing queued, when the upstream's framing is one the client
+    ///   could read differently: answer 502 instead.
+    static func queueClientHead(for head: UpstreamResponseHead, requestMethod: String, requestVersion: HTTPVersion,
+                                keepAlive wanted: Bool, into queue: inout ByteQueue) -> Framed? {
         let status = head.status
         guard head.framingChecked, !head.markedLinesOverflow, !head.connectionOptions.contains(.other),
               status >= 200 && status <= 599 else {
-            return clientHead(status: status, fields: head.fields, requestMethod: requestMethod,
-                              requestVersion: requestVersion, keepAlive: wanted)
+            guard let written = clientHead(status: status, fields: head.fields, requestMethod: requestMethod,
+                                           requestVersion: requestVersion, keepAlive: wanted) else { return nil }
+            queue.append(written.bytes)
+            return Framed(body: written.body, keepAlive: written.keepAlive)
         }
         // The parser let through at most one Content-Length (digits only) or one
         // `Transfer-Encoding: chunked`, never both.
@@ -39,59 +49,70 @@ extension ResponseFraming {
         let dropClose = head.connectionOptions.contains(.close)
         var keepAlive = wanted
         let body: Body
-        var transferEncoding = false
         if requestMethod == "HEAD" || status == 204 || status == 304 {
             body = .none
         } else if head.contentLength != nil && !dropLength {
             body = .contentLength
         } else if requestVersion == .http11 {
             body = .chunked
-            transferEncoding = true
         } else {
             body = .closeDelimited
             keepAlive = false
         }
-        let connection: StaticString? = !keepAlive ? "Connection: close\r\n"
-            : requestVersion == .http10 ? "Connection: keep-alive\r\n" : nil
-        let added: StaticString = "Transfer-Encoding: chunked\r\n"
-        let reason = HTTPResponseHead.reasonPhrase(status)
+        // The fields the gateway adds, and the empty line: `Transfer-Encoding` for a
+        // re-chunked body, then `Connection` when closing, or keeping an HTTP/1.0 client.
+        let end: StaticString = switch (body == .chunked, !keepAlive, requestVersion == .http10) {
+        case (true, true, _): "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        case (true, false, true): "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+        case (true, false, false): "Transfer-Encoding: chunked\r\n\r\n"
+        case (false, true, _): "Connection: close\r\n\r\n"
+        case (false, false, true): "Connection: keep-alive\r\n\r\n"
+        case (false, false, false): "\r\n"
+        }
+        queueStatusLine(status, into: &queue)
         let marked = head.markedLines
         let markedCount = head.markedLineCount
-        let bytes = head.lines.withUnsafeBytes { lines in
-            var kept = lines.count
+        head.lines.withUnsafeBytes { lines in
+            // Runs of kept lines are copied whole.
+            var run = 0
             for k in 0..<markedCount where !keeps(marked[k].kind, dropLength: dropLength, dropClose: dropClose) {
-                kept -= Int(marked[k].end - marked[k].start)
+                let start = Int(marked[k].start)
+                if start > run { queue.append(UnsafeRawBufferPointer(rebasing: lines[run..<start])) }
+                run = Int(marked[k].end)
             }
-            // "HTTP/1.1 " code SP reason CRLF, fields, CRLF.
-            var size = 9 + 3 + 1 + reason.utf8.count + 2 + kept + 2
-            if transferEncoding { size += added.utf8CodeUnitCount }
-            if let connection { size += connection.utf8CodeUnitCount }
-            return [UInt8](unsafeUninitializedCapacity: size) { out, count in
-                var writer = HeadWriter(base: UnsafeMutableRawPointer(out.baseAddress!), size: size)
-                writer.put("HTTP/1.1 ")
-                writer.put(UInt8(0x30 + status / 100))
-                writer.put(UInt8(0x30 + status / 10 % 10))
-                writer.put(UInt8(0x30 + status % 10))
-                writer.put(0x20)
-                if reason.utf8.withContiguousStorageIfAvailable({ writer.put(UnsafeRawBufferPointer($0)) }) == nil {
-                    Array(reason.utf8).withUnsafeBytes { writer.put($0) }
-                }
-                writer.put("\r\n")
-                // Runs of kept lines are copied whole.
-                var run = 0
-                for k in 0..<markedCount where !keeps(marked[k].kind, dropLength: dropLength, dropClose: dropClose) {
-                    writer.put(UnsafeRawBufferPointer(rebasing: lines[run..<Int(marked[k].start)]))
-                    run = Int(marked[k].end)
-                }
-                writer.put(UnsafeRawBufferPointer(rebasing: lines[run...]))
-                if transferEncoding { writer.put(added) }
-                if let connection { writer.put(connection) }
-                writer.put("\r\n")
-                precondition(writer.at == size)
-                count = size
-            }
+            if lines.count > run { queue.append(UnsafeRawBufferPointer(rebasing: lines[run...])) }
         }
-        return ClientHead(bytes: bytes, body: body, keepAlive: keepAlive)
+        queue.append(UnsafeRawBufferPointer(start: end.utf8Start, count: end.utf8CodeUnitCount))
+        return Framed(body: body, keepAlive: keepAlive)
+    }
+
+    /// "HTTP/1.1 " code SP reason CRLF (RFC 9112 §4), `status` in 100...999, assembled on
+    /// the stack and queued in one copy.
+    private static func queueStatusLine(_ status: Int, into queue: inout ByteQueue) {
+        let reason = HTTPResponseHead.reasonPhrase(status)
+        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { line in
+            var writer = HeadWriter(base: line.baseAddress!, size: line.count)
+            writer.put("HTTP/1.1 ")
+            writer.put(UInt8(0x30 + status / 100))
+            writer.put(UInt8(0x30 + status / 10 % 10))
+            writer.put(UInt8(0x30 + status % 10))
+            writer.put(0x20)
+            if reason.utf8.withContiguousStorageIfAvailable({ writer.put(UnsafeRawBufferPointer($0)) }) == nil {
+                Array(reason.utf8).withUnsafeBytes { writer.put($0) }
+            }
+            writer.put("\r\n")
+            queue.append(UnsafeRawBufferPointer(rebasing: line[0..<writer.at]))
+        }
+    }
+
+    /// The client's head for `head` as `queueClientHead` queues it, as bytes.
+    /// - Returns: nil when `queueClientHead` does.
+    static func clientHead(for head: UpstreamResponseHead, requestMethod: String, requestVersion: HTTPVersion,
+                           keepAlive wanted: Bool) -> ClientHead? {
+        var queue = ByteQueue(highWater: .max, lowWater: 0)
+        guard let framed = queueClientHead(for: head, requestMethod: requestMethod, requestVersion: requestVersion,
+                                           keepAlive: wanted, into: &queue) else { return nil }
+        return ClientHead(bytes: queue.withReadableBytes { Array($0) }, body: framed.body, keepAlive: framed.keepAlive)
     }
 
     /// Frames `fields` with `frame` and serialises the result (`HTTPResponseHead.serialized`).
