@@ -41,6 +41,47 @@ struct ResponseHeadParser: Sendable {
     ///   a head (or trailer section) over `maxHeadBytes`, a `101` (no upgrade was
     ///   requested), or framing fields that contradict each other (RFC 9112 §6.3).
     mutating func consume(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> Head? {
+        var pending = PendingLines()
+        guard let head = try consumeLine(line, &pending) else {
+            flush(&pending)
+            return nil
+        }
+        return head
+    }
+
+    /// Consumes the complete lines at the start of `input` (each up to and including its LF),
+    /// as `consume` does one by one, until the final head is complete. Field lines that are
+    /// already in the form `UpstreamResponseHead.lines` keeps, back to back in `input`, are
+    /// copied together.
+    /// - Returns: the final head if it completed (else nil), and how many bytes were used:
+    ///   up to the end of the head, else up to the end of the last complete line.
+    mutating func consumeLines(_ input: UnsafeRawBufferPointer) throws(UpstreamError) -> (head: Head?, used: Int) {
+        var pending = PendingLines()
+        var i = 0
+        while let lf = UpstreamResponseReader.firstLF(input, from: i) {
+            let line = UnsafeRawBufferPointer(rebasing: input[i...lf])
+            i = lf + 1
+            if let head = try consumeLine(line, &pending) { return (head, i) }
+        }
+        flush(&pending)
+        return (nil, i)
+    }
+
+    /// Field lines recorded in the head but not copied into its `lines` yet: `count` bytes at
+    /// `base`, inside the input of the current call (never kept past it).
+    private struct PendingLines {
+        var base: UnsafeRawPointer?
+        var count = 0
+    }
+
+    /// Copies the pending lines into the head.
+    private mutating func flush(_ pending: inout PendingLines) {
+        guard let base = pending.base else { return }
+        head.appendLines(UnsafeRawBufferPointer(start: base, count: pending.count))
+        pending = PendingLines()
+    }
+
+    private mutating func consumeLine(_ line: UnsafeRawBufferPointer, _ pending: inout PendingLines) throws(UpstreamError) -> Head? {
         if isComplete {
             trailerBytes += line.count
             if trailerBytes > Self.maxHeadBytes {
@@ -63,7 +104,7 @@ struct ResponseHeadParser: Sendable {
             return nil
         }
         if end > 0 {
-            try parseFieldLine(line, contentEnd: end)
+            try parseFieldLine(line, contentEnd: end, &pending)
             return nil
         }
         // The empty line ends this response head (RFC 9112 §2.1).
@@ -74,6 +115,7 @@ struct ResponseHeadParser: Sendable {
             return nil
         }
         try framing.finish()
+        flush(&pending)
         isComplete = true
         // Kept as well (sharing its bytes, never changed again) rather than reset: the parser
         // is done with heads.
@@ -83,20 +125,6 @@ struct ResponseHeadParser: Sendable {
         head.persistent = http11 && !head.connectionOptions.contains(.close)
         head.framingChecked = true
         return head
-    }
-
-    /// Consumes the complete lines at the start of `input` (each up to and including its LF),
-    /// as `consume` does one by one, until the final head is complete.
-    /// - Returns: the final head if it completed (else nil), and how many bytes were used:
-    ///   up to the end of the head, else up to the end of the last complete line.
-    mutating func consumeLines(_ input: UnsafeRawBufferPointer) throws(UpstreamError) -> (head: Head?, used: Int) {
-        var i = 0
-        while let lf = UpstreamResponseReader.firstLF(input, from: i) {
-            let line = UnsafeRawBufferPointer(rebasing: input[i...lf])
-            i = lf + 1
-            if let head = try consume(line) { return (head, i) }
-        }
-        return (nil, i)
     }
 
     // MARK: - Grammar
@@ -147,7 +175,8 @@ struct ResponseHeadParser: Sendable {
     /// one pass over `line[0..<contentEnd]` (`line` still ends with its terminator). The name
     /// must be a token, with no whitespace before the colon (RFC 9112 §5.1); the value may hold
     /// HTAB, SP, VCHAR and obs-text, which excludes CR, LF, NUL, DEL and other CTLs.
-    private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer, contentEnd end: Int) throws(UpstreamError) {
+    private mutating func parseFieldLine(_ line: UnsafeRawBufferPointer, contentEnd end: Int,
+                                         _ pending: inout PendingLines) throws(UpstreamError) {
         var colon = 0
         while colon < end, Self.isTokenByte(line[colon]) { colon += 1 }
         guard colon > 0, colon < end, line[colon] == 0x3A else { throw Self.fieldLineError(line) }
@@ -184,9 +213,16 @@ struct ResponseHeadParser: Sendable {
         let value = UnsafeRawBufferPointer(rebasing: line[start..<valueEnd])
         let kind: UpstreamResponseHead.FieldKind
         if start == colon + 2 && line[colon + 1] == 0x20 && valueEnd == end && end == line.count - 2 {
-            // Already `name ": " value CRLF`, the usual case: one copy.
-            kind = head.appendLine(line, nameCount: colon)
+            // Already `name ": " value CRLF`, the usual case: copied later, with the lines
+            // around it.
+            if pending.base.map({ $0 + pending.count }) != line.baseAddress {
+                flush(&pending)
+                pending.base = line.baseAddress
+            }
+            kind = head.recordLine(line, at: head.lines.count + pending.count, nameCount: colon)
+            pending.count += line.count
         } else {
+            flush(&pending)
             kind = head.appendField(name: name, value: value)
         }
         if kind == .contentLength || kind == .transferEncoding { try framing.inspect(name: name, value: value) }

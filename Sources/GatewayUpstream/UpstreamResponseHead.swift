@@ -145,21 +145,24 @@ public struct UpstreamResponseHead: Sendable, Equatable {
         lines.append(0x3A); lines.append(0x20)
         lines.append(contentsOf: value)
         lines.append(0x0D); lines.append(0x0A)
-        return record(start: start, nameEnd: nameEnd, name: name, value: value)
+        return record(start: start, nameEnd: nameEnd, end: lines.count, name: name, value: value)
     }
 
-    /// Appends one field line that is already `name ": " value CRLF`, its name `nameCount` bytes.
+    /// Appends field lines that `recordLine` already recorded, in their order.
+    mutating func appendLines(_ bytes: UnsafeRawBufferPointer) {
+        lines.append(contentsOf: bytes)
+    }
+
+    /// Records a field line that is already `name ": " value CRLF` and that `appendLines`
+    /// puts at `start..<start + line.count` of `lines`; its name is `nameCount` bytes.
     /// - Returns: the field's kind.
-    mutating func appendLine(_ line: UnsafeRawBufferPointer, nameCount: Int) -> FieldKind {
-        let start = lines.count
-        if start == 0 { lines.reserveCapacity(512) }
-        lines.append(contentsOf: line)
-        return record(start: start, nameEnd: start + nameCount,
+    mutating func recordLine(_ line: UnsafeRawBufferPointer, at start: Int, nameCount: Int) -> FieldKind {
+        record(start: start, nameEnd: start + nameCount, end: start + line.count,
                name: UnsafeRawBufferPointer(rebasing: line[0..<nameCount]),
                value: UnsafeRawBufferPointer(rebasing: line[(nameCount + 2)..<(line.count - 2)]))
     }
 
-    private mutating func record(start: Int, nameEnd: Int, name: UnsafeRawBufferPointer,
+    private mutating func record(start: Int, nameEnd: Int, end: Int, name: UnsafeRawBufferPointer,
                                  value: UnsafeRawBufferPointer) -> FieldKind {
         fieldCount += 1
         let kind = Self.kind(of: name)
@@ -171,7 +174,7 @@ public struct UpstreamResponseHead: Sendable, Equatable {
         }
         markedLines[markedLineCount] = FieldLine(start: UInt32(truncatingIfNeeded: start),
                                                  nameEnd: UInt32(truncatingIfNeeded: nameEnd),
-                                                 end: UInt32(truncatingIfNeeded: lines.count), kind: kind)
+                                                 end: UInt32(truncatingIfNeeded: end), kind: kind)
         markedLineCount += 1
         return kind
     }

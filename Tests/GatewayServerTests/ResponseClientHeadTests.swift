@@ -7,20 +7,35 @@ import XCTest
 /// bytes, framing and keep-alive as framing the fields then serialising them (the way a
 /// head with CORS fields or unusual `Connection` options is written).
 final class ResponseClientHeadTests: XCTestCase {
-    /// Parses `text` (status line, field lines, empty line) as the upstream reader does.
+    /// Parses `text` (status line, field lines, empty line) as the upstream reader does (all
+    /// lines of a read in one call), checked against parsing it line by line (as libcurl
+    /// hands lines over).
     private func parsed(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> UpstreamResponseHead {
-        var parser = ResponseHeadParser()
-        var bytes = Array(text.utf8)[...]
-        while let lf = bytes.firstIndex(of: 0x0A) {
-            let piece = Array(bytes[...lf])
-            bytes = bytes[(lf + 1)...]
-            let result: Result<UpstreamResponseHead?, UpstreamError> = piece.withUnsafeBytes { raw in
-                do throws(UpstreamError) { return .success(try parser.consume(raw)) } catch { return .failure(error) }
-            }
-            if let head = try result.get() { return head }
+        let bytes = Array(text.utf8)
+        var whole = ResponseHeadParser()
+        let result: Result<UpstreamResponseHead?, UpstreamError> = bytes.withUnsafeBytes { raw in
+            do throws(UpstreamError) { return .success(try whole.consumeLines(raw).head) } catch { return .failure(error) }
         }
-        XCTFail("no complete head in \(text.debugDescription)", file: file, line: line)
-        throw UpstreamError.invalidResponse("incomplete")
+        let head = try XCTUnwrap(try result.get(), "no complete head in \(text.debugDescription)", file: file, line: line)
+        var byLine = ResponseHeadParser()
+        var rest = bytes[...]
+        var other: UpstreamResponseHead?
+        while other == nil, let lf = rest.firstIndex(of: 0x0A) {
+            let piece = Array(rest[...lf])
+            rest = rest[(lf + 1)...]
+            let step: Result<UpstreamResponseHead?, UpstreamError> = piece.withUnsafeBytes { raw in
+                do throws(UpstreamError) { return .success(try byLine.consume(raw)) } catch { return .failure(error) }
+            }
+            other = try step.get()
+        }
+        let single = try XCTUnwrap(other, file: file, line: line)
+        XCTAssertEqual(head, single, file: file, line: line)
+        XCTAssertEqual(head.markedLineCount, single.markedLineCount, file: file, line: line)
+        XCTAssertEqual((0..<head.markedLineCount).map { head.markedLines[$0] },
+                       (0..<single.markedLineCount).map { single.markedLines[$0] }, file: file, line: line)
+        XCTAssertEqual(head.connectionOptions, single.connectionOptions, file: file, line: line)
+        XCTAssertEqual(head.framingChecked, single.framingChecked, file: file, line: line)
+        return head
     }
 
     private func text(_ written: ResponseFraming.ClientHead?) -> String? {

@@ -25,6 +25,16 @@ final class ResponseHeadParserTests: XCTestCase {
         return try parser.consume(UnsafeRawBufferPointer(buffer))
     }
 
+    /// Feeds every line of `text` in one call (as the upstream reader does).
+    private static func feedLines(_ parser: inout ResponseHeadParser, _ text: String) throws(UpstreamError)
+        -> (head: ResponseHeadParser.Head?, used: Int) {
+        let bytes = Array(text.utf8)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        return try parser.consumeLines(UnsafeRawBufferPointer(buffer))
+    }
+
     private func assertInvalid(_ lines: [String], file: StaticString = #filePath, line: UInt = #line) {
         guard case .failure(.invalidResponse) = parse(lines) else {
             return XCTFail("expected invalidResponse for \(lines)", file: file, line: line)
@@ -189,5 +199,27 @@ final class ResponseHeadParserTests: XCTestCase {
                 }
             }
         }
+    }
+    /// Lines already in the kept form are copied in runs; the others are rewritten between
+    /// them; the head is the same as from line-by-line parsing.
+    func testLinesOfOneReadAreCopiedInRuns() throws {
+        let text = "HTTP/1.1 200 OK\r\nA: 1\r\nConnection: close\r\nB:2\r\nC: 3\r\nD: 4 \r\nE: 5\nF: 6\r\n\r\nrest"
+        var parser = ResponseHeadParser()
+        let (head, used) = try Self.feedLines(&parser, text)
+        XCTAssertEqual(used, text.utf8.count - 4)
+        let parsed = try XCTUnwrap(head)
+        XCTAssertEqual(String(decoding: parsed.lines, as: UTF8.self),
+                       "A: 1\r\nConnection: close\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n")
+        XCTAssertEqual(parsed.markedLineCount, 1)
+        XCTAssertEqual(parsed.markedLines[0], .init(start: 6, nameEnd: 16, end: 25, kind: .connection))
+        XCTAssertEqual(parsed, try parse(["HTTP/1.1 200 OK\r\n", "A: 1\r\n", "Connection: close\r\n", "B:2\r\n", "C: 3\r\n",
+                                          "D: 4 \r\n", "E: 5\n", "F: 6\r\n", "\r\n"]).get())
+        // A head cut after some lines: those lines are kept, the rest waits.
+        var cut = ResponseHeadParser()
+        let first = try Self.feedLines(&cut, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC:")
+        XCTAssertNil(first.head)
+        XCTAssertEqual(first.used, 29, "up to the end of the last complete line")
+        let second = try Self.feedLines(&cut, "C: 3\r\n\r\n")
+        XCTAssertEqual(String(decoding: try XCTUnwrap(second.head).lines, as: UTF8.self), "A: 1\r\nB: 2\r\nC: 3\r\n")
     }
 }
