@@ -182,6 +182,7 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     /// `name`'s kind: a switch on its length, then an ASCII compare. Hop-by-hop names compare
     /// with `_` as `-`, as `HopByHop` does; the framing names compare exactly, as the framing
     /// check does.
+    @inline(__always)
     static func kind(of name: UnsafeRawBufferPointer) -> FieldKind {
         switch name.count {
         case 2:

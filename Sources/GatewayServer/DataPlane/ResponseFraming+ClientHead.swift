@@ -89,6 +89,11 @@ extension ResponseFraming {
     /// "HTTP/1.1 " code SP reason CRLF (RFC 9112 §4), `status` in 100...999, assembled on
     /// the stack and queued in one copy.
     private static func queueStatusLine(_ status: Int, into queue: inout ByteQueue) {
+        if status == 200 {
+            let ok: StaticString = "HTTP/1.1 200 OK\r\n"
+            queue.append(UnsafeRawBufferPointer(start: ok.utf8Start, count: ok.utf8CodeUnitCount))
+            return
+        }
         let reason = HTTPResponseHead.reasonPhrase(status)
         withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { line in
             var writer = HeadWriter(base: line.baseAddress!, size: line.count)
