@@ -132,7 +132,8 @@ final class ExportTransfer: UpstreamTransferDelegate {
         self.done = done
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        let status = head.status
         self.status = status
     }
 

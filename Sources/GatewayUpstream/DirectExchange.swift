@@ -230,7 +230,7 @@ final class DirectExchange: @unchecked Sendable {
                 return true
             case .head(let head):
                 offset += used
-                if let transfer { delegate?.upstreamTransfer(transfer, didReceiveHead: head.status, fields: head.fields) }
+                if let transfer { delegate?.upstreamTransfer(transfer, didReceiveHead: head) }
                 if state == .finished { return false }
             case .body(let range):
                 let bytes = UnsafeRawBufferPointer(rebasing: input[(offset + range.lowerBound)..<(offset + range.upperBound)])

@@ -111,7 +111,7 @@ public enum UpstreamBodyChunk: Sendable, Equatable {
 /// `resumeReceiving()` or `UpstreamLoop.start` from inside these methods is allowed.
 public protocol UpstreamTransferDelegate: AnyObject {
     /// The final (non-1xx) response head; hop-by-hop fields are still present.
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField])
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead)
     /// Response body bytes (de-chunked). Return false to refuse them for now: the transfer
     /// pauses and the same bytes are offered again after `resumeReceiving()`.
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool

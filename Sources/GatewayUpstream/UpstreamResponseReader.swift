@@ -20,7 +20,7 @@ struct UpstreamResponseReader: Sendable {
         /// Every given byte is used; call again with more.
         case needMore
         /// The final response head.
-        case head(ResponseHeadParser.Head)
+        case head(UpstreamResponseHead)
         /// Body bytes (de-chunked): this range of the input given to `next`.
         case body(Range<Int>)
         /// The response is complete; bytes after it are not part of it.
@@ -71,6 +71,13 @@ struct UpstreamResponseReader: Sendable {
         var i = 0
         while true {
             switch stage {
+            case .head where partialLine.isEmpty:
+                // The usual case: every complete line of the head in this read, in one call.
+                let (head, used) = try parser.consumeLines(UnsafeRawBufferPointer(rebasing: input[i...]))
+                i += used
+                if let head { return (headRead(head), i) }
+                try keepPartial(UnsafeRawBufferPointer(rebasing: input[i...]))
+                return (.needMore, input.count)
             case .head, .trailer:
                 guard let lf = Self.firstLF(input, from: i) else {
                     try keepPartial(UnsafeRawBufferPointer(rebasing: input[i...]))
@@ -152,7 +159,7 @@ struct UpstreamResponseReader: Sendable {
     }
 
     private mutating func completeLine(_ line: UnsafeRawBufferPointer) throws(UpstreamError) -> Step? {
-        if stage == .trailer {
+        if case .trailer = stage {
             trailerBytes += line.count
             guard trailerBytes <= ResponseHeadParser.maxHeadBytes else {
                 throw .aborted("response trailer section over 64 KiB")
@@ -165,6 +172,11 @@ struct UpstreamResponseReader: Sendable {
             return nil
         }
         guard let head = try parser.consume(line) else { return nil }
+        return headRead(head)
+    }
+
+    /// Sets up reading the body `head` announces.
+    private mutating func headRead(_ head: UpstreamResponseHead) -> Step {
         persistent = head.persistent
         if requestIsHead || head.status == 204 || head.status == 304 {
             stage = .length(remaining: 0)
@@ -242,7 +254,8 @@ struct UpstreamResponseReader: Sendable {
         }
     }
 
-    private static func firstLF(_ input: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    /// The offset of the first LF in `input` at or after `start`.
+    static func firstLF(_ input: UnsafeRawBufferPointer, from start: Int) -> Int? {
         guard start < input.count, let base = input.baseAddress else { return nil }
         guard let hit = memchr(base + start, 0x0A, input.count - start) else { return nil }
         return UnsafeRawPointer(hit) - base

@@ -382,7 +382,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         do {
             if let final = try head.consume(line) {
                 headDelivered = true
-                delegate?.upstreamTransfer(self, didReceiveHead: final.status, fields: final.fields)
+                delegate?.upstreamTransfer(self, didReceiveHead: final)
                 if cancelled { return 0 }
             }
             return line.count

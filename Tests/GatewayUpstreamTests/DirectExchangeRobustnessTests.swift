@@ -184,7 +184,7 @@ private final class ResumingInsideDelegate: UpstreamTransferDelegate, @unchecked
 
     init(done: XCTestExpectation) { self.done = done }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {}
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {}
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
         if !refused {
             refused = true

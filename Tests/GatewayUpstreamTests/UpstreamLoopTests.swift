@@ -42,10 +42,10 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
         self.done = done
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
         headCount += 1
-        self.status = status
-        self.fields = fields
+        self.status = head.status
+        self.fields = head.fields
     }
 
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
@@ -682,7 +682,7 @@ final class Chain: UpstreamTransferDelegate, @unchecked Sendable {
                        delegate: self)
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {}
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {}
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
         body += bytes
         return true
@@ -703,8 +703,8 @@ final class HeadCanceller: UpstreamTransferDelegate, @unchecked Sendable {
     var events: [String] = []
     init(done: XCTestExpectation) { self.done = done }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
-        events.append("head \(status)")
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        events.append("head \(head.status)")
         transfer.cancel()
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {

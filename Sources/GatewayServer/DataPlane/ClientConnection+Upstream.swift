@@ -4,22 +4,34 @@ import GatewayUpstream
 
 /// The upstream transfer's events, relayed to the client.
 extension ClientConnection {
-    func upstreamHead(_ ex: Exchange, status: Int, fields: [HTTPField]) {
+    func upstreamHead(_ ex: Exchange, _ head: UpstreamResponseHead) {
         guard exchange === ex, !closed else { return }
-        var fields = fields
-        if let cors = ex.cors { fields = CORSPolicy.responseFields(fields, requestFields: ex.head.fields, cors: cors) }
         let wanted = machine.offersKeepAlive(requested: ex.keepAlive, draining: loop.draining)
-        guard let framing = ResponseFraming.frame(status: status, upstreamFields: fields, requestMethod: ex.head.method,
-                                                  requestVersion: ex.head.version, keepAlive: wanted) else {
+        let queuedBefore = outbound.appendedTotal
+        let framed: ResponseFraming.Framed?
+        if let cors = ex.cors {
+            let fields = CORSPolicy.responseFields(head.fields, requestFields: ex.head.fields, cors: cors)
+            framed = ResponseFraming.clientHead(status: head.status, fields: fields, requestMethod: ex.head.method,
+                                                requestVersion: ex.head.version, keepAlive: wanted)
+                .map { written in
+                    outbound.append(written.bytes)
+                    return ResponseFraming.Framed(body: written.body, keepAlive: written.keepAlive)
+                }
+        } else {
+            framed = ResponseFraming.queueClientHead(for: head, requestMethod: ex.head.method,
+                                                     requestVersion: ex.head.version, keepAlive: wanted, into: &outbound)
+        }
+        guard let framed else {
             answer(.upstreamFailed(.invalidResponse))
             return
         }
-        ex.keepAlive = framing.keepAlive
-        ex.responseBody = framing.body
+        ex.keepAlive = framed.keepAlive
+        ex.responseBody = framed.body
         ex.responseStarted = true
-        ex.status = status
-        ex.unsentResponseAt = outbound.appendedTotal
-        enqueue(HTTPResponseHead(status: status, fields: framing.fields, version: .http11).serialized())
+        ex.status = head.status
+        // The head may still be taken back (a clean 502/504) until its first byte leaves.
+        ex.unsentResponseAt = queuedBefore
+        ex.bytesOut += outbound.appendedTotal - queuedBefore
         apply(machine.upstreamHeadQueued())
     }
 

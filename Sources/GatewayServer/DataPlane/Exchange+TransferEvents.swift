@@ -5,8 +5,8 @@ import GatewayUpstream
 /// (held weakly: a connection that is gone cancels its transfer; the transfer lets go of the
 /// exchange when it completes or is cancelled).
 extension Exchange: UpstreamTransferDelegate {
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
-        connection?.upstreamHead(self, status: status, fields: fields)
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        connection?.upstreamHead(self, head)
     }
     func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveBody bytes: UnsafeRawBufferPointer) -> Bool {
         connection?.upstreamBody(self, bytes) ?? true

@@ -19,7 +19,8 @@ final class IntrospectionDownload: UpstreamTransferDelegate {
         self.completion = completion
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        let status = head.status
         self.status = status
         if status != 200 { fail("HTTP status \(status)", transfer) }
     }

@@ -22,7 +22,8 @@ final class JWKSDownload: UpstreamTransferDelegate {
         self.completion = completion
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        let status = head.status, fields = head.fields
         self.status = status
         maxAge = JWKSRefreshPolicy.maxAge(cacheControl: fields.filter { HeaderName.equals($0.name, "cache-control") }
             .map(\.value))

@@ -25,7 +25,8 @@ final class RevocationDownload: UpstreamTransferDelegate {
         self.completion = completion
     }
 
-    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead status: Int, fields: [HTTPField]) {
+    func upstreamTransfer(_ transfer: UpstreamTransfer, didReceiveHead head: UpstreamResponseHead) {
+        let status = head.status, fields = head.fields
         self.status = status
         etag = fields.last { HeaderName.equals($0.name, "etag") }.map(\.value).flatMap(RevocationDownload.usableETag)
         if status != 200 && status != 304 { fail("HTTP status \(status)", transfer) }
