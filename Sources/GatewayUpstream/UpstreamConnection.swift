@@ -22,7 +22,8 @@ final class UpstreamConnection: @unchecked Sendable {
     enum State { case created, connecting, open, closed }
 
     unowned let loop: UpstreamLoop
-    let key: UpstreamPoolKey
+    /// Where the connection waits while idle (its pool key's list).
+    let idleList: IdleConnectionList
     private var handle: CurlEasyHandle
     private var watched: UpstreamDescriptor?
     private var registration: PollRegistration?
@@ -34,14 +35,17 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Exchanges the connection carried to completion.
     var completedExchanges = 0
 
+    var key: UpstreamPoolKey { idleList.key }
+
     /// The easy handle's identity in the multi handle.
     var easy: UnsafeMutableRawPointer { handle.pointer }
 
     /// A configured, not yet started connection.
     /// - Parameter connectTimeout: seconds for TCP connect and TLS handshake; 0 or less is libcurl's default.
-    init(loop: UpstreamLoop, request: DirectRequest, connectTimeout: Double) throws(UpstreamCallError) {
+    init(loop: UpstreamLoop, request: DirectRequest, idleList: IdleConnectionList,
+         connectTimeout: Double) throws(UpstreamCallError) {
         self.loop = loop
-        self.key = request.key
+        self.idleList = idleList
         handle = try CurlEasyHandle()
         try handle.setConnectionPolicy(tls: request.key.tls, socketContext: loop.socketContext.pointer)
         try handle.set(CURLOPT_CONNECT_ONLY, 1)

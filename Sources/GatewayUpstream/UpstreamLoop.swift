@@ -31,7 +31,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// sockets closed by curl_multi_cleanup do not call into a loop being destroyed.
     let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
-    private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    private var transfers: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// Easy handles of finished transfers, for the next transfers (saves a curl_easy_init +
     /// curl_easy_cleanup per request, and after a clean finish setting the shared options
     /// again; see `CurlEasyHandlePool`).
@@ -54,6 +54,9 @@ public final class UpstreamLoop: @unchecked Sendable {
     private var tlsSessions: CurlShareHandle?
     /// The upstream origin of the last direct request (most requests repeat it).
     private var lastOrigin: UpstreamOrigin?
+    /// The idle connections of `idleListOrigin`'s key (the last origin asked for).
+    private var idleListOrigin: UpstreamOrigin?
+    private var lastIdleList: IdleConnectionList?
     /// Running direct exchanges (the loop keeps them, and checks their deadlines).
     private var runningDirect: [ObjectIdentifier: DirectExchange] = [:]
     /// Fires at the earliest deadline of a running direct exchange.
@@ -147,18 +150,28 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// completes on a later queue turn with `.connectFailed`.
     public func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         assertOnQueue()
-        let transfer = UpstreamTransfer(loop: self, request: request, delegate: delegate)
         if directExchanges {
+            // A local copy: the stored property is not accessed across the call.
+            var origin = lastOrigin
+            let made: Result<DirectRequest?, UpstreamError>
             do throws(UpstreamError) {
-                if let direct = try DirectRequest.make(request, origin: &lastOrigin) {
-                    startDirect(transfer, direct, request, delegate)
-                    return transfer
-                }
+                made = .success(try DirectRequest.make(request, origin: &origin))
             } catch {
+                made = .failure(error)
+            }
+            if origin !== lastOrigin { lastOrigin = origin }
+            switch made {
+            case .success(let direct?):
+                return startDirect(direct, request, delegate)
+            case .success(nil):
+                break
+            case .failure(let error):
+                let transfer = CurlTransfer(loop: self, request: request, delegate: delegate)
                 queue.async { transfer.failBeforeStart(error) }
                 return transfer
             }
         }
+        let transfer = CurlTransfer(loop: self, request: request, delegate: delegate)
         if let error = transfer.configure() {
             queue.async { transfer.failBeforeStart(error) }
             return transfer
@@ -174,26 +187,36 @@ public final class UpstreamLoop: @unchecked Sendable {
 
     // MARK: - Direct exchanges
 
-    private func startDirect(_ transfer: UpstreamTransfer, _ direct: DirectRequest, _ request: UpstreamRequest,
-                             _ delegate: UpstreamTransferDelegate) {
+    private func startDirect(_ direct: DirectRequest, _ request: UpstreamRequest,
+                             _ delegate: UpstreamTransferDelegate) -> DirectExchange {
         let now = DispatchTime.now().uptimeNanoseconds
-        let exchange = DirectExchange(loop: self, transfer: transfer, request: direct, upstream: request,
-                                      delegate: delegate, now: now)
-        transfer.direct = exchange
+        let exchange = DirectExchange(loop: self, request: direct, idleList: idleList(for: direct.origin),
+                                      upstream: request, delegate: delegate, now: now)
         runningDirect[ObjectIdentifier(exchange)] = exchange
         if exchange.deadline != 0 { armDirectTimer(exchange.deadline) }
         exchange.begin(now: now)
+        return exchange
+    }
+
+    /// The list of idle connections for `origin`'s key; looked up only when the origin
+    /// differs from the last one asked for.
+    private func idleList(for origin: UpstreamOrigin) -> IdleConnectionList {
+        if origin === idleListOrigin, let list = lastIdleList { return list }
+        let list = idleConnections.list(for: origin.key)
+        idleListOrigin = origin
+        lastIdleList = list
+        return list
     }
 
     func directExchangeEnded(_ exchange: DirectExchange) {
         runningDirect[ObjectIdentifier(exchange)] = nil
     }
 
-    /// An idle connection for `key`, if one is pooled (older ones met on the way are closed).
-    func takeIdleConnection(_ key: UpstreamPoolKey, now: UInt64) -> UpstreamConnection? {
-        guard idleConnections.count > 0 else { return nil }
+    /// An idle connection from `list`, if one is pooled (older ones met on the way are closed).
+    func takeIdleConnection(from list: IdleConnectionList, now: UInt64) -> UpstreamConnection? {
+        guard !list.connections.isEmpty else { return nil }
         var expired: [UpstreamConnection] = []
-        let connection = idleConnections.take(key, now: now, expired: &expired)
+        let connection = idleConnections.take(from: list, now: now, expired: &expired)
         for old in expired { closeConnection(old) }
         return connection
     }
@@ -292,7 +315,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         idleEasyHandles.keep(easy, clean: clean)
     }
 
-    private func add(_ transfer: UpstreamTransfer) {
+    private func add(_ transfer: CurlTransfer) {
         guard transfer.state == .pending, let easy = transfer.easy else { return }
         do throws(UpstreamCallError) {
             try multi.add(easy)
@@ -305,7 +328,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     }
 
     /// Detaches a transfer's easy handle from the multi handle. Only outside curl calls.
-    func remove(_ transfer: UpstreamTransfer) {
+    func remove(_ transfer: CurlTransfer) {
         precondition(curlDepth == 0, "easy handle removed from inside a libcurl callback")
         guard let easy = transfer.easy else { return }
         if transfer.state == .running {
