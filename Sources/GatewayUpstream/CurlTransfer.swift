@@ -9,8 +9,8 @@ import Glibc
 /// loop's multi handle. Requests with a body (and the few others `DirectRequest` leaves to
 /// libcurl) go this way.
 ///
-/// All mutable state is only touched on the loop's queue (see `UpstreamTransfer`).
-final class CurlTransfer: UpstreamTransfer {
+/// `@unchecked Sendable`: all mutable state is only touched on the loop's queue.
+final class CurlTransfer: UpstreamTransfer, @unchecked Sendable {
     enum State { case pending, running, finished }
 
     let request: UpstreamRequest

@@ -16,8 +16,8 @@ import GatewayHTTP
 /// fresh one once, as libcurl does: the request had no body and the upstream never saw it
 /// complete.
 ///
-/// Only touched on the loop's queue (see `UpstreamTransfer`).
-final class DirectExchange: UpstreamTransfer {
+/// `@unchecked Sendable`: only touched on the loop's queue (see `UpstreamTransfer`).
+final class DirectExchange: UpstreamTransfer, @unchecked Sendable {
     enum State { case connecting, sending, receiving, finished }
 
     /// Cleared once the exchange is over.
@@ -37,6 +37,12 @@ final class DirectExchange: UpstreamTransfer {
     private var sent = 0
     private var reusedConnection = false
     private var retried = false
+    /// The loop's list of running exchanges (`UpstreamLoop.newestRunning`); only the loop
+    /// sets these. Each exchange is kept alive by the link to it from a newer one (or by
+    /// the loop's head), so the link back to that newer one is not counted.
+    var isRunningListed = false
+    var olderRunning: DirectExchange?
+    unowned(unsafe) var newerRunning: DirectExchange?
     /// Inside `begin`: failures are reported on a later queue turn.
     private var beginning = false
     /// Response bytes the delegate refused (paused): decoded body bytes, then the rest of

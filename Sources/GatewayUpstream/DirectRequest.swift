@@ -231,12 +231,20 @@ struct DirectRequest: Sendable {
             count -= range.count
         }
 
-        /// Whether `byte` is a token character (RFC 9110 §5.6.2): bit `byte` of a 128-bit
-        /// set (DIGIT, ALPHA and ``!#$%&'*+-.^_`|~``); never a byte ≥ 0x80.
+        /// "1" at index `byte` for a token character (RFC 9110 §5.6.2: DIGIT, ALPHA and
+        /// ``!#$%&'*+-.^_`|~``), "0" for every other byte; 64 bytes per line.
+        private static var tokenTable: StaticString {
+            """
+            0000000000000000000000000000000001011111001101101111111111000000\
+            0111111111111111111111111110001111111111111111111111111111101010\
+            0000000000000000000000000000000000000000000000000000000000000000\
+            0000000000000000000000000000000000000000000000000000000000000000
+            """
+        }
+
         @inline(__always)
         static func isTokenByte(_ byte: UInt8) -> Bool {
-            let word: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : (byte < 128 ? 0x57FF_FFFF_C7FF_FFFE : 0)
-            return (word >> UInt64(byte & 63)) & 1 != 0
+            tokenTable.utf8Start[Int(byte)] == 0x31
         }
 
         /// Whether `byte` may be in a field value (RFC 9110 §5.5): HTAB, SP, VCHAR, obs-text.
@@ -247,35 +255,58 @@ struct DirectRequest: Sendable {
 
         /// Copies a field name, checking that it is a token (RFC 9110 §5.6.2). The caller
         /// checked `room`.
-        /// - Returns: false at the first byte that is not a token character.
+        /// - Returns: false (nothing counted as written) when a byte is not a token character.
         mutating func appendToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
-            precondition(bytes.count <= capacity - count)
-            let target = base + count
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                guard Self.isTokenByte(b) else { return false }
-                target[i] = b
+            guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+            let n = bytes.count
+            precondition(n <= capacity - count)
+            let table = Self.tokenTable.utf8Start
+            var i = 0
+            while i < n {
+                guard table[Int(source[i])] == 0x31 else { return false }
+                i &+= 1
             }
-            count += bytes.count
+            (base + count).update(from: source, count: n)
+            count += n
             return true
         }
 
         /// Copies a field value, checking for CR, LF, NUL and other CTLs (RFC 9110 §5.5).
-        /// The caller checked `room`. Branch-free per byte: values are the bulk of a head.
-        /// - Returns: false when a byte may not be in a field value.
+        /// The caller checked `room`.
+        /// - Returns: false (nothing counted as written) when a byte may not be in a field value.
         mutating func appendFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
             guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
             let n = bytes.count
             precondition(n <= capacity - count)
-            let target = base + count
-            var invalid = false
-            for i in 0..<n {
-                let b = source[i]
-                target[i] = b
-                invalid = invalid || !Self.isFieldValueByte(b)
-            }
+            guard Self.areFieldValueBytes(source, n) else { return false }
+            (base + count).update(from: source, count: n)
             count += n
-            return !invalid
+            return true
+        }
+
+        /// Whether all `n` bytes at `bytes` may be in a field value, eight at a time: a word
+        /// with no byte below 0x20 and none equal to 0x7F is valid as a whole (the exact
+        /// "has a byte less than" / "has a zero byte" word tests); any other word is looked
+        /// at byte by byte (HTAB is below 0x20 and valid).
+        static func areFieldValueBytes(_ bytes: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            var i = 0
+            while n - i >= 8 {
+                let word = UnsafeRawPointer(bytes + i).loadUnaligned(as: UInt64.self)
+                let below20 = (word &- ones &* 0x20) & ~word & highBits
+                let del = word ^ (ones &* 0x7F)
+                let equal7F = (del &- ones) & ~del & highBits
+                if below20 | equal7F != 0 {
+                    for j in i..<(i + 8) where !isFieldValueByte(bytes[j]) { return false }
+                }
+                i &+= 8
+            }
+            while i < n {
+                guard isFieldValueByte(bytes[i]) else { return false }
+                i &+= 1
+            }
+            return true
         }
 
         /// Copies the path and query (origin-form, RFC 9112 §3.2.1): visible ASCII only.

@@ -57,8 +57,10 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// The idle connections of `idleListOrigin`'s key (the last origin asked for).
     private var idleListOrigin: UpstreamOrigin?
     private var lastIdleList: IdleConnectionList?
-    /// Running direct exchanges (the loop keeps them, and checks their deadlines).
-    private var runningDirect: [ObjectIdentifier: DirectExchange] = [:]
+    /// Running direct exchanges, newest first, linked through the exchanges themselves
+    /// (`DirectExchange.olderRunning`): the loop keeps them, and checks their deadlines;
+    /// starting and ending one hashes nothing.
+    private var newestRunning: DirectExchange?
     /// Fires at the earliest deadline of a running direct exchange.
     private let directTimer: DispatchSourceTimer
     private var directTimerDeadline = UInt64.max
@@ -153,21 +155,18 @@ public final class UpstreamLoop: @unchecked Sendable {
         if directExchanges {
             // A local copy: the stored property is not accessed across the call.
             var origin = lastOrigin
-            let made: Result<DirectRequest?, UpstreamError>
+            var direct: DirectRequest?
+            var failure: UpstreamError?
             do throws(UpstreamError) {
-                made = .success(try DirectRequest.make(request, origin: &origin))
+                direct = try DirectRequest.make(request, origin: &origin)
             } catch {
-                made = .failure(error)
+                failure = error
             }
             if origin !== lastOrigin { lastOrigin = origin }
-            switch made {
-            case .success(let direct?):
-                return startDirect(direct, request, delegate)
-            case .success(nil):
-                break
-            case .failure(let error):
+            if let direct { return startDirect(direct, request, delegate) }
+            if let failure {
                 let transfer = CurlTransfer(loop: self, request: request, delegate: delegate)
-                queue.async { transfer.failBeforeStart(error) }
+                queue.async { transfer.failBeforeStart(failure) }
                 return transfer
             }
         }
@@ -192,7 +191,10 @@ public final class UpstreamLoop: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let exchange = DirectExchange(loop: self, request: direct, idleList: idleList(for: direct.origin),
                                       upstream: request, delegate: delegate, now: now)
-        runningDirect[ObjectIdentifier(exchange)] = exchange
+        exchange.olderRunning = newestRunning
+        newestRunning?.newerRunning = exchange
+        newestRunning = exchange
+        exchange.isRunningListed = true
         if exchange.deadline != 0 { armDirectTimer(exchange.deadline) }
         exchange.begin(now: now)
         return exchange
@@ -208,8 +210,20 @@ public final class UpstreamLoop: @unchecked Sendable {
         return list
     }
 
+    /// Takes a running exchange out of the list (once; later calls do nothing).
     func directExchangeEnded(_ exchange: DirectExchange) {
-        runningDirect[ObjectIdentifier(exchange)] = nil
+        guard exchange.isRunningListed else { return }
+        exchange.isRunningListed = false
+        let older = exchange.olderRunning
+        let newer = exchange.newerRunning
+        exchange.olderRunning = nil
+        exchange.newerRunning = nil
+        older?.newerRunning = newer
+        if let newer {
+            newer.olderRunning = older
+        } else {
+            newestRunning = older
+        }
     }
 
     /// An idle connection from `list`, if one is pooled (older ones met on the way are closed).
@@ -287,7 +301,10 @@ public final class UpstreamLoop: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         var next = UInt64.max
         var expired: [DirectExchange] = []
-        for exchange in runningDirect.values where exchange.deadline != 0 {
+        var cursor = newestRunning
+        while let exchange = cursor {
+            cursor = exchange.olderRunning
+            guard exchange.deadline != 0 else { continue }
             if exchange.deadline <= now {
                 expired.append(exchange)
             } else {
