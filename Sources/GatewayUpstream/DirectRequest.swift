@@ -26,20 +26,27 @@ struct DirectRequest: Sendable {
     /// - Throws: `.connectFailed` for a method, field or URL that is not valid HTTP (as the
     ///   libcurl transfer would).
     static func make(_ request: UpstreamRequest, origin: inout UpstreamOrigin?) throws(UpstreamError) -> DirectRequest? {
+        // The closures take only what they use: capturing the whole request copies it.
+        let fields = request.fields
+        let tls = request.tls
+        let bodiless = request.body == .none
         let result = withBytes(request.method) { method in
-            withBytes(request.url) { url in make(request, method: method, url: url, origin: &origin) }
+            withBytes(request.url) { url in
+                make(method: method, url: url, fields: fields, tls: tls, bodiless: bodiless, origin: &origin)
+            }
         }
         return try result.get()
     }
 
-    private static func make(_ request: UpstreamRequest, method: UnsafeRawBufferPointer, url: UnsafeRawBufferPointer,
+    private static func make(method: UnsafeRawBufferPointer, url: UnsafeRawBufferPointer, fields: [HTTPField],
+                             tls: UpstreamTLSOptions?, bodiless: Bool,
                              origin: inout UpstreamOrigin?) -> Result<DirectRequest?, UpstreamError> {
         let kind = MethodKind(method)
-        guard request.body == .none || kind == .head else { return .success(nil) }
+        guard bodiless || kind == .head else { return .success(nil) }
         let target: UpstreamOrigin
-        if let known = origin, known.matches(url, tls: request.tls) {
+        if let known = origin, known.matches(url, tls: tls) {
             target = known
-        } else if let read = UpstreamOrigin.read(url, tls: request.tls) {
+        } else if let read = UpstreamOrigin.read(url, tls: tls) {
             origin = read
             target = read
         } else {
@@ -52,23 +59,28 @@ struct DirectRequest: Sendable {
                           hostField: target.hostField, contentLengthZero: kind == .bodyCarrying)
         // Written in one pass into a buffer sized by a guess; a head that does not fit is
         // written again into one of the exact size.
-        var capacity = shape.fixedBytes + request.fields.count * 96
+        var capacity = shape.fixedBytes + fields.count * 96
         var exact = false
         while true {
-            var problem: Problem?
-            let head = request.fields.withUnsafeBufferPointer { fields in
-                [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            // Zero-filled rather than `unsafeUninitializedCapacity`, whose allocation is not
+            // specialised (a generic metadata look-up per request); then cut to the length.
+            var head = [UInt8](repeating: 0, count: capacity)
+            var written = 0
+            let problem = fields.withUnsafeBufferPointer { fields in
+                head.withUnsafeMutableBufferPointer { buffer -> Problem? in
                     var out = HeadWriter(base: buffer.baseAddress!, capacity: buffer.count)
-                    problem = shape.write(fields, to: &out)
-                    count = problem == nil ? out.count : 0
+                    let problem = shape.write(fields, to: &out)
+                    written = out.count
+                    return problem
                 }
             }
             switch problem {
             case nil:
+                head.removeLast(capacity - written)
                 return .success(DirectRequest(origin: target, head: head, isHeadRequest: kind == .head))
             case .overflow?:
                 precondition(!exact, "request head longer than its exact size")
-                capacity = request.fields.withUnsafeBufferPointer { shape.exactBytes($0) }
+                capacity = fields.withUnsafeBufferPointer { shape.exactBytes($0) }
                 exact = true
             case .fragment?:
                 return .success(nil)  // libcurl's to interpret
@@ -176,12 +188,13 @@ struct DirectRequest: Sendable {
                     default:
                         break
                     }
-                    out.append(0x3A)
-                    if !value.isEmpty {
-                        out.append(0x20)
+                    if value.isEmpty {
+                        out.append(0x3A)
+                    } else {
+                        out.append(0x3A, 0x20)
                         guard out.appendFieldValue(value) else { return .invalidField }
                     }
-                    out.append("\r\n")
+                    out.append(0x0D, 0x0A)
                     return nil
                 }
                 if let problem { return problem }
@@ -207,6 +220,15 @@ struct DirectRequest: Sendable {
             precondition(count < capacity)
             base[count] = byte
             count += 1
+        }
+
+        /// Two bytes, stored directly (a separator or CRLF).
+        @inline(__always)
+        mutating func append(_ first: UInt8, _ second: UInt8) {
+            precondition(capacity - count >= 2)
+            base[count] = first
+            base[count + 1] = second
+            count += 2
         }
 
         @inline(__always)
@@ -260,13 +282,16 @@ struct DirectRequest: Sendable {
             guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
             let n = bytes.count
             precondition(n <= capacity - count)
+            // Copied in the same loop: names are short, shorter than a memmove call costs.
             let table = Self.tokenTable.utf8Start
+            let target = base + count
             var i = 0
             while i < n {
-                guard table[Int(source[i])] == 0x31 else { return false }
+                let b = source[i]
+                guard table[Int(b)] == 0x31 else { return false }
+                target[i] = b
                 i &+= 1
             }
-            (base + count).update(from: source, count: n)
             count += n
             return true
         }

@@ -5,7 +5,9 @@
 /// Only touched on the loop's queue.
 final class IdleConnectionList: @unchecked Sendable {
     let key: UpstreamPoolKey
-    var connections: [UpstreamConnection] = []
+    /// Not checked for exclusive access at run time: only `UpstreamConnectionPool` touches
+    /// it, in methods that call nothing that could touch it again.
+    @exclusivity(unchecked) var connections: [UpstreamConnection] = []
 
     init(key: UpstreamPoolKey) {
         self.key = key

@@ -29,9 +29,12 @@ final class UpstreamConnection: @unchecked Sendable {
     private var registration: PollRegistration?
     private(set) var state = State.created
     /// The exchange using the connection; nil while idle. Set and cleared by the exchange.
-    var exchange: DirectExchange?
+    /// Neither is checked for exclusive access at run time (read on every readiness event,
+    /// written on every take and keep): each access is a plain load or store, and
+    /// releasing an exchange never touches its connection's fields.
+    @exclusivity(unchecked) var exchange: DirectExchange?
     /// When the connection went idle (`DispatchTime` nanoseconds).
-    var idleSince: UInt64 = 0
+    @exclusivity(unchecked) var idleSince: UInt64 = 0
     /// Exchanges the connection carried to completion.
     var completedExchanges = 0
 
