@@ -57,13 +57,16 @@ final class DirectExchange: UpstreamTransfer, @unchecked Sendable {
     @exclusivity(unchecked) private var receivePaused = false
     private var resumeScheduled = false
 
-    init(loop: UpstreamLoop, request: DirectRequest, idleList: IdleConnectionList, upstream: UpstreamRequest,
-         delegate: UpstreamTransferDelegate, now: UInt64) {
+    /// - Parameters:
+    ///   - connectTimeout: seconds for TCP connect and TLS handshake; 0 or less is libcurl's default.
+    ///   - timeout: seconds for the whole exchange; 0 or less is no limit.
+    init(loop: UpstreamLoop, request: DirectRequest, idleList: IdleConnectionList, connectTimeout: Double,
+         timeout: Double, delegate: UpstreamTransferDelegate, now: UInt64) {
         self.delegate = delegate
         self.request = request
         self.idleList = idleList
-        self.connectTimeout = upstream.connectTimeout
-        deadline = upstream.timeout > 0 ? now + UInt64((upstream.timeout * 1e9).rounded()) : 0
+        self.connectTimeout = connectTimeout
+        deadline = timeout > 0 ? now + UInt64((timeout * 1e9).rounded()) : 0
         reader = UpstreamResponseReader(requestIsHead: request.isHeadRequest)
         super.init(loop: loop)
     }

@@ -26,27 +26,20 @@ struct DirectRequest: Sendable {
     /// - Throws: `.connectFailed` for a method, field or URL that is not valid HTTP (as the
     ///   libcurl transfer would).
     static func make(_ request: UpstreamRequest, origin: inout UpstreamOrigin?) throws(UpstreamError) -> DirectRequest? {
-        // The closures take only what they use: capturing the whole request copies it.
-        let fields = request.fields
-        let tls = request.tls
-        let bodiless = request.body == .none
         let result = withBytes(request.method) { method in
-            withBytes(request.url) { url in
-                make(method: method, url: url, fields: fields, tls: tls, bodiless: bodiless, origin: &origin)
-            }
+            withBytes(request.url) { url in make(request, method: method, url: url, origin: &origin) }
         }
         return try result.get()
     }
 
-    private static func make(method: UnsafeRawBufferPointer, url: UnsafeRawBufferPointer, fields: [HTTPField],
-                             tls: UpstreamTLSOptions?, bodiless: Bool,
+    private static func make(_ request: UpstreamRequest, method: UnsafeRawBufferPointer, url: UnsafeRawBufferPointer,
                              origin: inout UpstreamOrigin?) -> Result<DirectRequest?, UpstreamError> {
         let kind = MethodKind(method)
-        guard bodiless || kind == .head else { return .success(nil) }
+        guard request.body == .none || kind == .head else { return .success(nil) }
         let target: UpstreamOrigin
-        if let known = origin, known.matches(url, tls: tls) {
+        if let known = origin, known.matches(url, tls: request.tls) {
             target = known
-        } else if let read = UpstreamOrigin.read(url, tls: tls) {
+        } else if let read = UpstreamOrigin.read(url, tls: request.tls) {
             origin = read
             target = read
         } else {
@@ -59,28 +52,28 @@ struct DirectRequest: Sendable {
                           hostField: target.hostField, contentLengthZero: kind == .bodyCarrying)
         // Written in one pass into a buffer sized by a guess; a head that does not fit is
         // written again into one of the exact size.
-        var capacity = shape.fixedBytes + fields.count * 96
+        // The head is written into a temporary buffer (on the stack when small) and copied
+        // into an array of its length: an array made with `unsafeUninitializedCapacity`
+        // or `repeating:` is allocated through an unspecialised path (a generic metadata
+        // look-up per request), one made from a buffer is not.
+        var capacity = shape.fixedBytes + request.fields.count * 96
         var exact = false
         while true {
-            // Zero-filled rather than `unsafeUninitializedCapacity`, whose allocation is not
-            // specialised (a generic metadata look-up per request); then cut to the length.
-            var head = [UInt8](repeating: 0, count: capacity)
-            var written = 0
-            let problem = fields.withUnsafeBufferPointer { fields in
-                head.withUnsafeMutableBufferPointer { buffer -> Problem? in
+            var head: [UInt8] = []
+            let problem = request.fields.withUnsafeBufferPointer { fields in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer -> Problem? in
                     var out = HeadWriter(base: buffer.baseAddress!, capacity: buffer.count)
                     let problem = shape.write(fields, to: &out)
-                    written = out.count
+                    if problem == nil { head = Array(UnsafeBufferPointer(rebasing: buffer[0..<out.count])) }
                     return problem
                 }
             }
             switch problem {
             case nil:
-                head.removeLast(capacity - written)
                 return .success(DirectRequest(origin: target, head: head, isHeadRequest: kind == .head))
             case .overflow?:
                 precondition(!exact, "request head longer than its exact size")
-                capacity = fields.withUnsafeBufferPointer { shape.exactBytes($0) }
+                capacity = request.fields.withUnsafeBufferPointer { shape.exactBytes($0) }
                 exact = true
             case .fragment?:
                 return .success(nil)  // libcurl's to interpret

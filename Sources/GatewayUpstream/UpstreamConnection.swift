@@ -24,7 +24,9 @@ final class UpstreamConnection: @unchecked Sendable {
     unowned let loop: UpstreamLoop
     /// Where the connection waits while idle (its pool key's list).
     let idleList: IdleConnectionList
-    private var handle: CurlEasyHandle
+    /// Not checked for exclusive access at run time (borrowed on every send and read): no
+    /// libcurl call made through it calls back into this connection.
+    @exclusivity(unchecked) private var handle: CurlEasyHandle
     private var watched: UpstreamDescriptor?
     private var registration: PollRegistration?
     private(set) var state = State.created

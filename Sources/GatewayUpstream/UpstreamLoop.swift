@@ -192,7 +192,8 @@ public final class UpstreamLoop: @unchecked Sendable {
                              _ delegate: UpstreamTransferDelegate) -> DirectExchange {
         let now = DispatchTime.now().uptimeNanoseconds
         let exchange = DirectExchange(loop: self, request: direct, idleList: idleList(for: direct.origin),
-                                      upstream: request, delegate: delegate, now: now)
+                                      connectTimeout: request.connectTimeout, timeout: request.timeout,
+                                      delegate: delegate, now: now)
         exchange.olderRunning = newestRunning
         newestRunning?.newerRunning = exchange
         newestRunning = exchange
