@@ -271,6 +271,7 @@ struct DirectRequest: Sendable {
         /// Copies a field name, checking that it is a token (RFC 9110 §5.6.2). The caller
         /// checked `room`.
         /// - Returns: false (nothing counted as written) when a byte is not a token character.
+        @inline(__always)
         mutating func appendToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
             guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
             let n = bytes.count
@@ -292,6 +293,7 @@ struct DirectRequest: Sendable {
         /// Copies a field value, checking for CR, LF, NUL and other CTLs (RFC 9110 §5.5).
         /// The caller checked `room`.
         /// - Returns: false (nothing counted as written) when a byte may not be in a field value.
+        @inline(__always)
         mutating func appendFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
             guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
             let n = bytes.count
