@@ -8,7 +8,7 @@ internal import CCurl
 /// `UpstreamCallError`.
 ///
 /// A handle keeps the options every transfer shares (`isConfigured`, set up by
-/// `UpstreamTransfer`) from one transfer to the next; only the per-request options are set
+/// `CurlTransfer`) from one transfer to the next; only the per-request options are set
 /// again. `reset()` drops everything.
 struct CurlEasyHandle: ~Copyable {
     /// The `CURL *`; valid while this value lives. Used as the transfer's identity in the

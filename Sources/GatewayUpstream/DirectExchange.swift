@@ -16,45 +16,59 @@ import GatewayHTTP
 /// fresh one once, as libcurl does: the request had no body and the upstream never saw it
 /// complete.
 ///
-/// `@unchecked Sendable`: only touched on the loop's queue.
-final class DirectExchange: @unchecked Sendable {
+/// `@unchecked Sendable`: only touched on the loop's queue (see `UpstreamTransfer`).
+final class DirectExchange: UpstreamTransfer, @unchecked Sendable {
     enum State { case connecting, sending, receiving, finished }
 
-    let loop: UpstreamLoop
-    /// The public face handed to the delegate; cleared once the exchange is over.
-    private var transfer: UpstreamTransfer?
+    /// Cleared once the exchange is over.
     private var delegate: UpstreamTransferDelegate?
+    /// What the delegate's events name: this exchange, until it is over.
+    private var transfer: UpstreamTransfer? { delegate == nil ? nil : self }
     let request: DirectRequest
+    /// Where this request's origin keeps its idle connections.
+    private let idleList: IdleConnectionList
     private let connectTimeout: Double
     /// `DispatchTime` nanoseconds when the whole exchange times out; 0 for no limit.
     let deadline: UInt64
-    private(set) var state = State.connecting
-    private var connection: UpstreamConnection?
+    /// `state`, `sent` and `receivePaused` are not checked for exclusive access at run
+    /// time (on every send and read): plain values, only ever loaded and stored.
+    @exclusivity(unchecked) private(set) var state = State.connecting
+    /// Not checked for exclusive access at run time (read on every send and read): each
+    /// access is a plain load or store, and releasing a connection never touches this
+    /// exchange.
+    @exclusivity(unchecked) private var connection: UpstreamConnection?
     private var reader: UpstreamResponseReader
     /// Request head bytes sent so far.
-    private var sent = 0
+    @exclusivity(unchecked) private var sent = 0
     private var reusedConnection = false
     private var retried = false
+    /// The loop's list of running exchanges (`UpstreamLoop.newestRunning`); only the loop
+    /// sets these. Each exchange is kept alive by the link to it from a newer one (or by
+    /// the loop's head), so the link back to that newer one is not counted.
+    var isRunningListed = false
+    var olderRunning: DirectExchange?
+    unowned(unsafe) var newerRunning: DirectExchange?
     /// Inside `begin`: failures are reported on a later queue turn.
     private var beginning = false
     /// Response bytes the delegate refused (paused): decoded body bytes, then the rest of
     /// the read that followed them, still undecoded.
     private var heldBody: [UInt8] = []
     private var heldInput: [UInt8] = []
-    private var receivePaused = false
+    @exclusivity(unchecked) private var receivePaused = false
     private var resumeScheduled = false
-    /// The libcurl or system failure behind the outcome (the transfer's `callError`).
-    private var callError: UpstreamCallError?
 
-    init(loop: UpstreamLoop, transfer: UpstreamTransfer, request: DirectRequest, upstream: UpstreamRequest,
-         delegate: UpstreamTransferDelegate, now: UInt64) {
-        self.loop = loop
-        self.transfer = transfer
+    /// - Parameters:
+    ///   - connectTimeout: seconds for TCP connect and TLS handshake; 0 or less is libcurl's default.
+    ///   - timeout: seconds for the whole exchange; 0 or less is no limit.
+    init(loop: UpstreamLoop, request: DirectRequest, idleList: IdleConnectionList, connectTimeout: Double,
+         timeout: Double, delegate: UpstreamTransferDelegate, now: UInt64) {
         self.delegate = delegate
         self.request = request
-        self.connectTimeout = upstream.connectTimeout
-        deadline = upstream.timeout > 0 ? now + UInt64((upstream.timeout * 1e9).rounded()) : 0
+        self.idleList = idleList
+        self.connectTimeout = connectTimeout
+        deadline = timeout > 0 ? now + UInt64((timeout * 1e9).rounded()) : 0
         reader = UpstreamResponseReader(requestIsHead: request.isHeadRequest)
+        super.init(loop: loop)
     }
 
     /// Takes a pooled connection or starts a new one. No delegate call from inside.
@@ -67,7 +81,7 @@ final class DirectExchange: @unchecked Sendable {
         guard state == .connecting else { return }  // cancelled meanwhile
         beginning = true
         defer { beginning = false }
-        if let pooled = loop.takeIdleConnection(request.key, now: now) {
+        if let pooled = loop.takeIdleConnection(from: idleList, now: now) {
             reusedConnection = true
             pooled.exchange = self
             connection = pooled
@@ -77,9 +91,15 @@ final class DirectExchange: @unchecked Sendable {
         }
     }
 
-    // MARK: - Control (from the transfer)
+    // MARK: - Control (the delegate's)
 
-    func resumeReceiving() {
+    /// No request body to resume.
+    override func resumeSending() {
+        loop.assertOnQueue()
+    }
+
+    override func resumeReceiving() {
+        loop.assertOnQueue()
         // Not only once paused: the delegate may call this from inside the `didReceiveBody`
         // that then refuses the bytes; `resume` looks on the next turn.
         guard state == .receiving, !resumeScheduled else { return }
@@ -89,11 +109,11 @@ final class DirectExchange: @unchecked Sendable {
     }
 
     /// No delegate call after this; the connection is closed (a response may be mid-way).
-    func cancel() {
+    override func cancel() {
+        loop.assertOnQueue()
         guard state != .finished else { return }
         state = .finished
         delegate = nil
-        transfer = nil
         loop.directExchangeEnded(self)
         dropConnection()
     }
@@ -110,7 +130,7 @@ final class DirectExchange: @unchecked Sendable {
         state = .connecting
         let fresh: UpstreamConnection
         do throws(UpstreamCallError) {
-            fresh = try UpstreamConnection(loop: loop, request: request, connectTimeout: connectTimeout)
+            fresh = try UpstreamConnection(loop: loop, request: request, idleList: idleList, connectTimeout: connectTimeout)
         } catch {
             complete(error.kind == .resourceExhausted ? .connectFailed("out of memory") : .connectFailed("libcurl refused an option"),
                      keepConnection: false)
@@ -339,10 +359,7 @@ final class DirectExchange: @unchecked Sendable {
             }
         }
         let delegate = self.delegate
-        let transfer = self.transfer
         self.delegate = nil
-        self.transfer = nil
-        transfer?.directExchangeFinished(callError)
-        if let transfer { delegate?.upstreamTransfer(transfer, didComplete: error) }
+        delegate?.upstreamTransfer(self, didComplete: error)
     }
 }

@@ -1,5 +1,5 @@
 // Plain types of the upstream client. `UpstreamLoop` (UpstreamLoop.swift) and
-// `UpstreamTransfer` (UpstreamTransfer.swift) drive libcurl with them.
+// `UpstreamTransfer` (UpstreamTransfer.swift: `CurlTransfer`, `DirectExchange`) drive libcurl with them.
 import GatewayHTTP
 
 /// How the request body reaches the upstream (RFC 9112 §6). The framing fields

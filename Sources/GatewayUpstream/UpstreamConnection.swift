@@ -22,26 +22,35 @@ final class UpstreamConnection: @unchecked Sendable {
     enum State { case created, connecting, open, closed }
 
     unowned let loop: UpstreamLoop
-    let key: UpstreamPoolKey
-    private var handle: CurlEasyHandle
+    /// Where the connection waits while idle (its pool key's list).
+    let idleList: IdleConnectionList
+    /// Not checked for exclusive access at run time (borrowed on every send and read): no
+    /// libcurl call made through it calls back into this connection.
+    @exclusivity(unchecked) private var handle: CurlEasyHandle
     private var watched: UpstreamDescriptor?
     private var registration: PollRegistration?
     private(set) var state = State.created
     /// The exchange using the connection; nil while idle. Set and cleared by the exchange.
-    var exchange: DirectExchange?
+    /// Neither is checked for exclusive access at run time (read on every readiness event,
+    /// written on every take and keep): each access is a plain load or store, and
+    /// releasing an exchange never touches its connection's fields.
+    @exclusivity(unchecked) var exchange: DirectExchange?
     /// When the connection went idle (`DispatchTime` nanoseconds).
-    var idleSince: UInt64 = 0
+    @exclusivity(unchecked) var idleSince: UInt64 = 0
     /// Exchanges the connection carried to completion.
     var completedExchanges = 0
+
+    var key: UpstreamPoolKey { idleList.key }
 
     /// The easy handle's identity in the multi handle.
     var easy: UnsafeMutableRawPointer { handle.pointer }
 
     /// A configured, not yet started connection.
     /// - Parameter connectTimeout: seconds for TCP connect and TLS handshake; 0 or less is libcurl's default.
-    init(loop: UpstreamLoop, request: DirectRequest, connectTimeout: Double) throws(UpstreamCallError) {
+    init(loop: UpstreamLoop, request: DirectRequest, idleList: IdleConnectionList,
+         connectTimeout: Double) throws(UpstreamCallError) {
         self.loop = loop
-        self.key = request.key
+        self.idleList = idleList
         handle = try CurlEasyHandle()
         try handle.setConnectionPolicy(tls: request.key.tls, socketContext: loop.socketContext.pointer)
         try handle.set(CURLOPT_CONNECT_ONLY, 1)

@@ -31,7 +31,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// sockets closed by curl_multi_cleanup do not call into a loop being destroyed.
     let socketContext = UpstreamSocketContext()
     /// Running transfers by easy handle; the loop owns them until they finish.
-    private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    private var transfers: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// Easy handles of finished transfers, for the next transfers (saves a curl_easy_init +
     /// curl_easy_cleanup per request, and after a clean finish setting the shared options
     /// again; see `CurlEasyHandlePool`).
@@ -48,14 +48,21 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// otherwise close the connection of every transfer with a body as it finished.
     private var directConnectionsInMulti = 0
     static let maxIdleCurlConnections = 256
-    /// Idle connect-only connections.
-    private var idleConnections = UpstreamConnectionPool()
+    /// Idle connect-only connections. Not checked for exclusive access at run time (a
+    /// thread-local look-up on every take and keep): the pool's methods never call back
+    /// into the loop, so no access to it can overlap another.
+    @exclusivity(unchecked) private var idleConnections = UpstreamConnectionPool()
     /// TLS sessions of the connect-only connections (made on their first https connection).
     private var tlsSessions: CurlShareHandle?
     /// The upstream origin of the last direct request (most requests repeat it).
     private var lastOrigin: UpstreamOrigin?
-    /// Running direct exchanges (the loop keeps them, and checks their deadlines).
-    private var runningDirect: [ObjectIdentifier: DirectExchange] = [:]
+    /// The idle connections of `idleListOrigin`'s key (the last origin asked for).
+    private var idleListOrigin: UpstreamOrigin?
+    private var lastIdleList: IdleConnectionList?
+    /// Running direct exchanges, newest first, linked through the exchanges themselves
+    /// (`DirectExchange.olderRunning`): the loop keeps them, and checks their deadlines;
+    /// starting and ending one hashes nothing.
+    private var newestRunning: DirectExchange?
     /// Fires at the earliest deadline of a running direct exchange.
     private let directTimer: DispatchSourceTimer
     private var directTimerDeadline = UInt64.max
@@ -147,18 +154,25 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// completes on a later queue turn with `.connectFailed`.
     public func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         assertOnQueue()
-        let transfer = UpstreamTransfer(loop: self, request: request, delegate: delegate)
         if directExchanges {
+            // A local copy: the stored property is not accessed across the call.
+            var origin = lastOrigin
+            var direct: DirectRequest?
+            var failure: UpstreamError?
             do throws(UpstreamError) {
-                if let direct = try DirectRequest.make(request, origin: &lastOrigin) {
-                    startDirect(transfer, direct, request, delegate)
-                    return transfer
-                }
+                direct = try DirectRequest.make(request, origin: &origin)
             } catch {
-                queue.async { transfer.failBeforeStart(error) }
+                failure = error
+            }
+            if origin !== lastOrigin { lastOrigin = origin }
+            if let direct { return startDirect(direct, request, delegate) }
+            if let failure {
+                let transfer = CurlTransfer(loop: self, request: request, delegate: delegate)
+                queue.async { transfer.failBeforeStart(failure) }
                 return transfer
             }
         }
+        let transfer = CurlTransfer(loop: self, request: request, delegate: delegate)
         if let error = transfer.configure() {
             queue.async { transfer.failBeforeStart(error) }
             return transfer
@@ -174,26 +188,52 @@ public final class UpstreamLoop: @unchecked Sendable {
 
     // MARK: - Direct exchanges
 
-    private func startDirect(_ transfer: UpstreamTransfer, _ direct: DirectRequest, _ request: UpstreamRequest,
-                             _ delegate: UpstreamTransferDelegate) {
+    private func startDirect(_ direct: DirectRequest, _ request: UpstreamRequest,
+                             _ delegate: UpstreamTransferDelegate) -> DirectExchange {
         let now = DispatchTime.now().uptimeNanoseconds
-        let exchange = DirectExchange(loop: self, transfer: transfer, request: direct, upstream: request,
+        let exchange = DirectExchange(loop: self, request: direct, idleList: idleList(for: direct.origin),
+                                      connectTimeout: request.connectTimeout, timeout: request.timeout,
                                       delegate: delegate, now: now)
-        transfer.direct = exchange
-        runningDirect[ObjectIdentifier(exchange)] = exchange
+        exchange.olderRunning = newestRunning
+        newestRunning?.newerRunning = exchange
+        newestRunning = exchange
+        exchange.isRunningListed = true
         if exchange.deadline != 0 { armDirectTimer(exchange.deadline) }
         exchange.begin(now: now)
+        return exchange
     }
 
+    /// The list of idle connections for `origin`'s key; looked up only when the origin
+    /// differs from the last one asked for.
+    private func idleList(for origin: UpstreamOrigin) -> IdleConnectionList {
+        if origin === idleListOrigin, let list = lastIdleList { return list }
+        let list = idleConnections.list(for: origin.key)
+        idleListOrigin = origin
+        lastIdleList = list
+        return list
+    }
+
+    /// Takes a running exchange out of the list (once; later calls do nothing).
     func directExchangeEnded(_ exchange: DirectExchange) {
-        runningDirect[ObjectIdentifier(exchange)] = nil
+        guard exchange.isRunningListed else { return }
+        exchange.isRunningListed = false
+        let older = exchange.olderRunning
+        let newer = exchange.newerRunning
+        exchange.olderRunning = nil
+        exchange.newerRunning = nil
+        older?.newerRunning = newer
+        if let newer {
+            newer.olderRunning = older
+        } else {
+            newestRunning = older
+        }
     }
 
-    /// An idle connection for `key`, if one is pooled (older ones met on the way are closed).
-    func takeIdleConnection(_ key: UpstreamPoolKey, now: UInt64) -> UpstreamConnection? {
-        guard idleConnections.count > 0 else { return nil }
+    /// An idle connection from `list`, if one is pooled (older ones met on the way are closed).
+    func takeIdleConnection(from list: IdleConnectionList, now: UInt64) -> UpstreamConnection? {
+        guard !list.connections.isEmpty else { return nil }
         var expired: [UpstreamConnection] = []
-        let connection = idleConnections.take(key, now: now, expired: &expired)
+        let connection = idleConnections.take(from: list, now: now, expired: &expired)
         for old in expired { closeConnection(old) }
         return connection
     }
@@ -264,7 +304,10 @@ public final class UpstreamLoop: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         var next = UInt64.max
         var expired: [DirectExchange] = []
-        for exchange in runningDirect.values where exchange.deadline != 0 {
+        var cursor = newestRunning
+        while let exchange = cursor {
+            cursor = exchange.olderRunning
+            guard exchange.deadline != 0 else { continue }
             if exchange.deadline <= now {
                 expired.append(exchange)
             } else {
@@ -292,7 +335,7 @@ public final class UpstreamLoop: @unchecked Sendable {
         idleEasyHandles.keep(easy, clean: clean)
     }
 
-    private func add(_ transfer: UpstreamTransfer) {
+    private func add(_ transfer: CurlTransfer) {
         guard transfer.state == .pending, let easy = transfer.easy else { return }
         do throws(UpstreamCallError) {
             try multi.add(easy)
@@ -305,7 +348,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     }
 
     /// Detaches a transfer's easy handle from the multi handle. Only outside curl calls.
-    func remove(_ transfer: UpstreamTransfer) {
+    func remove(_ transfer: CurlTransfer) {
         precondition(curlDepth == 0, "easy handle removed from inside a libcurl callback")
         guard let easy = transfer.easy else { return }
         if transfer.state == .running {

@@ -5,20 +5,29 @@ import Glibc
 /// What every request to one upstream origin shares, read once from an upstream URL:
 /// the pool key, the URL libcurl connects to, and the `Host` value libcurl would send.
 /// The loop keeps the last one it read (`DirectRequest.make`), since consecutive requests
-/// mostly go to the same upstream.
-struct UpstreamOrigin: Sendable {
+/// mostly go to the same upstream; each request holds it by one reference.
+///
+/// Immutable.
+final class UpstreamOrigin: Sendable {
     /// Bytes of "scheme://authority" at the start of the URL.
-    var prefix: [UInt8]
-    var key: UpstreamPoolKey
+    let prefix: [UInt8]
+    let key: UpstreamPoolKey
     /// "scheme://authority/".
-    var connectURL: String
+    let connectURL: String
     /// host, or host:port when the port is not the scheme's default (RFC 9110 §7.2).
-    var hostField: [UInt8]
+    let hostField: [UInt8]
+
+    private init(prefix: [UInt8], key: UpstreamPoolKey, connectURL: String, hostField: [UInt8]) {
+        self.prefix = prefix
+        self.key = key
+        self.connectURL = connectURL
+        self.hostField = hostField
+    }
 
     /// Reads the origin of `url`.
     /// - Returns: nil for a URL that is not plain `http://` / `https://` with a host (and an
     ///   optional port): user information, for one, is libcurl's to interpret.
-    static func read(_ url: UnsafeBufferPointer<UInt8>, tls: UpstreamTLSOptions?) -> UpstreamOrigin? {
+    static func read(_ url: UnsafeRawBufferPointer, tls: UpstreamTLSOptions?) -> UpstreamOrigin? {
         let schemeLength: Int
         if url.starts(with: "http://".utf8) {
             schemeLength = 7
@@ -40,7 +49,7 @@ struct UpstreamOrigin: Sendable {
 
     /// Whether `url` is on this origin (with the same TLS files): its prefix is the same
     /// bytes and what follows starts the path, the query or nothing.
-    func matches(_ url: UnsafeBufferPointer<UInt8>, tls: UpstreamTLSOptions?) -> Bool {
+    func matches(_ url: UnsafeRawBufferPointer, tls: UpstreamTLSOptions?) -> Bool {
         guard url.count >= prefix.count, key.tls == tls else { return false }
         if url.count > prefix.count {
             let next = url[prefix.count]
@@ -55,7 +64,7 @@ struct UpstreamOrigin: Sendable {
     /// code does not read (libcurl then handles the request, or refuses its URL): one with
     /// a byte that is not visible ASCII, an IPv6 zone ID (libcurl leaves it out of `Host`,
     /// RFC 6874 §2) or a port with a leading zero (libcurl writes the number).
-    private static func hostField(_ authority: Slice<UnsafeBufferPointer<UInt8>>, defaultPort: Int) -> [UInt8]? {
+    private static func hostField(_ authority: Slice<UnsafeRawBufferPointer>, defaultPort: Int) -> [UInt8]? {
         guard authority.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         var hostEnd = authority.endIndex
         if authority.first == 0x5B {  // "[" IPv6 literal "]"

@@ -87,4 +87,57 @@ final class DirectRequestTests: XCTestCase {
         XCTAssertThrowsError(try make("G ET", "http://a.example/"))
         XCTAssertThrowsError(try make("GET", "http://a.example/a b"))
     }
+    func testEveryByteIsCheckedAsTheFieldGrammarSays() throws {
+        for byte in 0...255 {
+            let b = UInt8(byte)
+            let name = [UInt8]("X-".utf8) + [b]
+            let named = HTTPField(bytes: name + Array("v".utf8), name: 0..<3, value: 3..<4)
+            if HTTPSyntax.isTokenChar(b) {
+                XCTAssertEqual(try make("GET", "http://a.example/", fields: [named])?.head,
+                               Array("GET / HTTP/1.1\r\nHost: a.example\r\n".utf8) + name + Array(": v\r\n\r\n".utf8),
+                               "name byte \(byte)")
+            } else {
+                XCTAssertThrowsError(try make("GET", "http://a.example/", fields: [named]), "name byte \(byte)")
+            }
+            let value = [UInt8]("a".utf8) + [b] + Array("z".utf8)
+            let valued = HTTPField(bytes: Array("X-V".utf8) + value, name: 0..<3, value: 3..<6)
+            if HTTPSyntax.isFieldValueByte(b) {
+                let r = try make("GET", "http://a.example/", fields: [valued])
+                XCTAssertEqual(r?.head, Array("GET / HTTP/1.1\r\nHost: a.example\r\nX-V: ".utf8) + value + Array("\r\n\r\n".utf8),
+                               "value byte \(byte)")
+            } else {
+                XCTAssertThrowsError(try make("GET", "http://a.example/", fields: [valued]), "value byte \(byte)")
+            }
+        }
+    }
+
+    func testParsedFieldsAGivenHostAmongThemAndFramingAreWrittenAsStringFieldsAre() throws {
+        let bytes = Array("content-LENGTH0x-a1HOSTup.internal".utf8)
+        let fields = [
+            HTTPField(name: "X-First", value: "1"),
+            HTTPField(bytes: bytes, name: 0..<14, value: 14..<15),
+            HTTPField(bytes: bytes, name: 15..<18, value: 18..<19),
+            HTTPField(bytes: bytes, name: 19..<23, value: 23..<34),
+            HTTPField(name: "Expect", value: "100-continue"),
+            HTTPField(name: "Accept", value: ""),
+        ]
+        let r = try make("PATCH", "http://a.example:8080?q", fields: fields)
+        XCTAssertEqual(head(r), "PATCH /?q HTTP/1.1\r\nX-First: 1\r\nx-a: 1\r\nHOST: up.internal\r\nAccept:\r\n"
+                       + "Content-Length: 0\r\n\r\n")
+    }
+
+    func testALongHeadIsWrittenWhole() throws {
+        let long = String(repeating: "v", count: 5000)
+        var fields: [HTTPField] = []
+        var expected = "DELETE /x HTTP/1.1\r\nHost: a.example\r\n"
+        for i in 0..<5 {
+            fields.append(HTTPField(name: "X-Long-\(i)", value: long))
+            expected += "X-Long-\(i): \(long)\r\n"
+        }
+        fields.append(HTTPField(name: "Transfer-Encoding", value: "chunked"))
+        XCTAssertEqual(head(try make("DELETE", "http://a.example/x", fields: fields)), expected + "\r\n")
+        // A bad value at the very end of a long head is still refused.
+        fields.append(HTTPField(name: "X-Bad", value: "\u{7F}"))
+        XCTAssertThrowsError(try make("DELETE", "http://a.example/x", fields: fields))
+    }
 }
