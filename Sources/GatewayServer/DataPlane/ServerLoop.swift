@@ -116,7 +116,8 @@ final class ServerLoop: @unchecked Sendable {
 
     /// Records one finished request: metrics, then the access-log line.
     func observe(_ record: RequestRecord) {
-        guard responder == nil else { return }
+        // A pattern, not `== nil`, which would copy the responder for the comparison.
+        guard case .none = responder else { return }
         metricsCache.record(record)
         accessLog.write(record)
         tracing.finish(record)
