@@ -173,8 +173,8 @@ struct HTTPHeadScanner: Sendable {
         return nil
     }
 
-    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 8 bytes at a
-    /// time once the value has started; stops at a CTL (CR included), DEL or `limit`.
+    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 16 then 8 bytes
+    /// at a time once the value has started; stops at a CTL (CR included), DEL or `limit`.
     private mutating func scanValue(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int) -> Int {
         var i = start
         // Leading OWS.
@@ -183,21 +183,31 @@ struct HTTPHeadScanner: Sendable {
             guard i < limit, base[i] > Self.sp, base[i] != 0x7F else { return i }
             valueStart = i
         }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var bits = valueBits
-        defer { valueBits = bits }
+        var end = valueEnd
+        defer {
+            valueBits = bits
+            valueEnd = end
+        }
+        let raw = UnsafeRawPointer(base)
         while true {
-            while i + 8 <= limit {
-                let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
-                // Any byte < 0x20 or equal to 0x7F (exact "has less than" / "has zero" word
-                // tests), or a last byte SP (maybe trailing OWS): the byte loop decides.
-                let control = (w &- ones &* 0x20) & ~w & highs
-                let del = ((w ^ (ones &* 0x7F)) &- ones) & ~(w ^ (ones &* 0x7F)) & highs
-                if control | del != 0 || w >> 56 == UInt64(Self.sp) { break }
-                bits |= w
-                i += 8
-                valueEnd = i
+            // Whole words while no byte is a CTL or DEL and the last one is not SP (maybe
+            // trailing OWS): then the value runs at least to the word's end.
+            while i + 16 <= limit {
+                let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                if Self.controlBytes(w0) | Self.controlBytes(w1) != 0 || w1 >> 56 == UInt64(Self.sp) { break }
+                bits |= w0 | w1
+                i += 16
+                end = i
+            }
+            if i + 8 <= limit {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if Self.controlBytes(w) == 0 && w >> 56 != UInt64(Self.sp) {
+                    bits |= w
+                    i += 8
+                    end = i
+                }
             }
             // Up to 8 bytes one at a time, then words again.
             let stop = min(limit, i + 8)
@@ -206,7 +216,7 @@ struct HTTPHeadScanner: Sendable {
                 if b > Self.sp && b != 0x7F {
                     bits |= UInt64(b)
                     i += 1
-                    valueEnd = i
+                    end = i
                 } else if b == Self.sp || b == Self.htab {
                     i += 1
                 } else {
@@ -215,6 +225,18 @@ struct HTTPHeadScanner: Sendable {
             }
             if i >= limit { return i }
         }
+    }
+
+    /// The high bit of each byte of `w` that is a CTL (0x00...0x1F) or DEL (0x7F), exactly:
+    /// for a byte without its high bit, `low + 0x60` has it set when `low >= 0x20`, and
+    /// `low + 0x01` has it set when `low == 0x7F`; no sum carries into the next byte.
+    @inline(__always)
+    private static func controlBytes(_ w: UInt64) -> UInt64 {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let low = w & ~highs
+        let visible = low &+ 0x6060_6060_6060_6060
+        let del = low &+ 0x0101_0101_0101_0101
+        return (~visible | del) & ~w & highs
     }
 
     private mutating func fail(_ error: HTTPParseError) {
@@ -349,7 +371,10 @@ struct HTTPHeadScanner: Sendable {
         case .http10: connectionKeepAlive && !connectionClose
         }
         // One copy of the head; the fields are ranges of it.
-        let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: buf[0..<length]))
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { copy, count in
+            copy.baseAddress!.initialize(from: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length)
+            count = length
+        }
         var fields: [HTTPField] = []
         fields.reserveCapacity(spans.count)
         for s in spans {

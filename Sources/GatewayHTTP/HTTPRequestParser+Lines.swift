@@ -8,7 +8,7 @@ extension HTTPRequestParser {
     static func checkTarget(_ buf: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>,
                             host: Range<Int>?) throws(HTTPParseError) {
         let methodBytes = UnsafeRawBufferPointer(rebasing: buf[method])
-        if methodBytes.elementsEqual("CONNECT".utf8) { throw .methodNotAllowed }
+        if methodBytes.count == 7 && methodBytes.elementsEqual("CONNECT".utf8) { throw .methodNotAllowed }
         // origin-form, by far the most common: no String needed to classify it.
         if buf[target.lowerBound] == UInt8(ascii: "/") { return }
         let form = try HTTPRequestTarget.form(string(buf, target))
