@@ -76,7 +76,7 @@ struct HTTPHeadScanner: Sendable {
         lineStart = 0
         leadingEmptyLines = 0
         pending = nil
-        spans.removeAll(keepingCapacity: true)
+        if !spans.isEmpty { spans.removeAll(keepingCapacity: true) }
         hostIndex = -1
         hostCount = 0
         contentLength = nil
@@ -173,8 +173,8 @@ struct HTTPHeadScanner: Sendable {
         return nil
     }
 
-    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 16 then 8 bytes
-    /// at a time once the value has started; stops at a CTL (CR included), DEL or `limit`.
+    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 32, 16, then 8
+    /// bytes at a time once the value has started; stops at a CTL (CR included), DEL or `limit`.
     private mutating func scanValue(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int) -> Int {
         var i = start
         // Leading OWS.
@@ -193,13 +193,25 @@ struct HTTPHeadScanner: Sendable {
         while true {
             // Whole words while no byte is a CTL or DEL and the last one is not SP (maybe
             // trailing OWS): then the value runs at least to the word's end.
-            while i + 16 <= limit {
+            while i + 32 <= limit {
                 let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                 let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
-                if Self.controlBytes(w0) | Self.controlBytes(w1) != 0 || w1 >> 56 == UInt64(Self.sp) { break }
-                bits |= w0 | w1
-                i += 16
+                let w2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
+                let w3 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+                if Self.controlBytes(w0) | Self.controlBytes(w1) | Self.controlBytes(w2) | Self.controlBytes(w3) != 0
+                    || w3 >> 56 == UInt64(Self.sp) { break }
+                bits |= w0 | w1 | w2 | w3
+                i += 32
                 end = i
+            }
+            if i + 16 <= limit {
+                let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                if Self.controlBytes(w0) | Self.controlBytes(w1) == 0 && w1 >> 56 != UInt64(Self.sp) {
+                    bits |= w0 | w1
+                    i += 16
+                    end = i
+                }
             }
             if i + 8 <= limit {
                 let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
@@ -371,15 +383,9 @@ struct HTTPHeadScanner: Sendable {
         case .http10: connectionKeepAlive && !connectionClose
         }
         // One copy of the head; the fields are ranges of it.
-        let bytes = [UInt8](unsafeUninitializedCapacity: length) { copy, count in
-            copy.baseAddress!.initialize(from: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length)
-            count = length
-        }
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(spans.count)
-        for s in spans {
-            fields.append(HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd),
-                                    value: Int(s.valueStart)..<Int(s.valueEnd)))
+        let bytes = [UInt8](UnsafeBufferPointer(start: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length))
+        let fields = spans.map { s in
+            HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd), value: Int(s.valueStart)..<Int(s.valueEnd))
         }
         let head = HTTPRequestHead(
             method: HTTPRequestParser.string(buf, methodRange),

@@ -41,6 +41,32 @@ final class HTTPHeadScanTests: XCTestCase {
         }
     }
 
+    /// Values long enough for every word width the scan reads (32, 16, 8 bytes, then single
+    /// bytes): a refused byte, an inner space or tab, and trailing spaces at every offset.
+    func testLongValuesAreReadExactlyWhereverASpecialByteFalls() throws {
+        let length = 75
+        for position in 0..<length {
+            for bad: UInt8 in [0x00, 0x1F, 0x7F] {
+                var value = Array(repeating: UInt8(ascii: "v"), count: length)
+                value[position] = bad
+                let raw = Array("GET / HTTP/1.1\r\nHost: a\r\nX-V: ".utf8) + value + Array("\r\n\r\n".utf8)
+                XCTAssertEqual(runPieces([raw]).error, .badRequest("invalid character in field value"),
+                               "byte \(bad) at \(position)")
+            }
+            for special in [" ", "\t"] {
+                var chars = Array(repeating: Character("w"), count: length)
+                chars[position] = Character(special)
+                let inner = String(chars)
+                let trimmed = String(inner.drop(while: { $0 == " " || $0 == "\t" }).reversed()
+                    .drop(while: { $0 == " " || $0 == "\t" }).reversed())
+                for padding in ["", " ", String(repeating: " ", count: 33)] {
+                    let h = try XCTUnwrap(head(request(value: inner + padding)), "\(position)")
+                    XCTAssertEqual(h.values("x-v"), [trimmed], "special at \(position), pad \(padding.count)")
+                }
+            }
+        }
+    }
+
     func testObsTextMustBeUTF8WhereverItFalls() throws {
         for position in 0..<17 {
             let prefix = String(repeating: "x", count: position)

@@ -59,6 +59,28 @@ final class AccessLogTests: XCTestCase {
         }
     }
 
+    /// Every decision and a target that needs no redaction give the same line on both paths.
+    func testEveryDecisionAndAPlainTargetGiveTheSwiftLogLine() throws {
+        var records = [
+            record(.forwardedReportOnly(.missingToken), subject: nil, upstream: 0.002),
+            record(.forwarded, subject: "carol", upstream: 0.000_5),
+            record(.denied(Refusal(.missingToken)), subject: nil, upstream: nil),
+            record(.headerTimeout, subject: nil, upstream: nil),
+        ]
+        records[1].target = "/api/users/42"
+        records[1].trace = nil
+        records[2].target = "/plain/path-with_only~unreserved.chars"
+        records[2].route = nil
+        for r in records {
+            let fast = String(decoding: AccessLog.line(r), as: UTF8.self)
+            XCTAssertEqual(withoutTime(fast), withoutTime(try swiftLogLine(r)))
+            XCTAssertTrue(fast.contains(#""decision":"\#(r.decision.rawValue)""#), fast)
+        }
+        XCTAssertTrue(String(decoding: AccessLog.line(records[0]), as: UTF8.self).contains(#""decision":"would_deny""#))
+        XCTAssertTrue(String(decoding: AccessLog.line(records[1]), as: UTF8.self).contains(#""path":"/api/users/42""#))
+        XCTAssertTrue(String(decoding: AccessLog.line(records[2]), as: UTF8.self).contains(#""route":"-""#))
+    }
+
     /// The direct line's numbers are written as the swift-log path writes them
     /// (`String(Double)` of `milliseconds`, `String(UInt64)`), without building Strings.
     func testNumbersAreFormattedLikeTheirStrings() {

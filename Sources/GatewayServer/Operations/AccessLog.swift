@@ -142,16 +142,20 @@ struct AccessLog {
             w.literal(#","client_cert":"#)
             if c { w.literal("true") } else { w.literal("false") }
         }
-        w.literal(#","decision":"#)
-        w.string(r.decision.rawValue)
+        switch r.decision {
+        case .allow: w.literal(#","decision":"allow""#)
+        case .deny: w.literal(#","decision":"deny""#)
+        case .wouldDeny: w.literal(#","decision":"would_deny""#)
+        case .error: w.literal(#","decision":"error""#)
+        }
         if let listener {
             w.literal(#","listener":"#)
             w.string(listener)
         }
         w.literal(#","method":"#)
-        w.string(LogRedaction.redact(r.method))
+        w.redactedString(r.method)
         w.literal(#","path":"#)
-        w.string(LogRedaction.redact(r.target))
+        w.redactedString(r.target)
         w.literal(#","reason":"#)
         w.string(r.reason)
         w.literal(#","request_id":"#)

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// A cursor writing the pieces of an access-log line straight into memory the caller has
 /// reserved: JSON strings escaped as `JSONWriter.appendString` escapes them, integers as
 /// `String(UInt64)` writes them, milliseconds as `String(Double)` writes them.
@@ -7,7 +9,7 @@
 struct AccessLogWriter {
     /// The next byte to write.
     private(set) var position: UnsafeMutablePointer<UInt8>
-    /// Nonzero for the bytes `string` must escape (`specialTable`), read once per line.
+    /// `specialTable`, read once per line.
     private let special: UnsafePointer<UInt8>
 
     init(at start: UnsafeMutablePointer<UInt8>) {
@@ -47,7 +49,26 @@ struct AccessLogWriter {
     /// or 0xE2) are copied while checked; a string with anything to escape is written
     /// again from its start, escaped.
     mutating func string(_ s: String) {
-        let written: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+        if copyIfPlain(s, stoppingAt: Self.escapes) != 0 { escaped(s) }
+    }
+
+    /// `string(LogRedaction.redact(s))`: the check for the bytes redaction starts from (`?`,
+    /// `;`, `#`, `%`, `J`) rides on the copy, so a target without them is looked at once.
+    mutating func redactedString(_ s: String) {
+        let found = copyIfPlain(s, stoppingAt: Self.escapes | Self.redactionStarts)
+        if found == 0 { return }
+        if found & Self.redactionStarts != 0 {
+            string(LogRedaction.redact(s))
+        } else {
+            escaped(s)
+        }
+    }
+
+    /// Copies `s` quoted when none of its bytes has a `stoppingAt` bit in `special`.
+    /// - Returns: 0 when written; else the `special` bits of its bytes (nothing is kept:
+    ///   `position` is unchanged).
+    private mutating func copyIfPlain(_ s: String, stoppingAt mask: UInt8) -> UInt8 {
+        let result: UInt8? = s.utf8.withContiguousStorageIfAvailable { bytes in
             let n = bytes.count
             let q = position + 1
             var found: UInt8 = 0
@@ -58,13 +79,24 @@ struct AccessLogWriter {
                     found |= special[Int(b)]
                 }
             }
-            guard found == 0 else { return false }
+            guard found & mask == 0 else { return found }
             position.pointee = 0x22
             q[n] = 0x22
             position = q + n + 1
-            return true
+            return 0
         }
-        if written != true { escaped(s) }
+        if let result { return result }
+        var found: UInt8 = 0
+        for b in s.utf8 { found |= special[Int(b)] }
+        return found & mask == 0 ? copyIfPlainSlowly(s) : found
+    }
+
+    /// `copyIfPlain` for a String without contiguous UTF-8 (not made by this process).
+    private mutating func copyIfPlainSlowly(_ s: String) -> UInt8 {
+        byte(0x22)
+        for b in s.utf8 { byte(b) }
+        byte(0x22)
+        return 0
     }
 
     /// `JSONWriter.appendString` (RFC 8259 §7): `"` and `\` escaped, LF, CR and HTAB as
@@ -137,19 +169,15 @@ struct AccessLogWriter {
         guard scaled.sign == .plus && scaled < 1e15 else { return double(AccessLog.milliseconds(seconds)) }
         let micros = UInt64(scaled)
         decimal(micros / 1000)
-        byte(UInt8(ascii: "."))
-        var frac = Int(micros % 1000)
-        if frac == 0 {
-            byte(UInt8(ascii: "0"))
-            return
-        }
-        var width = 3
-        while frac % 10 == 0 { frac /= 10; width -= 1 }
-        var divisor = width == 3 ? 100 : (width == 2 ? 10 : 1)
-        while divisor > 0 {
-            byte(UInt8(ascii: "0") + UInt8(frac / divisor % 10))
-            divisor /= 10
-        }
+        let thousandths = UInt16(micros % 1000)
+        // ".ddd", then the trailing zeros dropped (one digit after the point at least).
+        position[0] = UInt8(ascii: ".")
+        position[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: thousandths / 100)
+        position[2] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: thousandths / 10 % 10)
+        position[3] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: thousandths % 10)
+        var length = 4
+        while length > 2 && position[length - 1] == UInt8(ascii: "0") { length -= 1 }
+        position += length
     }
 
     /// `String(d)`, or `null` when not finite (rare: the plain way).
@@ -173,11 +201,19 @@ struct AccessLogWriter {
         }
     }
 
-    /// Nonzero for the bytes `string` escapes (`AccessLog.plainJSONBytes` inverted), kept
-    /// for the life of the process and never written after it is filled (so safe to share).
+    /// `special` bit: a byte `string` escapes (`AccessLog.plainJSONBytes` is 0).
+    static let escapes: UInt8 = 1
+    /// `special` bit: a byte redaction starts from (`LogRedaction.redact` looks further).
+    static let redactionStarts: UInt8 = 2
+
+    /// The `escapes` and `redactionStarts` bits of every byte, kept for the life of the
+    /// process and never written after it is filled (so safe to share).
     nonisolated(unsafe) private static let specialTable: UnsafePointer<UInt8> = {
         let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-        for b in 0..<256 { table[b] = AccessLog.plainJSONBytes[b] == 0 ? 1 : 0 }
+        for b in 0..<256 {
+            table[b] = (AccessLog.plainJSONBytes[b] == 0 ? escapes : 0)
+                | (LogRedaction.mayStartRedaction(UInt8(b)) ? redactionStarts : 0)
+        }
         return UnsafePointer(table)
     }()
 }

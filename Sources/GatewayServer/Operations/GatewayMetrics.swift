@@ -172,19 +172,23 @@ final class MetricsCache {
             self.upstreamDuration = upstreamDuration
             self.decisions = decisions
         }
+
+        /// Records `r` when it belongs to these series; false (nothing recorded) otherwise.
+        func record(_ r: RequestRecord) -> Bool {
+            guard status == r.status, decision == r.decision, route == r.route, reason == r.reason,
+                  r.upstreamSeconds == nil || upstreamDuration != nil else { return false }
+            requests.increment()
+            duration.record(r.totalSeconds)
+            if let u = r.upstreamSeconds { upstreamDuration?.record(u) }
+            decisions.increment()
+            return true
+        }
     }
     private var last: Last?
 
     /// Records one finished request.
     func record(_ r: RequestRecord) {
-        if let l = last, l.status == r.status, l.decision == r.decision, l.route == r.route, l.reason == r.reason,
-           r.upstreamSeconds == nil || l.upstreamDuration != nil {
-            l.requests.increment()
-            l.duration.record(r.totalSeconds)
-            if let u = r.upstreamSeconds { l.upstreamDuration?.record(u) }
-            l.decisions.increment()
-            return
-        }
+        if let l = last, l.record(r) { return }
         recordAndRemember(r, route: r.route ?? "-")
     }
 
