@@ -54,7 +54,15 @@ struct HTTPHeadScanner: Sendable {
     private var valueBits: UInt64 = 0
 
     // The fields so far (storage kept from head to head).
+    /// The fields so far are `spans[..<spanCount]`; the rest are stale entries of earlier
+    /// heads, overwritten in place (no shrinking and regrowing between requests).
     private var spans: [Span] = []
+    private var spanCount = 0
+    /// The last head's bytes, to be overwritten by the next head once nothing else holds
+    /// them (copy-on-write decides; otherwise the next head gets a new array). Kept only up
+    /// to `reusableBytes`, so an idle connection holds little.
+    private var lastHead: [UInt8] = []
+    private static let reusableBytes = 2048
     private var hostIndex = -1
     private var hostCount = 0
     private var contentLength: UInt64?
@@ -76,7 +84,7 @@ struct HTTPHeadScanner: Sendable {
         lineStart = 0
         leadingEmptyLines = 0
         pending = nil
-        if !spans.isEmpty { spans.removeAll(keepingCapacity: true) }
+        spanCount = 0
         hostIndex = -1
         hostCount = 0
         contentLength = nil
@@ -315,7 +323,7 @@ struct HTTPHeadScanner: Sendable {
             hostCount += 1
             if hostCount > 1 { return fail(.badRequest("several Host fields")) }
             if !HTTPSyntax.isValidHostValue(valueBytes) { return fail(.badRequest("invalid Host field")) }
-            hostIndex = spans.count
+            hostIndex = spanCount
         case 14 where HTTPSyntax.equalsLowercase(nameBytes, "content-length"):
             // RFC 9112 §6.3: several or invalid lengths are unrecoverable. Strict: one field, digits only.
             if contentLength != nil { return fail(.badRequest("several Content-Length fields")) }
@@ -351,8 +359,10 @@ struct HTTPHeadScanner: Sendable {
         if valueBits & 0x8080_8080_8080_8080 != 0 && String(validating: valueBytes, as: UTF8.self) == nil {
             return fail(.badRequest("field value is not valid UTF-8"))
         }
-        spans.append(Span(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
-                          valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound)))
+        let span = Span(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
+                        valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound))
+        if spanCount < spans.count { spans[spanCount] = span } else { spans.append(span) }
+        spanCount += 1
     }
 
     /// The empty line ended the head `buf[0..<length]`: the head-wide rules, then the head.
@@ -383,12 +393,21 @@ struct HTTPHeadScanner: Sendable {
         case .http10: connectionKeepAlive && !connectionClose
         }
         // One copy of the head; the fields are ranges of it.
-        let bytes = [UInt8](UnsafeBufferPointer(start: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length))
-        let fields = spans.map { s in
+        let received = UnsafeBufferPointer(start: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length)
+        var bytes = lastHead
+        lastHead = []
+        if bytes.capacity >= length {
+            bytes.removeAll(keepingCapacity: true)  // a new buffer of that capacity when shared
+            bytes.append(contentsOf: received)
+        } else {
+            bytes = [UInt8](received)
+        }
+        if bytes.capacity <= Self.reusableBytes { lastHead = bytes }
+        let fields = spans[..<spanCount].map { s in
             HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd), value: Int(s.valueStart)..<Int(s.valueEnd))
         }
         let head = HTTPRequestHead(
-            method: HTTPRequestParser.string(buf, methodRange),
+            method: HTTPRequestParser.method(buf, methodRange),
             target: HTTPRequestParser.string(buf, targetRange),
             version: version,
             fields: fields,

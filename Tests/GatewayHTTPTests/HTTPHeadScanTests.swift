@@ -106,6 +106,33 @@ final class HTTPHeadScanTests: XCTestCase {
         XCTAssertEqual(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"), .badRequest("bare CR"))
     }
 
+    /// Heads parsed one after another on one connection: each keeps its own bytes whether
+    /// the heads before it are still held or already dropped, and a head too large to keep
+    /// for reuse is read the same way.
+    func testEachHeadKeepsItsBytesWhileLaterHeadsAreParsed() throws {
+        var driver = ParserDriver()
+        let values = ["first-value", "2nd", String(repeating: "L", count: 3000), "after-the-large-one", "z"]
+        for v in values {
+            XCTAssertNil(driver.feed(bytes("GET /\(v.count) HTTP/1.1\r\nHost: a\r\nX-V: \(v)\r\n\r\n")))
+        }
+        let heads = driver.events.compactMap { e -> HTTPRequestHead? in if case .head(let h) = e { h } else { nil } }
+        XCTAssertEqual(heads.count, values.count)
+        for (h, v) in zip(heads, values) {
+            XCTAssertEqual(h.values("x-v"), [v])
+            XCTAssertEqual(h.values("host"), ["a"])
+            XCTAssertEqual(h.target, "/\(v.count)")
+        }
+        // Earlier heads dropped before the next arrives: the next one is still read exactly.
+        var single = ParserDriver()
+        for v in values.reversed() {
+            XCTAssertNil(single.feed(bytes("POST /p HTTP/1.1\r\nHost: b\r\nX-W: \(v)\r\n\r\n")))
+            guard case .head(let h)? = single.events.first else { return XCTFail("no head for \(v)") }
+            XCTAssertEqual(h.values("x-w"), [v])
+            XCTAssertEqual(h.method, "POST")
+            single.events.removeAll()
+        }
+    }
+
     func testCONNECTAndAbsoluteFormStillChecked() {
         XCTAssertEqual(refusal("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"), .methodNotAllowed)
         XCTAssertEqual(refusal("GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n"), .badRequest("request target authority differs from Host"))

@@ -26,6 +26,9 @@ struct AccessLog {
     private let direct: JSONLogHandler?
     /// The loop's batch of direct lines; nil = one write per line.
     private let buffer: AccessLogBuffer?
+    /// `buffer`, to call without a retain and release per line (the buffer has weak
+    /// references, so each costs a side-table update); `buffer` keeps it alive.
+    private let bufferReference: Unmanaged<AccessLogBuffer>?
     /// Whether the direct handler's level lets `info` through (its level is a value fixed
     /// when it was copied in here).
     private let directEnabled: Bool
@@ -41,6 +44,7 @@ struct AccessLog {
         self.listener = listener
         if let h = logger.handler as? JSONLogHandler, h.metadata.isEmpty { direct = h } else { direct = nil }
         if let direct, let queue { buffer = AccessLogBuffer(fd: direct.fd, queue: queue) } else { buffer = nil }
+        bufferReference = buffer.map { Unmanaged.passUnretained($0) }
         directEnabled = direct.map { $0.logLevel <= .info } ?? false
     }
 
@@ -52,14 +56,16 @@ struct AccessLog {
 
     /// Writes the batched lines now (nothing when none is waiting).
     @inline(__always)
-    func flush() { buffer?.flush() }
+    func flush() { bufferReference?._withUnsafeGuaranteedRef { $0.flush() } }
 
     func write(_ r: RequestRecord) {
-        if let buffer {
+        if let bufferReference {
             guard directEnabled else { return }
             let listener = listener
-            buffer.append(maximumLength: Self.maximumLineLength(r, listener: listener)) { at, time in
-                Self.writeLine(r, listener: listener, time: &time, at: at)
+            bufferReference._withUnsafeGuaranteedRef { buffer in
+                buffer.append(maximumLength: Self.maximumLineLength(r, listener: listener)) { at, time in
+                    Self.writeLine(r, listener: listener, time: &time, at: at)
+                }
             }
             return
         }
