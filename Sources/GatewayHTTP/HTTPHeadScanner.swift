@@ -58,9 +58,9 @@ struct HTTPHeadScanner: Sendable {
     /// heads, overwritten in place (no shrinking and regrowing between requests).
     private var spans: [Span] = []
     private var spanCount = 0
-    /// The last head's bytes, to be overwritten by the next head once nothing else holds
-    /// them (copy-on-write decides; otherwise the next head gets a new array). Kept only up
-    /// to `reusableBytes`, so an idle connection holds little.
+    /// The last head's bytes (and maybe stale ones after them), to be overwritten by the
+    /// next head once nothing else holds them (copy-on-write decides; otherwise the next head
+    /// gets a copy). Kept only up to `reusableBytes`, so an idle connection holds little.
     private var lastHead: [UInt8] = []
     private static let reusableBytes = 2048
     private var hostIndex = -1
@@ -393,16 +393,16 @@ struct HTTPHeadScanner: Sendable {
         case .http10: connectionKeepAlive && !connectionClose
         }
         // One copy of the head; the fields are ranges of it.
-        let received = UnsafeBufferPointer(start: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length)
         var bytes = lastHead
         lastHead = []
-        if bytes.capacity >= length {
-            bytes.removeAll(keepingCapacity: true)  // a new buffer of that capacity when shared
-            bytes.append(contentsOf: received)
-        } else {
-            bytes = [UInt8](received)
+        if bytes.count < length {
+            // Some room to spare, so that a slightly longer next head fits as well.
+            bytes = [UInt8](repeating: 0, count: max(length, min(length + 256, Self.reusableBytes)))
         }
-        if bytes.capacity <= Self.reusableBytes { lastHead = bytes }
+        // In place when nothing else holds the array (else copy-on-write gives a new one).
+        // Bytes past `length` are stale and never read: the fields are ranges.
+        bytes.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: length) }
+        if bytes.count <= Self.reusableBytes { lastHead = bytes }
         let fields = spans[..<spanCount].map { s in
             HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd), value: Int(s.valueStart)..<Int(s.valueEnd))
         }
