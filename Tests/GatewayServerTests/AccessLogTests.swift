@@ -81,6 +81,31 @@ final class AccessLogTests: XCTestCase {
         XCTAssertTrue(String(decoding: AccessLog.line(records[2]), as: UTF8.self).contains(#""route":"-""#))
     }
 
+    /// The room reserved for a line holds it, for the longest lines per byte of input:
+    /// every byte escaped, short credential parameters redacted, the longest numbers.
+    func testLinesStayWithinTheirReservedLength() {
+        var r = record(.forwardedReportOnly(.missingToken), subject: String(repeating: "\u{01}", count: 40),
+                       upstream: 1e300)
+        r.status = -999_999
+        r.bytesIn = .max
+        r.bytesOut = .max
+        r.totalSeconds = -1e-300
+        r.tlsVersion = "\u{7F}\u{7F}"
+        r.clientCertificate = false
+        r.route = "\u{2028}\u{2029}\""
+        r.client = "\u{00}"
+        for target in [String(repeating: "?jwt=", count: 50), String(repeating: ";jwt=&jwt=", count: 30),
+                       "/" + String(repeating: "\u{1F}", count: 100), "?jwt=\u{01}&token=\u{7F}", ""] {
+            r.target = target
+            r.method = "eyJ" + String(repeating: "a", count: 20) + ".x"
+            for listener in [nil, "decision", "\u{01}"] {
+                let line = AccessLog.line(r, listener: listener)
+                XCTAssertLessThanOrEqual(line.count, AccessLog.maximumLineLength(r, listener: listener), target)
+                XCTAssertEqual(line.last, UInt8(ascii: "\n"))
+            }
+        }
+    }
+
     /// The direct line's numbers are written as the swift-log path writes them
     /// (`String(Double)` of `milliseconds`, `String(UInt64)`), without building Strings.
     func testNumbersAreFormattedLikeTheirStrings() {
