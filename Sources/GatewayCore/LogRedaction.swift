@@ -22,15 +22,29 @@ public enum LogRedaction {
     /// - Returns: the same text with credential values replaced; unchanged when none.
     public static func redact(_ target: String) -> String {
         // Most targets have no parameters and no token: leave them without copying.
-        guard target.utf8.contains(where: { $0 == 0x3F || $0 == 0x3B || $0 == 0x23 || $0 == 0x25 || $0 == 0x4A }) else {
-            return target
-        }
+        guard mayNeedRedaction(target) else { return target }
         var bytes = Array(target.utf8)
         let parameters = redactParameters(bytes)
         let shapes = redactTokenShapes(parameters ?? bytes)
         guard let result = shapes ?? parameters else { return target }
         bytes = result
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `text` holds a byte either layer starts from (`mayStartRedaction`). Read
+    /// through its UTF-8 storage (this runs for every logged request).
+    private static func mayNeedRedaction(_ text: String) -> Bool {
+        let found: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where mayStartRedaction(b) { return true }
+            return false
+        }
+        return found ?? text.utf8.contains(where: mayStartRedaction)
+    }
+
+    /// `?`, `;`, `#`, `%` or the `J` of `eyJ`: a text without any of these is left as it is.
+    @inlinable
+    public static func mayStartRedaction(_ b: UInt8) -> Bool {
+        b == 0x3F || b == 0x3B || b == 0x23 || b == 0x25 || b == 0x4A
     }
 
     // MARK: Layer 1: credential parameters

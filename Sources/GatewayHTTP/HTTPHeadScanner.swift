@@ -54,7 +54,15 @@ struct HTTPHeadScanner: Sendable {
     private var valueBits: UInt64 = 0
 
     // The fields so far (storage kept from head to head).
+    /// The fields so far are `spans[..<spanCount]`; the rest are stale entries of earlier
+    /// heads, overwritten in place (no shrinking and regrowing between requests).
     private var spans: [Span] = []
+    private var spanCount = 0
+    /// The last head's bytes (and maybe stale ones after them), to be overwritten by the
+    /// next head once nothing else holds them (copy-on-write decides; otherwise the next head
+    /// gets a copy). Kept only up to `reusableBytes`, so an idle connection holds little.
+    private var lastHead: [UInt8] = []
+    private static let reusableBytes = 2048
     private var hostIndex = -1
     private var hostCount = 0
     private var contentLength: UInt64?
@@ -76,7 +84,7 @@ struct HTTPHeadScanner: Sendable {
         lineStart = 0
         leadingEmptyLines = 0
         pending = nil
-        spans.removeAll(keepingCapacity: true)
+        spanCount = 0
         hostIndex = -1
         hostCount = 0
         contentLength = nil
@@ -173,8 +181,8 @@ struct HTTPHeadScanner: Sendable {
         return nil
     }
 
-    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 8 bytes at a
-    /// time once the value has started; stops at a CTL (CR included), DEL or `limit`.
+    /// The field value from `i`: SP/HTAB and VCHAR/obs-text (RFC 9110 §5.5), 32, 16, then 8
+    /// bytes at a time once the value has started; stops at a CTL (CR included), DEL or `limit`.
     private mutating func scanValue(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int) -> Int {
         var i = start
         // Leading OWS.
@@ -183,21 +191,43 @@ struct HTTPHeadScanner: Sendable {
             guard i < limit, base[i] > Self.sp, base[i] != 0x7F else { return i }
             valueStart = i
         }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var bits = valueBits
-        defer { valueBits = bits }
+        var end = valueEnd
+        defer {
+            valueBits = bits
+            valueEnd = end
+        }
+        let raw = UnsafeRawPointer(base)
         while true {
-            while i + 8 <= limit {
-                let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
-                // Any byte < 0x20 or equal to 0x7F (exact "has less than" / "has zero" word
-                // tests), or a last byte SP (maybe trailing OWS): the byte loop decides.
-                let control = (w &- ones &* 0x20) & ~w & highs
-                let del = ((w ^ (ones &* 0x7F)) &- ones) & ~(w ^ (ones &* 0x7F)) & highs
-                if control | del != 0 || w >> 56 == UInt64(Self.sp) { break }
-                bits |= w
-                i += 8
-                valueEnd = i
+            // Whole words while no byte is a CTL or DEL and the last one is not SP (maybe
+            // trailing OWS): then the value runs at least to the word's end.
+            while i + 32 <= limit {
+                let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                let w2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
+                let w3 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+                if Self.controlBytes(w0) | Self.controlBytes(w1) | Self.controlBytes(w2) | Self.controlBytes(w3) != 0
+                    || w3 >> 56 == UInt64(Self.sp) { break }
+                bits |= w0 | w1 | w2 | w3
+                i += 32
+                end = i
+            }
+            if i + 16 <= limit {
+                let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                if Self.controlBytes(w0) | Self.controlBytes(w1) == 0 && w1 >> 56 != UInt64(Self.sp) {
+                    bits |= w0 | w1
+                    i += 16
+                    end = i
+                }
+            }
+            if i + 8 <= limit {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if Self.controlBytes(w) == 0 && w >> 56 != UInt64(Self.sp) {
+                    bits |= w
+                    i += 8
+                    end = i
+                }
             }
             // Up to 8 bytes one at a time, then words again.
             let stop = min(limit, i + 8)
@@ -206,7 +236,7 @@ struct HTTPHeadScanner: Sendable {
                 if b > Self.sp && b != 0x7F {
                     bits |= UInt64(b)
                     i += 1
-                    valueEnd = i
+                    end = i
                 } else if b == Self.sp || b == Self.htab {
                     i += 1
                 } else {
@@ -215,6 +245,18 @@ struct HTTPHeadScanner: Sendable {
             }
             if i >= limit { return i }
         }
+    }
+
+    /// The high bit of each byte of `w` that is a CTL (0x00...0x1F) or DEL (0x7F), exactly:
+    /// for a byte without its high bit, `low + 0x60` has it set when `low >= 0x20`, and
+    /// `low + 0x01` has it set when `low == 0x7F`; no sum carries into the next byte.
+    @inline(__always)
+    private static func controlBytes(_ w: UInt64) -> UInt64 {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let low = w & ~highs
+        let visible = low &+ 0x6060_6060_6060_6060
+        let del = low &+ 0x0101_0101_0101_0101
+        return (~visible | del) & ~w & highs
     }
 
     private mutating func fail(_ error: HTTPParseError) {
@@ -281,7 +323,7 @@ struct HTTPHeadScanner: Sendable {
             hostCount += 1
             if hostCount > 1 { return fail(.badRequest("several Host fields")) }
             if !HTTPSyntax.isValidHostValue(valueBytes) { return fail(.badRequest("invalid Host field")) }
-            hostIndex = spans.count
+            hostIndex = spanCount
         case 14 where HTTPSyntax.equalsLowercase(nameBytes, "content-length"):
             // RFC 9112 §6.3: several or invalid lengths are unrecoverable. Strict: one field, digits only.
             if contentLength != nil { return fail(.badRequest("several Content-Length fields")) }
@@ -317,8 +359,10 @@ struct HTTPHeadScanner: Sendable {
         if valueBits & 0x8080_8080_8080_8080 != 0 && String(validating: valueBytes, as: UTF8.self) == nil {
             return fail(.badRequest("field value is not valid UTF-8"))
         }
-        spans.append(Span(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
-                          valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound)))
+        let span = Span(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
+                        valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound))
+        if spanCount < spans.count { spans[spanCount] = span } else { spans.append(span) }
+        spanCount += 1
     }
 
     /// The empty line ended the head `buf[0..<length]`: the head-wide rules, then the head.
@@ -349,15 +393,21 @@ struct HTTPHeadScanner: Sendable {
         case .http10: connectionKeepAlive && !connectionClose
         }
         // One copy of the head; the fields are ranges of it.
-        let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: buf[0..<length]))
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(spans.count)
-        for s in spans {
-            fields.append(HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd),
-                                    value: Int(s.valueStart)..<Int(s.valueEnd)))
+        var bytes = lastHead
+        lastHead = []
+        if bytes.count < length {
+            // Some room to spare, so that a slightly longer next head fits as well.
+            bytes = [UInt8](repeating: 0, count: max(length, min(length + 256, Self.reusableBytes)))
+        }
+        // In place when nothing else holds the array (else copy-on-write gives a new one).
+        // Bytes past `length` are stale and never read: the fields are ranges.
+        bytes.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: length) }
+        if bytes.count <= Self.reusableBytes { lastHead = bytes }
+        let fields = spans[..<spanCount].map { s in
+            HTTPField(bytes: bytes, name: Int(s.nameStart)..<Int(s.nameEnd), value: Int(s.valueStart)..<Int(s.valueEnd))
         }
         let head = HTTPRequestHead(
-            method: HTTPRequestParser.string(buf, methodRange),
+            method: HTTPRequestParser.method(buf, methodRange),
             target: HTTPRequestParser.string(buf, targetRange),
             version: version,
             fields: fields,

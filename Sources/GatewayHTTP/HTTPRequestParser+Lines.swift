@@ -8,7 +8,7 @@ extension HTTPRequestParser {
     static func checkTarget(_ buf: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>,
                             host: Range<Int>?) throws(HTTPParseError) {
         let methodBytes = UnsafeRawBufferPointer(rebasing: buf[method])
-        if methodBytes.elementsEqual("CONNECT".utf8) { throw .methodNotAllowed }
+        if methodBytes.count == 7 && methodBytes.elementsEqual("CONNECT".utf8) { throw .methodNotAllowed }
         // origin-form, by far the most common: no String needed to classify it.
         if buf[target.lowerBound] == UInt8(ascii: "/") { return }
         let form = try HTTPRequestTarget.form(string(buf, target))
@@ -92,6 +92,28 @@ extension HTTPRequestParser {
             value = sum
         }
         return value
+    }
+
+    /// The method token `buf[range]` as a String: the methods of RFC 9110 §9.3 (and PATCH,
+    /// RFC 5789) as literals, compared byte for byte (case-sensitive, §9.1), so the usual
+    /// request builds no String for its method; any other token is built from its bytes.
+    static func method(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        let m = UnsafeRawBufferPointer(rebasing: buf[range])
+        func equals(_ literal: StaticString) -> Bool {
+            let text = literal.utf8Start
+            for k in 0..<m.count where m[k] != text[k] { return false }
+            return true
+        }
+        switch m.count {
+        case 3 where equals("GET"): return "GET"
+        case 3 where equals("PUT"): return "PUT"
+        case 4 where equals("POST"): return "POST"
+        case 4 where equals("HEAD"): return "HEAD"
+        case 5 where equals("PATCH"): return "PATCH"
+        case 6 where equals("DELETE"): return "DELETE"
+        case 7 where equals("OPTIONS"): return "OPTIONS"
+        default: return string(buf, range)
+        }
     }
 
     static func string(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {

@@ -90,6 +90,51 @@ public enum HTTPSyntax {
         return number <= 65535
     }
 
+    /// `isValidHostValue` on a buffer, walked with offsets instead of slices (the request
+    /// parser checks every request's Host with it); the same rules, the same answers.
+    public static func isValidHostValue(_ value: UnsafeRawBufferPointer) -> Bool {
+        let n = value.count
+        guard n > 0, let p = value.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        var i: Int
+        if p[0] == 0x5B {  // "["
+            var close = 1
+            while close < n && p[close] != 0x5D { close += 1 }
+            guard close < n, close - 1 >= 2 else { return false }
+            for k in 1..<close {
+                let b = p[k]
+                guard isHexDigit(b) || b == 0x3A || b == 0x2E else { return false }
+            }
+            i = close + 1
+        } else {
+            var end = 0
+            while end < n && p[end] != 0x3A { end += 1 }  // ":"
+            guard end > 0 else { return false }
+            var previous: UInt8 = 0x2E  // as if after a dot: a leading dot is an empty label
+            for k in 0..<end {
+                let b = p[k]
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x5F, 0x7E: break
+                case 0x2E:
+                    if previous == 0x2E { return false }
+                    if k == end - 1 && end == 1 { return false }
+                default: return false
+                }
+                previous = b
+            }
+            i = end
+        }
+        guard i < n else { return true }
+        guard p[i] == 0x3A else { return false }
+        guard (1...5).contains(n - i - 1) else { return false }
+        var number = 0
+        for k in (i + 1)..<n {
+            let d = p[k]
+            guard d >= 0x30 && d <= 0x39 else { return false }
+            number = number * 10 + Int(d - 0x30)
+        }
+        return number <= 65535
+    }
+
     /// Whether `b` is a HEXDIG (RFC 5234 B.1), either case.
     @inlinable
     public static func isHexDigit(_ b: UInt8) -> Bool {

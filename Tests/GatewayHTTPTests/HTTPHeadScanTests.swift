@@ -41,6 +41,32 @@ final class HTTPHeadScanTests: XCTestCase {
         }
     }
 
+    /// Values long enough for every word width the scan reads (32, 16, 8 bytes, then single
+    /// bytes): a refused byte, an inner space or tab, and trailing spaces at every offset.
+    func testLongValuesAreReadExactlyWhereverASpecialByteFalls() throws {
+        let length = 75
+        for position in 0..<length {
+            for bad: UInt8 in [0x00, 0x1F, 0x7F] {
+                var value = Array(repeating: UInt8(ascii: "v"), count: length)
+                value[position] = bad
+                let raw = Array("GET / HTTP/1.1\r\nHost: a\r\nX-V: ".utf8) + value + Array("\r\n\r\n".utf8)
+                XCTAssertEqual(runPieces([raw]).error, .badRequest("invalid character in field value"),
+                               "byte \(bad) at \(position)")
+            }
+            for special in [" ", "\t"] {
+                var chars = Array(repeating: Character("w"), count: length)
+                chars[position] = Character(special)
+                let inner = String(chars)
+                let trimmed = String(inner.drop(while: { $0 == " " || $0 == "\t" }).reversed()
+                    .drop(while: { $0 == " " || $0 == "\t" }).reversed())
+                for padding in ["", " ", String(repeating: " ", count: 33)] {
+                    let h = try XCTUnwrap(head(request(value: inner + padding)), "\(position)")
+                    XCTAssertEqual(h.values("x-v"), [trimmed], "special at \(position), pad \(padding.count)")
+                }
+            }
+        }
+    }
+
     func testObsTextMustBeUTF8WhereverItFalls() throws {
         for position in 0..<17 {
             let prefix = String(repeating: "x", count: position)
@@ -78,6 +104,33 @@ final class HTTPHeadScanTests: XCTestCase {
                                limits: limits), .headerTooLarge)
         XCTAssertEqual(refusal("GE(T /" + String(repeating: "a", count: 40) + " HTTP/1.1\r\n\r\n", limits: limits), .uriTooLong)
         XCTAssertEqual(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"), .badRequest("bare CR"))
+    }
+
+    /// Heads parsed one after another on one connection: each keeps its own bytes whether
+    /// the heads before it are still held or already dropped, and a head too large to keep
+    /// for reuse is read the same way.
+    func testEachHeadKeepsItsBytesWhileLaterHeadsAreParsed() throws {
+        var driver = ParserDriver()
+        let values = ["first-value", "2nd", String(repeating: "L", count: 3000), "after-the-large-one", "z"]
+        for v in values {
+            XCTAssertNil(driver.feed(bytes("GET /\(v.count) HTTP/1.1\r\nHost: a\r\nX-V: \(v)\r\n\r\n")))
+        }
+        let heads = driver.events.compactMap { e -> HTTPRequestHead? in if case .head(let h) = e { h } else { nil } }
+        XCTAssertEqual(heads.count, values.count)
+        for (h, v) in zip(heads, values) {
+            XCTAssertEqual(h.values("x-v"), [v])
+            XCTAssertEqual(h.values("host"), ["a"])
+            XCTAssertEqual(h.target, "/\(v.count)")
+        }
+        // Earlier heads dropped before the next arrives: the next one is still read exactly.
+        var single = ParserDriver()
+        for v in values.reversed() {
+            XCTAssertNil(single.feed(bytes("POST /p HTTP/1.1\r\nHost: b\r\nX-W: \(v)\r\n\r\n")))
+            guard case .head(let h)? = single.events.first else { return XCTFail("no head for \(v)") }
+            XCTAssertEqual(h.values("x-w"), [v])
+            XCTAssertEqual(h.method, "POST")
+            single.events.removeAll()
+        }
     }
 
     func testCONNECTAndAbsoluteFormStillChecked() {

@@ -51,4 +51,27 @@ final class HTTPSyntaxTests: XCTestCase {
         XCTAssertFalse(HTTPSyntax.isFieldValueByte(0x0A))
         XCTAssertFalse(HTTPSyntax.isFieldValueByte(0x00))
     }
+
+    /// The buffer form of the Host check gives the same answer as the generic one, over
+    /// host names, IP literals and ports both valid and not.
+    func testHostValueOnBytesMatchesTheGenericCheck() {
+        var values = ["", "a", ".", "a.", ".a", "a..b", "example.com", "EXAMPLE.com:8080", "127.0.0.1:18080", "h_1-x~y",
+                      "host:", "host:0", "host:65535", "host:65536", "host:123456", "host:12a", ":80", "a:b:c",
+                      "[::1]", "[::1]:443", "[::1]x", "[::1", "[1]", "[]", "[fe80::1%25eth0]", "[2001:db8::1]:8",
+                      "exa mple.com", "ex@mple", "é.com", "host:+80", "a.b.c.d.e.f:1", "[::1]:"]
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ab.-:[]09_~%@ ".utf8)
+        for _ in 0..<3000 {
+            let length = Int(rng.next() % 10)
+            values.append(String(decoding: (0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        for v in values {
+            let bytes = Array(v.utf8)
+            let generic = HTTPSyntax.isValidHostValue(bytes)
+            let buffered = bytes.withUnsafeBytes { HTTPSyntax.isValidHostValue($0) }
+            XCTAssertEqual(buffered, generic, v)
+        }
+        XCTAssertTrue("127.0.0.1:18080".utf8.withContiguousStorageIfAvailable { HTTPSyntax.isValidHostValue(UnsafeRawBufferPointer($0)) } ?? false)
+        XCTAssertFalse(Array("a..b".utf8).withUnsafeBytes { HTTPSyntax.isValidHostValue($0) })
+    }
 }

@@ -59,6 +59,53 @@ final class AccessLogTests: XCTestCase {
         }
     }
 
+    /// Every decision and a target that needs no redaction give the same line on both paths.
+    func testEveryDecisionAndAPlainTargetGiveTheSwiftLogLine() throws {
+        var records = [
+            record(.forwardedReportOnly(.missingToken), subject: nil, upstream: 0.002),
+            record(.forwarded, subject: "carol", upstream: 0.000_5),
+            record(.denied(Refusal(.missingToken)), subject: nil, upstream: nil),
+            record(.headerTimeout, subject: nil, upstream: nil),
+        ]
+        records[1].target = "/api/users/42"
+        records[1].trace = nil
+        records[2].target = "/plain/path-with_only~unreserved.chars"
+        records[2].route = nil
+        for r in records {
+            let fast = String(decoding: AccessLog.line(r), as: UTF8.self)
+            XCTAssertEqual(withoutTime(fast), withoutTime(try swiftLogLine(r)))
+            XCTAssertTrue(fast.contains(#""decision":"\#(r.decision.rawValue)""#), fast)
+        }
+        XCTAssertTrue(String(decoding: AccessLog.line(records[0]), as: UTF8.self).contains(#""decision":"would_deny""#))
+        XCTAssertTrue(String(decoding: AccessLog.line(records[1]), as: UTF8.self).contains(#""path":"/api/users/42""#))
+        XCTAssertTrue(String(decoding: AccessLog.line(records[2]), as: UTF8.self).contains(#""route":"-""#))
+    }
+
+    /// The room reserved for a line holds it, for the longest lines per byte of input:
+    /// every byte escaped, short credential parameters redacted, the longest numbers.
+    func testLinesStayWithinTheirReservedLength() {
+        var r = record(.forwardedReportOnly(.missingToken), subject: String(repeating: "\u{01}", count: 40),
+                       upstream: 1e300)
+        r.status = -999_999
+        r.bytesIn = .max
+        r.bytesOut = .max
+        r.totalSeconds = -1e-300
+        r.tlsVersion = "\u{7F}\u{7F}"
+        r.clientCertificate = false
+        r.route = "\u{2028}\u{2029}\""
+        r.client = "\u{00}"
+        for target in [String(repeating: "?jwt=", count: 50), String(repeating: ";jwt=&jwt=", count: 30),
+                       "/" + String(repeating: "\u{1F}", count: 100), "?jwt=\u{01}&token=\u{7F}", ""] {
+            r.target = target
+            r.method = "eyJ" + String(repeating: "a", count: 20) + ".x"
+            for listener in [nil, "decision", "\u{01}"] {
+                let line = AccessLog.line(r, listener: listener)
+                XCTAssertLessThanOrEqual(line.count, AccessLog.maximumLineLength(r, listener: listener), target)
+                XCTAssertEqual(line.last, UInt8(ascii: "\n"))
+            }
+        }
+    }
+
     /// The direct line's numbers are written as the swift-log path writes them
     /// (`String(Double)` of `milliseconds`, `String(UInt64)`), without building Strings.
     func testNumbersAreFormattedLikeTheirStrings() {

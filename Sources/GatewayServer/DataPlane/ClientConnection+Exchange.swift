@@ -275,9 +275,10 @@ extension ClientConnection {
     /// One access-log line and the metrics for a finished (or cut short) exchange.
     func record(_ ex: Exchange) {
         let now = monotonicSeconds()
+        let logged = ex.loggedRequest  // read once: each read copies the pair
         loop.observe(RequestRecord(
-            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: ex.loggedRequest?.method ?? ex.head.method,
-            target: ex.loggedRequest?.target ?? ex.head.target, status: ex.status,
+            requestID: ex.requestID, client: ex.clientAddress ?? peer, method: logged?.method ?? ex.head.method,
+            target: logged?.target ?? ex.head.target, status: ex.status,
             route: ex.routeName, outcome: ex.outcome ?? .clientClosed, subject: ex.subject,
             upstreamSeconds: ex.upstreamSeconds ?? ex.upstreamStarted.map { now - $0 },
             totalSeconds: now - ex.started, bytesIn: ex.received, bytesOut: ex.bytesOut,

@@ -71,6 +71,8 @@ final class ServerLoop: @unchecked Sendable {
     /// Set for a listener that answers requests itself (admin, demo echo): no upstream, no
     /// access-log lines or request metrics.
     let responder: LocalResponder?
+    /// `responder == nil`, kept as a flag (comparing the optional copies the responder).
+    private let observesRequests: Bool
     /// Request body bytes a local responder accepts.
     let localMaxBody: Int
     /// Trace context of this loop's requests and their spans.
@@ -88,6 +90,7 @@ final class ServerLoop: @unchecked Sendable {
         self.metrics = metrics
         self.logger = logger
         self.responder = responder
+        self.observesRequests = responder == nil
         self.localMaxBody = localMaxBody
         self.tracing = LoopTracing(exporter: exporter)
         self.role = role
@@ -128,7 +131,7 @@ final class ServerLoop: @unchecked Sendable {
 
     /// Records one finished request: metrics, then the access-log line.
     func observe(_ record: RequestRecord) {
-        guard responder == nil else { return }
+        guard observesRequests else { return }
         metricsCache.record(record)
         accessLog.write(record)
         tracing.finish(record)

@@ -26,6 +26,12 @@ struct AccessLog {
     private let direct: JSONLogHandler?
     /// The loop's batch of direct lines; nil = one write per line.
     private let buffer: AccessLogBuffer?
+    /// `buffer`, to call without a retain and release per line (the buffer has weak
+    /// references, so each costs a side-table update); `buffer` keeps it alive.
+    private let bufferReference: Unmanaged<AccessLogBuffer>?
+    /// Whether the direct handler's level lets `info` through (its level is a value fixed
+    /// when it was copied in here).
+    private let directEnabled: Bool
 
     /// `listener` field: nil on the proxy listener (its lines are unchanged), "decision" on
     /// the decision listener.
@@ -38,6 +44,8 @@ struct AccessLog {
         self.listener = listener
         if let h = logger.handler as? JSONLogHandler, h.metadata.isEmpty { direct = h } else { direct = nil }
         if let direct, let queue { buffer = AccessLogBuffer(fd: direct.fd, queue: queue) } else { buffer = nil }
+        bufferReference = buffer.map { Unmanaged.passUnretained($0) }
+        directEnabled = direct.map { $0.logLevel <= .info } ?? false
     }
 
     /// Tells the batching whether the loop has requests in flight (then lines wait for a
@@ -48,17 +56,22 @@ struct AccessLog {
 
     /// Writes the batched lines now (nothing when none is waiting).
     @inline(__always)
-    func flush() { buffer?.flush() }
+    func flush() { bufferReference?._withUnsafeGuaranteedRef { $0.flush() } }
 
     func write(_ r: RequestRecord) {
-        guard logger.logLevel <= .info else { return }
-        if let buffer {
+        if let bufferReference {
+            guard directEnabled else { return }
             let listener = listener
-            buffer.append { out, time in Self.appendLine(r, listener: listener, time: &time, to: &out) }
+            bufferReference._withUnsafeGuaranteedRef { buffer in
+                buffer.append(maximumLength: Self.maximumLineLength(r, listener: listener)) { at, time in
+                    Self.writeLine(r, listener: listener, time: &time, at: at)
+                }
+            }
             return
         }
+        guard logger.logLevel <= .info else { return }
         if let direct {
-            Self.writeLine(r, listener: listener, fd: direct.fd)
+            Self.line(r, listener: listener).withUnsafeBytes { JSONLogHandler.writeAll(direct.fd, $0) }
             return
         }
         var m = Self.metadata(r)
@@ -98,140 +111,116 @@ struct AccessLog {
     /// as bytes: keys in sorted order, strings escaped as `JSONText.appendString` does,
     /// integers as decimal, milliseconds as `String(Double)`.
     static func line(_ r: RequestRecord, listener: String? = nil) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(384 + r.target.utf8.count)
         var time = LogTimestamp()
-        appendLine(r, listener: listener, time: &time, to: &out)
-        return out
+        return [UInt8](unsafeUninitializedCapacity: maximumLineLength(r, listener: listener)) { buffer, count in
+            count = writeLine(r, listener: listener, time: &time, at: buffer.baseAddress!)
+        }
     }
 
-    /// `line(_:listener:)` appended to `out`, the time formatted through `time`.
-    static func appendLine(_ r: RequestRecord, listener: String?, time: inout LogTimestamp, to out: inout [UInt8]) {
-        appendLiteral(#"{"time":""#, to: &out)
-        time.append(epochSeconds: SystemClock().wallSeconds, to: &out)
-        appendLiteral(#"","level":"info","message":"request","bytes_in":"#, to: &out)
-        appendDecimal(r.bytesIn, to: &out)
-        appendLiteral(#","bytes_out":"#, to: &out)
-        appendDecimal(r.bytesOut, to: &out)
-        appendLiteral(#","client":"#, to: &out)
-        appendString(r.client, to: &out)
+    /// Bytes of everything in a line but the strings' contents: the literal text (keys,
+    /// punctuation: under 300), the time (24), three integers (at most 21 each), two
+    /// milliseconds (at most 32 each), the trace id (34) and the strings' quotes (2 each):
+    /// under 530, doubled for margin.
+    private static let maximumFixedLength = 1024
+
+    /// An upper bound of the bytes `writeLine` writes for `r`: each byte of a string becomes
+    /// at most 6 (`\u00xx`); redaction at most 2.6 times as many (`REDACTED` for a value as
+    /// short as `?jwt=`), none escaped.
+    @inline(__always)
+    static func maximumLineLength(_ r: RequestRecord, listener: String?) -> Int {
+        var strings = r.client.utf8.count + r.method.utf8.count + r.target.utf8.count + r.requestID.utf8.count
+        strings += (r.route?.utf8.count ?? 1) + r.reason.utf8.count + r.decision.rawValue.utf8.count
+        strings += (r.subject?.utf8.count ?? 0) + (r.tlsVersion?.utf8.count ?? 0) + (listener?.utf8.count ?? 0)
+        return maximumFixedLength + 6 * strings
+    }
+
+    /// `line(_:listener:)` written at `start` (at least `maximumLineLength` bytes), the
+    /// time formatted through `time`.
+    /// - Returns: the bytes written.
+    static func writeLine(_ r: RequestRecord, listener: String?, time: inout LogTimestamp,
+                          at start: UnsafeMutablePointer<UInt8>) -> Int {
+        var w = AccessLogWriter(at: start)
+        w.literal(#"{"time":""#)
+        w.time(SystemClock().wallSeconds, through: &time)
+        w.literal(#"","level":"info","message":"request","bytes_in":"#)
+        w.decimal(r.bytesIn)
+        w.literal(#","bytes_out":"#)
+        w.decimal(r.bytesOut)
+        w.literal(#","client":"#)
+        w.string(r.client)
         if let c = r.clientCertificate {
-            appendLiteral(#","client_cert":"#, to: &out)
-            appendLiteral(c ? "true" : "false", to: &out)
+            w.literal(#","client_cert":"#)
+            if c { w.literal("true") } else { w.literal("false") }
         }
-        appendLiteral(#","decision":"#, to: &out)
-        appendString(r.decision.rawValue, to: &out)
+        switch r.decision {
+        case .allow: w.literal(#","decision":"allow""#)
+        case .deny: w.literal(#","decision":"deny""#)
+        case .wouldDeny: w.literal(#","decision":"would_deny""#)
+        case .error: w.literal(#","decision":"error""#)
+        }
         if let listener {
-            appendLiteral(#","listener":"#, to: &out)
-            appendString(listener, to: &out)
+            w.literal(#","listener":"#)
+            w.string(listener)
         }
-        appendLiteral(#","method":"#, to: &out)
-        appendString(LogRedaction.redact(r.method), to: &out)
-        appendLiteral(#","path":"#, to: &out)
-        appendString(LogRedaction.redact(r.target), to: &out)
-        appendLiteral(#","reason":"#, to: &out)
-        appendString(r.reason, to: &out)
-        appendLiteral(#","request_id":"#, to: &out)
-        appendString(r.requestID, to: &out)
-        appendLiteral(#","route":"#, to: &out)
-        appendString(r.route ?? "-", to: &out)
-        appendLiteral(#","status":"#, to: &out)
-        if r.status < 0 { out.append(UInt8(ascii: "-")) }
-        appendDecimal(UInt64(r.status.magnitude), to: &out)
+        w.literal(#","method":"#)
+        w.redactedString(r.method)
+        w.literal(#","path":"#)
+        w.redactedString(r.target)
+        w.literal(#","reason":"#)
+        w.string(r.reason)
+        w.literal(#","request_id":"#)
+        w.string(r.requestID)
+        w.literal(#","route":"#)
+        if let route = r.route { w.string(route) } else { w.literal(#""-""#) }
+        w.literal(#","status":"#)
+        if r.status < 0 { w.byte(UInt8(ascii: "-")) }
+        w.decimal(UInt64(r.status.magnitude))
         if let s = r.subject {
-            appendLiteral(#","subject":"#, to: &out)
-            appendString(s, to: &out)
+            w.literal(#","subject":"#)
+            w.string(s)
         }
         if let v = r.tlsVersion {
-            appendLiteral(#","tls_version":"#, to: &out)
-            appendString(v, to: &out)
+            w.literal(#","tls_version":"#)
+            w.string(v)
         }
-        appendLiteral(#","total_ms":"#, to: &out)
-        appendMilliseconds(r.totalSeconds, to: &out)
+        w.literal(#","total_ms":"#)
+        w.milliseconds(r.totalSeconds)
         if let t = r.trace {
-            appendLiteral(#","trace_id":""#, to: &out)
-            t.appendTraceIDHex(to: &out)
-            out.append(UInt8(ascii: "\""))
+            w.literal(#","trace_id":""#)
+            w.hex(t.traceID.bytes)
+            w.byte(UInt8(ascii: "\""))
         }
         if let u = r.upstreamSeconds {
-            appendLiteral(#","upstream_ms":"#, to: &out)
-            appendMilliseconds(u, to: &out)
+            w.literal(#","upstream_ms":"#)
+            w.milliseconds(u)
         }
-        appendLiteral("}\n", to: &out)
-    }
-
-    private static func writeLine(_ r: RequestRecord, listener: String?, fd: Int32) {
-        line(r, listener: listener).withUnsafeBytes { JSONLogHandler.writeAll(fd, $0) }
+        w.literal("}\n")
+        return w.position - start
     }
 
     /// `v` in decimal, as `String(v)` writes it.
     static func appendDecimal(_ v: UInt64, to out: inout [UInt8]) {
-        if v < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(v))
-            return
-        }
-        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes of scratch, filled from the end
-        var n = v
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            while n > 0 && count < 16 {
-                count += 1
-                scratch[16 - count] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-            }
-            if n > 0 {
-                out.append(contentsOf: String(v).utf8)  // over 16 digits: rare, the plain way
-            } else {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[(16 - count)...]))
-            }
-        }
+        append(AccessLogWriter.maximumDecimalLength, to: &out) { $0.decimal(v) }
     }
 
-    /// `milliseconds(seconds)` written as `String(Double)` writes it, without building one:
-    /// for whole microseconds `m` below 10^15 the shortest form of the Double `m / 1000` is
-    /// the decimal `m / 1000` with its trailing zeros dropped (one digit after the point at
-    /// least), since a decimal of at most 15 significant digits names exactly one Double.
+    /// `milliseconds(seconds)` written as `String(Double)` writes it (`AccessLogWriter`).
     static func appendMilliseconds(_ seconds: Double, to out: inout [UInt8]) {
-        let scaled = (seconds * 1_000_000).rounded()
-        guard scaled.sign == .plus && scaled < 1e15 else { return appendDouble(milliseconds(seconds), to: &out) }
-        let micros = UInt64(scaled)
-        appendDecimal(micros / 1000, to: &out)
-        out.append(UInt8(ascii: "."))
-        var frac = Int(micros % 1000)
-        if frac == 0 {
-            out.append(UInt8(ascii: "0"))
-            return
-        }
-        var width = 3
-        while frac % 10 == 0 { frac /= 10; width -= 1 }
-        var divisor = width == 3 ? 100 : (width == 2 ? 10 : 1)
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(frac / divisor % 10))
-            divisor /= 10
-        }
-    }
-
-    static func appendDouble(_ d: Double, to out: inout [UInt8]) {
-        if d.isFinite { out.append(contentsOf: String(d).utf8) } else { out.append(contentsOf: "null".utf8) }
+        append(AccessLogWriter.maximumMillisecondsLength, to: &out) { $0.milliseconds(seconds) }
     }
 
     /// `JSONWriter.appendString`: the same escaping as `JSONText.appendString`, on bytes.
-    /// A string with nothing to escape (no `"`, `\\`, control byte, DEL or 0xE2, the lead
-    /// byte of U+2028/U+2029) is copied in one piece; any other goes through `JSONWriter`.
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            let plain = Self.plainJSONBytes.withUnsafeBufferPointer { table in
-                var all: UInt8 = 1
-                for b in bytes { all &= table[Int(b)] }
-                return all != 0
-            }
-            if !plain { return false }
-            out.append(0x22)
-            out.append(contentsOf: bytes)
-            out.append(0x22)
-            return true
+        append(AccessLogWriter.maximumLength(s), to: &out) { $0.string(s) }
+    }
+
+    /// What `body` writes (at most `maximumLength` bytes) appended to `out`.
+    private static func append(_ maximumLength: Int, to out: inout [UInt8], _ body: (inout AccessLogWriter) -> Void) {
+        let text = [UInt8](unsafeUninitializedCapacity: maximumLength) { buffer, count in
+            var w = AccessLogWriter(at: buffer.baseAddress!)
+            body(&w)
+            count = w.position - buffer.baseAddress!
         }
-        if copied != true { JSONWriter.appendString(s, to: &out) }
+        out.append(contentsOf: text)
     }
 
     /// 1 for the bytes a JSON string can hold as they are (what `appendString` copies
@@ -239,11 +228,5 @@ struct AccessLog {
     /// U+2028 / U+2029, which `JSONWriter` escapes).
     static let plainJSONBytes: [UInt8] = (0..<256).map { b in
         b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || b == 0xE2 ? 0 : 1
-    }
-
-    /// Appends the bytes of a literal.
-    @inline(__always)
-    static func appendLiteral(_ s: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 }

@@ -22,9 +22,12 @@ final class AccessLogBuffer: @unchecked Sendable {
 
     private let fd: Int32
     let queue: DispatchQueue
-    private var bytes: [UInt8] = []
+    /// The batch: `count` bytes of lines in memory for `capacity` bytes, owned by the buffer.
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     /// The `time` field's calendar part, formatted once per second.
-    var timestamp = LogTimestamp()
+    private var timestamp = LogTimestamp()
     /// A block at the end of the turn, or the timer, will look at the batch.
     private var flushScheduled = false
     private var timer: DispatchSourceTimer?
@@ -34,22 +37,32 @@ final class AccessLogBuffer: @unchecked Sendable {
     init(fd: Int32, queue: DispatchQueue) {
         self.fd = fd
         self.queue = queue
-        bytes.reserveCapacity(Self.flushBytes + 1024)
+        capacity = Self.flushBytes + 16 * 1024
+        storage = .allocate(capacity: capacity)
         Self.registry.add(self)
     }
 
     deinit {
         timer?.cancel()
         write()
+        storage.deallocate()
     }
 
-    /// Appends one line (`build` writes it, newline included) and schedules its write.
-    func append(_ build: (inout [UInt8], inout LogTimestamp) -> Void) {
-        let wasEmpty = bytes.isEmpty
-        build(&bytes, &timestamp)
-        if bytes.count >= Self.flushBytes {
+    /// Appends one line and schedules its write: `build` writes it (newline included, at
+    /// most `maximumLength` bytes) at the pointer given, the time through the timestamp,
+    /// and returns its length.
+    @inline(__always)
+    func append(maximumLength: Int, _ build: (UnsafeMutablePointer<UInt8>, inout LogTimestamp) -> Int) {
+        if count + maximumLength > capacity { makeRoom(maximumLength) }
+        let start = count
+        var time = timestamp
+        let length = build(storage + start, &time)
+        precondition(length <= maximumLength, "an access-log line overran its bound")
+        timestamp = time
+        count = start + length
+        if count >= Self.flushBytes {
             write()
-        } else if wasEmpty && !flushScheduled {
+        } else if start == 0 && !flushScheduled {
             flushScheduled = true
             // After the work the loop is doing now (the rest of this turn's events).
             queue.async { [weak self] in self?.endOfTurn() }
@@ -59,11 +72,21 @@ final class AccessLogBuffer: @unchecked Sendable {
     /// Writes the buffered lines now (on `queue`).
     @inline(__always)
     func flush() {
-        if !bytes.isEmpty { write() }
+        if count > 0 { write() }
+    }
+
+    /// Writes the batch, then grows the storage when one line could need more than it holds
+    /// (a line far longer than usual; the memory stays bounded by the longest line).
+    private func makeRoom(_ maximumLength: Int) {
+        write()
+        guard maximumLength > capacity else { return }
+        storage.deallocate()
+        capacity = maximumLength
+        storage = .allocate(capacity: capacity)
     }
 
     private func endOfTurn() {
-        guard !bytes.isEmpty else {
+        guard count > 0 else {
             flushScheduled = false
             return
         }
@@ -89,9 +112,9 @@ final class AccessLogBuffer: @unchecked Sendable {
     }
 
     private func write() {
-        guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBytes { JSONLogHandler.writeAll(fd, $0) }
-        bytes.removeAll(keepingCapacity: true)
+        guard count > 0 else { return }
+        JSONLogHandler.writeAll(fd, UnsafeRawBufferPointer(start: storage, count: count))
+        count = 0
     }
 
     /// Writes the buffered lines of every loop (each on its own queue, waiting for it).

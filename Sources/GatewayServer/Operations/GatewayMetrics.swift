@@ -149,31 +149,47 @@ final class MetricsCache {
     }
 
     /// The series of the last request recorded: most requests in a row share route, status,
-    /// decision and reason, and then no dictionary is hashed.
-    private struct Last {
-        var route: String
-        var status: Int
-        var decision: RequestRecord.Decision
-        var reason: String
-        var requests: Prometheus.Counter
-        var duration: ValueHistogram
-        var upstreamDuration: ValueHistogram?
-        var decisions: Prometheus.Counter?
+    /// decision and reason, and then no dictionary is hashed. A class, so that looking at it
+    /// costs one retain rather than a copy of every field.
+    private final class Last {
+        let route: String?
+        let status: Int
+        let decision: RequestRecord.Decision
+        let reason: String
+        let requests: Prometheus.Counter
+        let duration: ValueHistogram
+        let upstreamDuration: ValueHistogram?
+        let decisions: Prometheus.Counter
+
+        init(route: String?, status: Int, decision: RequestRecord.Decision, reason: String, requests: Prometheus.Counter,
+             duration: ValueHistogram, upstreamDuration: ValueHistogram?, decisions: Prometheus.Counter) {
+            self.route = route
+            self.status = status
+            self.decision = decision
+            self.reason = reason
+            self.requests = requests
+            self.duration = duration
+            self.upstreamDuration = upstreamDuration
+            self.decisions = decisions
+        }
+
+        /// Records `r` when it belongs to these series; false (nothing recorded) otherwise.
+        func record(_ r: RequestRecord) -> Bool {
+            guard status == r.status, decision == r.decision, route == r.route, reason == r.reason,
+                  r.upstreamSeconds == nil || upstreamDuration != nil else { return false }
+            requests.increment()
+            duration.record(r.totalSeconds)
+            if let u = r.upstreamSeconds { upstreamDuration?.record(u) }
+            decisions.increment()
+            return true
+        }
     }
     private var last: Last?
 
     /// Records one finished request.
     func record(_ r: RequestRecord) {
-        let route = r.route ?? "-"
-        if let l = last, l.status == r.status, l.decision == r.decision, l.route == route, l.reason == r.reason,
-           let decisions = l.decisions, (r.upstreamSeconds == nil || l.upstreamDuration != nil) {
-            l.requests.increment()
-            l.duration.record(r.totalSeconds)
-            if let u = r.upstreamSeconds { l.upstreamDuration?.record(u) }
-            decisions.increment()
-            return
-        }
-        recordAndRemember(r, route: route)
+        if let l = last, l.record(r) { return }
+        recordAndRemember(r, route: r.route ?? "-")
     }
 
     private func recordAndRemember(_ r: RequestRecord, route: String) {
@@ -199,7 +215,7 @@ final class MetricsCache {
             }
             decisionCounter.increment()
             if let c = requests[RequestKey(route: route, status: r.status)], let d = durations[route] {
-                last = Last(route: route, status: r.status, decision: r.decision, reason: r.reason, requests: c, duration: d,
+                last = Last(route: r.route, status: r.status, decision: r.decision, reason: r.reason, requests: c, duration: d,
                             upstreamDuration: upstreamDurations[route], decisions: decisionCounter)
             }
         } else {
