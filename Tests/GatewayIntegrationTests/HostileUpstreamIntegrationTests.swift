@@ -32,6 +32,7 @@ final class HostileUpstreamIntegrationTests: XCTestCase {
         "too-large": "HTTP/1.1 200 OK\r\n"
             + String(repeating: "X-Filler: " + String(repeating: "f", count: 1000) + "\r\n", count: 66)
             + "Content-Length: 2\r\n\r\nok",
+        "line-too-large": "HTTP/1.1 200 OK\r\nX-Filler: " + String(repeating: "f", count: 70_000) + "\r\nContent-Length: 2\r\n\r\nok",
         "interims-too-large": String(repeating: "HTTP/1.1 100 Continue\r\nX-Filler: " + String(repeating: "f", count: 1000)
                                      + "\r\n\r\n", count: 66) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     ]
