@@ -54,6 +54,12 @@ final class HostileUpstreamIntegrationTests: XCTestCase {
             + "HTTP/1.1 200 OK\r\nX-Kept: 1\r\nContent-Length: 2\r\n\r\nok",
         "bare-lf": "HTTP/1.1 200 OK\nX-Kept:  1 \t\nContent-Length: 2\n\nok",
         "204-length": "HTTP/1.1 204 No Content\r\nX-Kept: 1\r\nContent-Length: 5\r\n\r\n",
+        // A body where none may be: never relayed, the client connection stays in step.
+        "body-after-head": "HTTP/1.1 200 OK\r\nX-Kept: 1\r\nContent-Length: 20\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\nX: y\r\n\r\n",
+        "204-body": "HTTP/1.1 204 No Content\r\nX-Kept: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "304-body": "HTTP/1.1 304 Not Modified\r\nX-Kept: 1\r\nContent-Length: 22\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\nX: y\r\n\r\n",
         "chunked-upper": "HTTP/1.1 200 OK\r\nX-Kept: 1\r\ntransfer-encoding: CHUNKED\r\n\r\n2\r\nok\r\n0\r\n\r\n",
     ]
 
@@ -124,6 +130,26 @@ final class HostileUpstreamIntegrationTests: XCTestCase {
         XCTAssertEqual(many.status, 200)
         XCTAssertEqual(many.fields.count, 2001)
         XCTAssertEqual(many.header("X-F1999"), "1999")
+    }
+
+    func testBodyBytesWhereNoBodyMayBeNeverReachTheClient() throws {
+        let c = try g.client()
+        try c.send("HEAD /status?body-after-head HTTP/1.1\r\nHost: a\r\n\r\n")
+        let head = try c.readResponse(headRequest: true)
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.header("Content-Length"), "20")
+        for (key, status) in [("204-body", 204), ("304-body", 304)] {
+            try c.send("GET /status?\(key) HTTP/1.1\r\nHost: a\r\n\r\n")
+            let r = try c.readResponse()
+            XCTAssertEqual(r.status, status, key)
+            XCTAssertEqual(r.header("X-Kept"), "1", key)
+        }
+        // Had any of those bytes been relayed, this response would not be the next one read.
+        try c.send("GET /status?bare-lf HTTP/1.1\r\nHost: a\r\n\r\n")
+        let last = try c.readResponse()
+        XCTAssertEqual(last.status, 200)
+        XCTAssertEqual(last.bodyText, "ok")
+        XCTAssertEqual(last.fields.map { $0.name.lowercased() }, ["x-kept", "content-length"])
     }
 
     /// The request direction: the client's fields named by its `Connection` never reach the
