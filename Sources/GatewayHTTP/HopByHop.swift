@@ -30,14 +30,17 @@ public enum HopByHop {
             }
         }
         if firstRemoved < 0 { return fields }
+        // A `Connection` option names a field wherever it stands, before `Connection` too:
+        // with options, every field is checked.
+        let checkedFrom = options == 0 ? firstRemoved : 0
         var out: [HTTPField] = []
         out.reserveCapacity(fields.count - 1)
-        out.append(contentsOf: fields[..<firstRemoved])
+        out.append(contentsOf: fields[..<checkedFrom])
         if options == 0 {
             for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd { out.append(f) }
         } else if options <= maxOptionsComparedDirectly {
             let connections = fields.filter { $0.withNameBytes(classify) == .connection }
-            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
+            for f in fields where f.withNameBytes(classify) == .endToEnd {
                 if !f.withNameBytes({ isNominated($0, by: connections) }) { out.append(f) }
             }
         } else {
@@ -49,7 +52,7 @@ public enum HopByHop {
                     }
                 }
             }
-            for f in fields[firstRemoved...] where f.withNameBytes(classify) == .endToEnd {
+            for f in fields where f.withNameBytes(classify) == .endToEnd {
                 if !names.contains(HTTPSyntax.comparableFieldName(f.name)) { out.append(f) }
             }
         }

@@ -49,6 +49,29 @@ final class HopByHopTests: XCTestCase {
         XCTAssertEqual(HopByHop.removing(from: fields), [HTTPField(name: "X-Kept", value: "2")])
     }
 
+    /// RFC 9110 §7.6.1: a `Connection` option names a field wherever it stands in the head,
+    /// before the `Connection` field as well as after it, in one `Connection` field or several.
+    func testFieldsNamedByALaterConnectionFieldAreRemovedToo() {
+        let fields = [
+            HTTPField(name: "X-Secret", value: "1"),
+            HTTPField(name: "Authorization", value: "Bearer t"),
+            HTTPField(name: "X-Kept", value: "2"),
+            HTTPField(name: "Connection", value: "x-secret"),
+            HTTPField(name: "x_other", value: "3"),
+            HTTPField(name: "Connection", value: "authorization, X-Other"),
+            HTTPField(name: "X-Kept", value: "4"),
+        ]
+        XCTAssertEqual(HopByHop.removing(from: fields), [
+            HTTPField(name: "X-Kept", value: "2"),
+            HTTPField(name: "X-Kept", value: "4"),
+        ])
+        // More options than are compared one by one: the named set is used, with the same rule.
+        let options = (0..<20).map { "x-option-\($0)" }.joined(separator: ", ")
+        let many = [HTTPField(name: "X-Option-3", value: "1"), HTTPField(name: "X-Kept", value: "2"),
+                    HTTPField(name: "Connection", value: options), HTTPField(name: "X-Option-19", value: "3")]
+        XCTAssertEqual(HopByHop.removing(from: many), [HTTPField(name: "X-Kept", value: "2")])
+    }
+
     func testNoHopByHopFieldsIsUnchanged() {
         let fields = [HTTPField(name: "A", value: "1"), HTTPField(name: "B", value: "2"), HTTPField(name: "A", value: "3")]
         XCTAssertEqual(HopByHop.removing(from: fields), fields)

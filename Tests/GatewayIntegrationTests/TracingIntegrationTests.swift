@@ -105,6 +105,40 @@ final class TracingIntegrationTests: XCTestCase {
         }
     }
 
+    /// The client's trace fields in any case, and repeated, on a public route and on a protected
+    /// one (the second request of a token is a verified-token cache hit): the upstream gets the
+    /// gateway's one `traceparent`, never the client's as sent.
+    func testClientTraceFieldsInAnyCaseOrRepeatedAreReplaced() throws {
+        let up = try RecordingUpstream { _ in .ok("ok") }
+        defer { up.stop() }
+        let g = try GatewayProcess(config: config(upstreamPort: up.port))
+        defer { g.stop() }
+        let token = try TestTokens.rs256()
+        for path in ["/open/a", "/orders/a", "/orders/b"] {
+            let auth = path.hasPrefix("/orders") ? [("Authorization", "Bearer \(token)")] : []
+            XCTAssertEqual(try get(g, path + "?one", auth + [("TRACEPARENT", Self.clientParent), ("TraceState", "k=1")]).status, 200)
+            XCTAssertEqual(try get(g, path + "?two", auth + [("traceparent", Self.clientParent), ("TraceParent", Self.clientParent),
+                                                          ("tracestate", "k=2")]).status, 200)
+        }
+        let requests = up.requests
+        XCTAssertEqual(requests.count, 6)
+        for r in requests {
+            let parents = r.fields.filter { $0.name.lowercased() == "traceparent" }
+            XCTAssertEqual(parents.map(\.name), ["traceparent"], r.target)
+            let p = try XCTUnwrap(parts(parents.first?.value), r.target)
+            XCTAssertNotEqual(p.span, Self.clientSpan, r.target)
+            let states = r.fields.filter { $0.name.lowercased() == "tracestate" }
+            if r.target.hasSuffix("?one") {
+                XCTAssertEqual(p.trace, Self.clientTrace, r.target)
+                XCTAssertEqual(states.map(\.name), ["tracestate"], r.target)
+                XCTAssertEqual(states.map(\.value), ["k=1"], r.target)
+            } else {
+                XCTAssertNotEqual(p.trace, Self.clientTrace, "\(r.target): two traceparent fields start a new trace")
+                XCTAssertEqual(states.count, 0, r.target)
+            }
+        }
+    }
+
     /// Spans as a collector decodes them: `ExportTraceServiceRequest` in OTLP/JSON.
     struct Span {
         var traceID: String, spanID: String, parentSpanID: String?, kind: Int, name: String
