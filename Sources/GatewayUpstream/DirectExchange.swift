@@ -32,14 +32,14 @@ final class DirectExchange: UpstreamTransfer, @unchecked Sendable {
     let deadline: UInt64
     /// `state`, `sent` and `receivePaused` are not checked for exclusive access at run
     /// time (on every send and read): plain values, only ever loaded and stored.
-    @exclusivity(unchecked) private(set) var state = State.connecting
+    private(set) var state = State.connecting
     /// Not checked for exclusive access at run time (read on every send and read): each
     /// access is a plain load or store, and releasing a connection never touches this
     /// exchange.
-    @exclusivity(unchecked) private var connection: UpstreamConnection?
+    private var connection: UpstreamConnection?
     private var reader: UpstreamResponseReader
     /// Request head bytes sent so far.
-    @exclusivity(unchecked) private var sent = 0
+    private var sent = 0
     private var reusedConnection = false
     private var retried = false
     /// The loop's list of running exchanges (`UpstreamLoop.newestRunning`); only the loop
@@ -54,7 +54,7 @@ final class DirectExchange: UpstreamTransfer, @unchecked Sendable {
     /// the read that followed them, still undecoded.
     private var heldBody: [UInt8] = []
     private var heldInput: [UInt8] = []
-    @exclusivity(unchecked) private var receivePaused = false
+    private var receivePaused = false
     private var resumeScheduled = false
 
     /// - Parameters:

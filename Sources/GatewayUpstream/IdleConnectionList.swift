@@ -7,7 +7,7 @@ final class IdleConnectionList: @unchecked Sendable {
     let key: UpstreamPoolKey
     /// Not checked for exclusive access at run time: only `UpstreamConnectionPool` touches
     /// it, in methods that call nothing that could touch it again.
-    @exclusivity(unchecked) var connections: [UpstreamConnection] = []
+    var connections: [UpstreamConnection] = []
 
     init(key: UpstreamPoolKey) {
         self.key = key

@@ -26,7 +26,7 @@ final class UpstreamConnection: @unchecked Sendable {
     let idleList: IdleConnectionList
     /// Not checked for exclusive access at run time (borrowed on every send and read): no
     /// libcurl call made through it calls back into this connection.
-    @exclusivity(unchecked) private var handle: CurlEasyHandle
+    private var handle: CurlEasyHandle
     private var watched: UpstreamDescriptor?
     private var registration: PollRegistration?
     private(set) var state = State.created
@@ -34,9 +34,9 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Neither is checked for exclusive access at run time (read on every readiness event,
     /// written on every take and keep): each access is a plain load or store, and
     /// releasing an exchange never touches its connection's fields.
-    @exclusivity(unchecked) var exchange: DirectExchange?
+    var exchange: DirectExchange?
     /// When the connection went idle (`DispatchTime` nanoseconds).
-    @exclusivity(unchecked) var idleSince: UInt64 = 0
+    var idleSince: UInt64 = 0
     /// Exchanges the connection carried to completion.
     var completedExchanges = 0
 

@@ -51,7 +51,7 @@ public final class UpstreamLoop: @unchecked Sendable {
     /// Idle connect-only connections. Not checked for exclusive access at run time (a
     /// thread-local look-up on every take and keep): the pool's methods never call back
     /// into the loop, so no access to it can overlap another.
-    @exclusivity(unchecked) private var idleConnections = UpstreamConnectionPool()
+    private var idleConnections = UpstreamConnectionPool()
     /// TLS sessions of the connect-only connections (made on their first https connection).
     private var tlsSessions: CurlShareHandle?
     /// The upstream origin of the last direct request (most requests repeat it).
