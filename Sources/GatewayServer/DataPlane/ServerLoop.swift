@@ -113,7 +113,12 @@ final class ServerLoop: @unchecked Sendable {
         self.requestIDPrefix = Array((String(r, radix: 16) + "-" + String(index)).utf8)
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
-        t.setEventHandler { [weak self] in self?.sweepDeadlines() }
+        // A strong capture, not a weak one: a weak reference to the loop would give it a
+        // side table, and every `unowned` use of the loop (each connection reaches its
+        // loop many times per request) would then take the runtime's slow path. The cycle
+        // loop → timer → handler → loop is intended: a loop lives as long as the process
+        // (nothing releases a server's loops), and cancelling the timer would break it.
+        t.setEventHandler { self.sweepDeadlines() }
         t.resume()
         sweep = t
         accessLog.setBusyCheck { [unowned self] in exchangesInFlight > 0 }
