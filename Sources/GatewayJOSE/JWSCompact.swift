@@ -33,17 +33,19 @@ public struct JWSCompact: Sendable {
     /// RFC 7515 §7.1: exactly three base64url parts separated by '.'.
     static func split(_ b: UnsafeBufferPointer<UInt8>) throws(TokenError) -> (header: [UInt8], payload: [UInt8], signingInput: Range<Int>, signature: [UInt8]) {
         guard b.count <= maxTokenBytes else { throw TokenError.malformed("token over 8 KiB") }
-        var dots: [Int] = []
+        // The first two dots; a third means a JWE or a bad token.
+        var first = -1, second = -1
         for k in 0..<b.count where b[k] == UInt8(ascii: ".") {
-            dots.append(k)
-            if dots.count > 2 { throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)") }
+            if first < 0 { first = k } else if second < 0 { second = k } else {
+                throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)")
+            }
         }
-        guard dots.count == 2 else { throw TokenError.malformed("not three parts") }
-        guard let h = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[0..<dots[0]])),
-              let p = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(dots[0] + 1)..<dots[1]])),
-              let s = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(dots[1] + 1)..<b.count])) else {
+        guard second >= 0 else { throw TokenError.malformed("not three parts") }
+        guard let h = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[0..<first])),
+              let p = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(first + 1)..<second])),
+              let s = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(second + 1)..<b.count])) else {
             throw TokenError.malformed("not base64url")
         }
-        return (h, p, 0..<dots[1], s)
+        return (h, p, 0..<second, s)
     }
 }
