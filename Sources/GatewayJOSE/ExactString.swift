@@ -16,6 +16,16 @@ extension String {
     }
 }
 
+extension String {
+    /// Whether this string's UTF-8 is exactly `bytes` (`exactlyEquals` against raw bytes).
+    func hasUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let u = utf8
+        guard u.count == bytes.count else { return false }
+        if let same = u.withContiguousStorageIfAvailable({ $0.elementsEqual(bytes) }) { return same }
+        return u.elementsEqual(bytes)
+    }
+}
+
 extension Sequence where Element == String {
     /// Whether some element `exactlyEquals` `value`.
     @inlinable

@@ -75,6 +75,8 @@ private struct Parser {
         var names: Set<String>? = nil
         skipWhitespace()
         if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        // One allocation for a typical header or claims set instead of growing 1, 2, 4, 8.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("member name expected") }
