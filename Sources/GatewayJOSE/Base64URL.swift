@@ -47,9 +47,11 @@ public enum Base64URL {
         if rest == 1 { return nil }
         let full = n >> 2
         let count = full * 3 + (rest == 0 ? 0 : rest - 1)
-        var valid = true
-        let out = [UInt8](unsafeUninitializedCapacity: count) { o, initialized in
-            valid = table.withUnsafeBufferPointer { t -> Bool in
+        // Zero-filled then overwritten: this initializer is specialised for UInt8, where
+        // `unsafeUninitializedCapacity:` allocates through an unspecialised path.
+        var out = [UInt8](repeating: 0, count: count)
+        let valid = out.withUnsafeMutableBufferPointer { o in
+            table.withUnsafeBufferPointer { t -> Bool in
                 guard let src = bytes.baseAddress, let dst = o.baseAddress else { return n == 0 }
                 // Every 6-bit value is < 64: OR-ing them keeps bit 6/7 set for any 0xFF.
                 var bad: UInt8 = 0
@@ -78,8 +80,6 @@ public enum Base64URL {
                 }
                 return bad & 0xC0 == 0
             }
-            // Every byte is written even when invalid (then the array is discarded).
-            initialized = count
         }
         return valid ? out : nil
     }

@@ -21,7 +21,11 @@ extension String {
     func hasUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let u = utf8
         guard u.count == bytes.count else { return false }
-        if let same = u.withContiguousStorageIfAvailable({ $0.elementsEqual(bytes) }) { return same }
+        if let same = u.withContiguousStorageIfAvailable({ mine -> Bool in
+            // Names are short: a plain loop beats the generic `elementsEqual`.
+            for k in 0..<mine.count where mine[k] != bytes[k] { return false }
+            return true
+        }) { return same }
         return u.elementsEqual(bytes)
     }
 }

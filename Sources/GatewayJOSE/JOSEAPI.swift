@@ -17,7 +17,10 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
 }
 
 /// A JSON value from the strict reader (duplicate member names refused).
-public indirect enum JSONValue: Sendable, Equatable {
+///
+/// Not `indirect`: arrays and objects already keep their elements on the heap, and a string
+/// or number held inline saves an allocation per value parsed.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// Every JSON number, exactly as written (`JSONNumber`: compared by exact value).
