@@ -35,10 +35,19 @@ public struct JWSCompact: Sendable {
         guard b.count <= maxTokenBytes else { throw TokenError.malformed("token over 8 KiB") }
         // The first two dots; a third means a JWE or a bad token.
         var first = -1, second = -1
-        for k in 0..<b.count where b[k] == UInt8(ascii: ".") {
-            if first < 0 { first = k } else if second < 0 { second = k } else {
-                throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)")
+        var k = 0
+        while k < b.count {
+            // Eight bytes at a time while none is a dot (SWAR: a zero byte in word ^ "........").
+            if k + 8 <= b.count, let base = UnsafeRawPointer(b.baseAddress) {
+                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ 0x2E2E_2E2E_2E2E_2E2E
+                if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 == 0 { k += 8; continue }
             }
+            if b[k] == UInt8(ascii: ".") {
+                if first < 0 { first = k } else if second < 0 { second = k } else {
+                    throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)")
+                }
+            }
+            k += 1
         }
         guard second >= 0 else { throw TokenError.malformed("not three parts") }
         guard let h = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[0..<first])),
