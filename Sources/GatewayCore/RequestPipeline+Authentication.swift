@@ -54,11 +54,13 @@ extension RequestPipeline {
                                  runtime: runtime, now: now, introspectionAnswer: introspectionAnswer, trace: &trace)
         }
         // The unverified `iss` only chooses among the route's issuers (docs/request-handling.md).
-        let claimedIssuer: String?
-        do { claimedIssuer = try TokenVerifier.unverifiedIssuer(token) } catch {
+        // Split and parsed once: the same parse is verified below before any of it is used.
+        let unverified: UnverifiedToken
+        do { unverified = try TokenVerifier.parseUnverified(token) } catch {
             trace.record("issuer", false, error.description)
             return .failure(.invalidToken(error))
         }
+        let claimedIssuer = unverified.issuer
         guard let issuer = issuer(for: claimedIssuer, among: requirements.issuers, runtime: runtime) else {
             trace.record("issuer", false, notAccepted(claimedIssuer, requirements))
             return .failure(.invalidToken(.issuer))
@@ -73,7 +75,7 @@ extension RequestPipeline {
         }
         let verified: VerifiedToken
         do {
-            verified = try TokenVerifier.verify(token, keys: keys.keys, requirements: issuer.requirements, now: now)
+            verified = try TokenVerifier.verify(unverified, keys: keys.keys, requirements: issuer.requirements, now: now)
         } catch {
             if error == .unknownKey && mayRefetchKeys && issuer.store.jwksURL != nil {
                 trace.record("verify", false, "\(error.description): the issuer's JWK Set is fetched again first")

@@ -9,6 +9,8 @@ extension RequestPipeline {
         func add(_ v: JSONValue?) {
             switch v {
             case .string(let s)?:
+                if appendASCIIWords(s, to: &out) { break }
+                // Split on the Character " " (a space with a combining mark is not one).
                 for part in s.split(separator: " ", omittingEmptySubsequences: true) { out.append(String(part)) }
             case .array(let items)?:
                 for item in items { if case .string(let s) = item { out.append(s) } }
@@ -21,6 +23,24 @@ extension RequestPipeline {
         var unique: [String] = []
         for s in out where !unique.containsExactly(s) { unique.append(s) }
         return unique
+    }
+
+    /// Appends the space-separated words of an all-ASCII `s` (empty ones skipped) and returns
+    /// true; returns false without appending when `s` has a non-ASCII byte. For ASCII text
+    /// the bytes are the Characters, so this equals splitting on the Character " ".
+    private static func appendASCIIWords(_ s: String, to out: inout [String]) -> Bool {
+        var s = s
+        return s.withUTF8 { b -> Bool in
+            var high: UInt8 = 0
+            for c in b { high |= c }
+            guard high & 0x80 == 0 else { return false }
+            var start = 0
+            for k in 0...b.count where k == b.count || b[k] == UInt8(ascii: " ") {
+                if k > start { out.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<k]), as: UTF8.self)) }
+                start = k + 1
+            }
+            return true
+        }
     }
 
     static func claim(_ claims: JSONValue, path: [String]) -> JSONValue? {

@@ -75,10 +75,12 @@ extension RequestPipeline {
     /// (HTAB included), and no leading or trailing whitespace (which every HTTP server trims,
     /// so `"admin "` would arrive as `admin`).
     static func isSafeHeaderValue(_ s: String) -> Bool {
-        let bytes = s.utf8
-        for b in bytes where b < 0x20 || b == 0x7F { return false }
-        if let first = bytes.first, first == 0x20 { return false }
-        if let last = bytes.last, last == 0x20 { return false }
-        return true
+        var s = s
+        return s.withUTF8 { bytes in
+            for b in bytes where b < 0x20 || b == 0x7F { return false }
+            if let first = bytes.first, first == 0x20 { return false }
+            if let last = bytes.last, last == 0x20 { return false }
+            return true
+        }
     }
 }

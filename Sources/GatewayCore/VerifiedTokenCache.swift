@@ -147,7 +147,9 @@ public final class VerifiedTokenCache: @unchecked Sendable {
     public func insert(_ token: Substring, entry: Entry) {
         var e = entry
         e.cost = VerifiedTokenCache.cost(ofToken: token)
-        e.tokenBytes = Array(token.utf8)
+        // One copy of the contiguous bytes (not an element-by-element walk of the view).
+        e.tokenBytes = Self.withBytes(token) { Array(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                                                            count: $0.count)) }
         let key = e.tokenBytes.withUnsafeBytes(Self.key)
         let s = shard(for: key)
         let entryCap = max(1, maxEntries / shards.count)

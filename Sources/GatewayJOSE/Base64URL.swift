@@ -38,34 +38,49 @@ public enum Base64URL {
         return Array(text.utf8).withUnsafeBufferPointer { decode(bytes: $0) }
     }
 
-    /// The same as `decode(_:)` over raw ASCII bytes (the verifier's hot path).
+    /// The same as `decode(_:)` over raw ASCII bytes (the verifier's hot path), written
+    /// straight into an array of the exact decoded length.
     /// RFC 4648 §3.5: unused bits of the last character must be zero (one encoding per value).
     static func decode(bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let n = bytes.count
-        if n % 4 == 1 { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(n * 3 / 4)
-        var i = 0
-        return table.withUnsafeBufferPointer { t -> [UInt8]? in
-            while i + 4 <= n {
-                let a = t[Int(bytes[i])], b = t[Int(bytes[i + 1])], c = t[Int(bytes[i + 2])], d = t[Int(bytes[i + 3])]
-                if (a | b | c | d) & 0xC0 != 0 { return nil }
-                let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                out.append(UInt8(v >> 16 & 0xFF)); out.append(UInt8(v >> 8 & 0xFF)); out.append(UInt8(v & 0xFF))
-                i += 4
+        let rest = n & 3
+        if rest == 1 { return nil }
+        let full = n >> 2
+        let count = full * 3 + (rest == 0 ? 0 : rest - 1)
+        // Zero-filled then overwritten: this initializer is specialised for UInt8, where
+        // `unsafeUninitializedCapacity:` allocates through an unspecialised path.
+        var out = [UInt8](repeating: 0, count: count)
+        let valid = out.withUnsafeMutableBufferPointer { o in
+            table.withUnsafeBufferPointer { t -> Bool in
+                guard let src = bytes.baseAddress, let dst = o.baseAddress else { return n == 0 }
+                // Every 6-bit value is < 64: OR-ing them keeps bit 6/7 set for any 0xFF.
+                var bad: UInt8 = 0
+                var i = 0, j = 0
+                for _ in 0..<full {
+                    let a = t[Int(src[i])], b = t[Int(src[i + 1])], c = t[Int(src[i + 2])], d = t[Int(src[i + 3])]
+                    bad |= a | b | c | d
+                    let v = UInt32(a & 63) << 18 | UInt32(b & 63) << 12 | UInt32(c & 63) << 6 | UInt32(d & 63)
+                    dst[j] = UInt8(truncatingIfNeeded: v >> 16)
+                    dst[j + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                    dst[j + 2] = UInt8(truncatingIfNeeded: v)
+                    i += 4
+                    j += 3
+                }
+                if rest == 2 {
+                    let a = t[Int(src[i])], b = t[Int(src[i + 1])]
+                    bad |= a | b
+                    if b & 0x0F != 0 { return false }
+                    dst[j] = (a << 2) | ((b & 63) >> 4)
+                } else if rest == 3 {
+                    let a = t[Int(src[i])], b = t[Int(src[i + 1])], c = t[Int(src[i + 2])]
+                    bad |= a | b | c
+                    if c & 0x03 != 0 { return false }
+                    dst[j] = (a << 2) | ((b & 63) >> 4)
+                    dst[j + 1] = ((b & 0x0F) << 4) | ((c & 63) >> 2)
+                }
+                return bad & 0xC0 == 0
             }
-            let rest = n - i
-            if rest == 2 {
-                let a = t[Int(bytes[i])], b = t[Int(bytes[i + 1])]
-                if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { return nil }
-                out.append(a << 2 | b >> 4)
-            } else if rest == 3 {
-                let a = t[Int(bytes[i])], b = t[Int(bytes[i + 1])], c = t[Int(bytes[i + 2])]
-                if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 { return nil }
-                out.append(a << 2 | b >> 4)
-                out.append((b & 0x0F) << 4 | c >> 2)
-            }
-            return out
         }
+        return valid ? out : nil
     }
 }

@@ -16,6 +16,20 @@ extension String {
     }
 }
 
+extension String {
+    /// Whether this string's UTF-8 is exactly `bytes` (`exactlyEquals` against raw bytes).
+    func hasUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let u = utf8
+        guard u.count == bytes.count else { return false }
+        if let same = u.withContiguousStorageIfAvailable({ mine -> Bool in
+            // Names are short: a plain loop beats the generic `elementsEqual`.
+            for k in 0..<mine.count where mine[k] != bytes[k] { return false }
+            return true
+        }) { return same }
+        return u.elementsEqual(bytes)
+    }
+}
+
 extension Sequence where Element == String {
     /// Whether some element `exactlyEquals` `value`.
     @inlinable

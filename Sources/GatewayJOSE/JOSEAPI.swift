@@ -17,7 +17,10 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
 }
 
 /// A JSON value from the strict reader (duplicate member names refused).
-public indirect enum JSONValue: Sendable, Equatable {
+///
+/// Not `indirect`: arrays and objects already keep their elements on the heap, and a string
+/// or number held inline saves an allocation per value parsed.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// Every JSON number, exactly as written (`JSONNumber`: compared by exact value).
@@ -47,8 +50,13 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Member `name` of an object, else nil.
     public subscript(member name: String) -> JSONValue? {
-        if case .object(let members) = self { return members.first { $0.0.exactlyEquals(name) }?.1 }
-        return nil
+        guard case .object(let members) = self else { return nil }
+        // The name's bytes once, compared with each member's (exact, as `exactlyEquals`).
+        var key = name
+        return key.withUTF8 { k -> JSONValue? in
+            for member in members where member.0.hasUTF8(k) { return member.1 }
+            return nil
+        }
     }
 }
 

@@ -32,6 +32,9 @@ private struct Parser {
 
     init(b: UnsafeBufferPointer<UInt8>) { self.b = b }
 
+    /// Up to this many members, duplicate names are found by comparing with each earlier name.
+    static let linearNameLimit = 16
+
     @inline(__always) func fail(_ why: String) -> TokenError { .malformed("JSON: \(why)") }
 
     /// RFC 8259 §2: ws = space, tab, LF, CR.
@@ -68,15 +71,25 @@ private struct Parser {
         guard depth <= JSONReader.maxDepth else { throw fail("nested too deeply") }
         i += 1
         var members: [(String, JSONValue)] = []
-        var names = Set<String>()
+        // Built only for objects with many members; small ones are scanned.
+        var names: Set<String>? = nil
         skipWhitespace()
         if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        // One allocation for a typical header or claims set instead of growing 1, 2, 4, 8.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("member name expected") }
             let name = try string()
             // Duplicate names are ambiguous (RFC 8259 §4); JOSE requires refusing them.
-            guard names.insert(name).inserted else { throw fail("duplicate member name") }
+            // `==` (Unicode canonical equivalence), as a `Set<String>` compares: names that
+            // are canonically equivalent are duplicates too.
+            if names == nil && members.count < Parser.linearNameLimit {
+                for (other, _) in members where other == name { throw fail("duplicate member name") }
+            } else {
+                if names == nil { names = Set(members.lazy.map(\.0)) }
+                guard names!.insert(name).inserted else { throw fail("duplicate member name") }
+            }
             skipWhitespace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("':' expected") }
             i += 1
@@ -133,14 +146,18 @@ private struct Parser {
         i += 1
         let start = i
         // Fast path: no escapes.
+        var high: UInt8 = 0  // OR of the bytes: bit 7 set when any is not ASCII
         while i < b.count {
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: b[start..<i])
                 i += 1
+                // ASCII is valid UTF-8: no validation (and no generic decoding path) needed.
+                if high & 0x80 == 0 { return String(decoding: raw, as: UTF8.self) }
                 guard let s = String(validating: raw, as: UTF8.self) else { throw fail("invalid UTF-8") }
                 return s
             }
+            high |= c
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("control character in string") }
             i += 1

@@ -33,17 +33,28 @@ public struct JWSCompact: Sendable {
     /// RFC 7515 §7.1: exactly three base64url parts separated by '.'.
     static func split(_ b: UnsafeBufferPointer<UInt8>) throws(TokenError) -> (header: [UInt8], payload: [UInt8], signingInput: Range<Int>, signature: [UInt8]) {
         guard b.count <= maxTokenBytes else { throw TokenError.malformed("token over 8 KiB") }
-        var dots: [Int] = []
-        for k in 0..<b.count where b[k] == UInt8(ascii: ".") {
-            dots.append(k)
-            if dots.count > 2 { throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)") }
+        // The first two dots; a third means a JWE or a bad token.
+        var first = -1, second = -1
+        var k = 0
+        while k < b.count {
+            // Eight bytes at a time while none is a dot (SWAR: a zero byte in word ^ "........").
+            if k + 8 <= b.count, let base = UnsafeRawPointer(b.baseAddress) {
+                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ 0x2E2E_2E2E_2E2E_2E2E
+                if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 == 0 { k += 8; continue }
+            }
+            if b[k] == UInt8(ascii: ".") {
+                if first < 0 { first = k } else if second < 0 { second = k } else {
+                    throw TokenError.malformed("not three parts (JWE and JSON serialization not accepted)")
+                }
+            }
+            k += 1
         }
-        guard dots.count == 2 else { throw TokenError.malformed("not three parts") }
-        guard let h = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[0..<dots[0]])),
-              let p = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(dots[0] + 1)..<dots[1]])),
-              let s = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(dots[1] + 1)..<b.count])) else {
+        guard second >= 0 else { throw TokenError.malformed("not three parts") }
+        guard let h = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[0..<first])),
+              let p = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(first + 1)..<second])),
+              let s = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: b[(second + 1)..<b.count])) else {
             throw TokenError.malformed("not base64url")
         }
-        return (h, p, 0..<dots[1], s)
+        return (h, p, 0..<second, s)
     }
 }

@@ -8,12 +8,33 @@ public enum TokenVerifier {
     /// - Throws: `TokenError.malformed` when the token is not a well-formed compact JWS
     ///   whose payload is a JSON object.
     public static func unverifiedIssuer(_ token: Substring) throws(TokenError) -> String? {
-        let payload = try withBytes(token) { (b) throws(TokenError) -> JSONValue in
+        try parseUnverified(token).issuer
+    }
+
+    /// Splits `token` and parses its payload once, for `UnverifiedToken.issuer` and then
+    /// `verify(_:keys:requirements:now:)`.
+    /// - Throws: `TokenError.malformed` when over 8 KiB, not three strict base64url parts,
+    ///   or the payload is not a JSON object (the errors of `unverifiedIssuer`).
+    public static func parseUnverified(_ token: Substring) throws(TokenError) -> UnverifiedToken {
+        try withBytes(token) { (b) throws(TokenError) -> UnverifiedToken in
             let parts = try JWSCompact.split(b)
-            return try claimsObject(parts.payload)
+            let claims = try claimsObject(parts.payload)
+            return UnverifiedToken(token: token, header: parts.header, claims: claims,
+                                   signingInputCount: parts.signingInput.count, signature: parts.signature)
         }
-        if case .string(let iss)? = payload[member: "iss"] { return iss }
-        return nil
+    }
+
+    /// `verify(_:keys:requirements:now:)` of a token already split by `parseUnverified`:
+    /// steps 2–5 of it (the header is parsed here, so a bad header is refused as there).
+    /// - Throws: `TokenError`.
+    public static func verify(_ parsed: UnverifiedToken, keys: KeySet, requirements: TokenRequirements,
+                              now: Double) throws(TokenError) -> VerifiedToken {
+        let header = try headerObject(parsed.header)
+        return try withBytes(parsed.token) { (b) throws(TokenError) -> VerifiedToken in
+            try verify(header: header, claims: parsed.claims,
+                       message: UnsafeBufferPointer(rebasing: b[0..<parsed.signingInputCount]),
+                       signature: parsed.signature, keys: keys, requirements: requirements, now: now)
+        }
     }
 
     /// Verifies shape, header (`alg` allowlist, `crit`, `typ`), key selection by `kid`,
@@ -64,14 +85,27 @@ public enum TokenVerifier {
                                now: Double) throws(TokenError) -> VerifiedToken {
         // 1. Shape (RFC 7515 §5.2 steps 1–7).
         let parts = try JWSCompact.split(b)
-        let header = try JSONReader.parse(parts.header)
-        guard case .object = header else { throw TokenError.malformed("header is not a JSON object") }
+        let header = try headerObject(parts.header)
         let claims = try claimsObject(parts.payload)
+        return try verify(header: header, claims: claims, message: UnsafeBufferPointer(rebasing: b[parts.signingInput]),
+                          signature: parts.signature, keys: keys, requirements: requirements, now: now)
+    }
 
+    private static func headerObject(_ bytes: [UInt8]) throws(TokenError) -> JSONValue {
+        let header = try JSONReader.parse(bytes)
+        guard case .object = header else { throw TokenError.malformed("header is not a JSON object") }
+        return header
+    }
+
+    /// Steps 2–5 of `verify` on a split token: `message` is the JWS Signing Input.
+    private static func verify(header: JSONValue, claims: JSONValue, message: UnsafeBufferPointer<UInt8>,
+                               signature: [UInt8], keys: KeySet, requirements: TokenRequirements,
+                               now: Double) throws(TokenError) -> VerifiedToken {
         // 2. Header (RFC 8725 §3.1, RFC 7515 §4.1.11, RFC 8725 §3.11).
         guard let algValue = header[member: "alg"] else { throw TokenError.malformed("header has no alg") }
         guard case .string(let algName) = algValue,
-              let alg = JWSAlgorithm.allCases.first(where: { $0.rawValue.exactlyEquals(algName) }),
+              // `init(rawValue:)` compares with `==` (canonical equivalence): then exactly.
+              let alg = JWSAlgorithm(rawValue: algName), alg.rawValue.exactlyEquals(algName),
               requirements.algorithms.contains(alg) else {
             throw TokenError.algorithm("alg not allowed")
         }
@@ -96,8 +130,7 @@ public enum TokenVerifier {
         }
 
         // 4. Signature, before any claim is trusted (RFC 7515 §5.2 step 8).
-        let message = UnsafeBufferPointer(rebasing: b[parts.signingInput])
-        let verified = parts.signature.withUnsafeBufferPointer { sig in
+        let verified = signature.withUnsafeBufferPointer { sig in
             // Several keys only when a JWK Set repeats a kid (rotation); each is trusted.
             candidates.prefix(KeySet.maxKeysPerKeyID).contains { $0.verify(algorithm: alg, message: message, signature: sig) }
         }
