@@ -47,8 +47,9 @@ public enum JSONWriter {
     /// Appends `s` as a JSON string (RFC 8259 §7), quotes included: `"` and `\` escaped,
     /// LF, CR and HTAB as `\n` `\r` `\t`, the other C0 controls and DEL (0x7F) as `\u00xx`,
     /// U+2028 and U+2029 as `\u2028` `\u2029` (line terminators to JavaScript), everything
-    /// else as its UTF-8. The one JSON string escaper of the gateway: logs, refusal bodies,
-    /// minted tokens.
+    /// else as its UTF-8. The gateway's JSON string escaper: logs, refusal bodies, minted
+    /// tokens (the access log writes the same escapes straight into its batch buffer,
+    /// `AccessLogWriter`, which a test checks byte for byte against this one).
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let utf8 = s.utf8
