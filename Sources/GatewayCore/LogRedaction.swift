@@ -110,11 +110,15 @@ public enum LogRedaction {
         var replace: [Range<Int>] = []  // ranges of `bytes`
         var k = 0
         while k + 3 <= decoded.count {
-            guard decoded[k] == UInt8(ascii: "e"), decoded[k + 1] == UInt8(ascii: "y"), decoded[k + 2] == UInt8(ascii: "J") else {
+            // The `e` may also be the last digit of a `%XX` before it (`%aeyJ...` decodes to
+            // 0xAE `yJ...`): the token is still there for whoever reads the raw target.
+            let e = decoded[k] == UInt8(ascii: "e")
+                || (bytes[origin[k]] == UInt8(ascii: "%") && bytes[origin[k] + 2] == UInt8(ascii: "e"))
+            guard e, decoded[k + 1] == UInt8(ascii: "y"), decoded[k + 2] == UInt8(ascii: "J") else {
                 k += 1
                 continue
             }
-            var end = k
+            var end = k + 1
             var dots = 0
             while end < decoded.count, isBase64URL(decoded[end]) || decoded[end] == UInt8(ascii: ".") {
                 if decoded[end] == UInt8(ascii: ".") { dots += 1 }

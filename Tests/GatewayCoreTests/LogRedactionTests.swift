@@ -38,6 +38,11 @@ final class LogRedactionTests: XCTestCase {
         XCTAssertEqual(LogRedaction.redact("/p/\(dotsEncoded)"), "/p/REDACTED")
         let firstEncoded = "%65" + jwt.dropFirst().replacingOccurrences(of: ".e", with: ".%65")
         XCTAssertEqual(LogRedaction.redact("/p?x=\(firstEncoded)"), "/p?x=REDACTED")
+        // A `%` and a hex digit before the token decode together with its `e` (`%ae` is one
+        // byte), hiding `eyJ` from the decoded text; the raw target still holds the token.
+        XCTAssertEqual(LogRedaction.redact("/p?x=%a\(jwt)&y=1"), "/p?x=REDACTED&y=1")
+        XCTAssertEqual(LogRedaction.redact("/p/%2\(jwt)"), "/p/REDACTED")
+        XCTAssertEqual(LogRedaction.redact("/p?x=%A\(dotsEncoded)"), "/p?x=REDACTED")
         // A token used as a method (refused, but logged).
         XCTAssertEqual(LogRedaction.redact(jwt), "REDACTED")
     }
