@@ -85,7 +85,7 @@ let package = Package(
             name: "GatewayTestSupport",
             dependencies: ["GatewayJOSE", "GatewayHTTP"],
             path: "Tests/GatewayTestSupport"),
-        .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
+        .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP", "GatewayTestSupport"]),
         .testTarget(name: "GatewayJOSETests", dependencies: ["GatewayJOSE", "GatewayTestSupport"]),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayEvents", "GatewayTestSupport"]),
@@ -95,7 +95,7 @@ let package = Package(
         // The connection layer without sockets: byte queues, timers, framing, outcomes.
         .testTarget(
             name: "GatewayServerTests",
-            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream",
+            dependencies: ["GatewayServer", "GatewayCore", "GatewayHTTP", "GatewayUpstream", "GatewayTestSupport",
                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "GatewayIntegrationTests",

@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import XCTest
 import GatewayHTTP
 
@@ -5,18 +6,6 @@ import GatewayHTTP
 /// CR, LF, SP, HTAB, obs-text, valid and invalid UTF-8) in random lengths, compared with a
 /// byte-by-byte model of RFC 9112 §2.2 / RFC 9110 §5.5, fed whole and in random pieces.
 final class HTTPHeadScanFuzzTests: XCTestCase {
-    /// A fixed-seed generator (SplitMix64): the same cases on every run.
-    private struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private enum Expected: Equatable {
         case value([UInt8])
         case refused(HTTPParseError)
@@ -43,7 +32,7 @@ final class HTTPHeadScanFuzzTests: XCTestCase {
     }
 
     func testRandomValuesMatchTheByteByByteReading() throws {
-        var rng = Seeded(state: 0x5EED)
+        var rng = SeededGenerator(state: 0x5EED)
         let alphabet: [[UInt8]] = [[0x61], [0x61], [0x61], [0x61], [0x7A], [0x20], [0x09], [0x00], [0x01], [0x0B],
                                    [0x1F], [0x7F], [0x0D], [0x0A], [0x22], [0x3A], [0xC3, 0xA9], [0xE2, 0x82, 0xAC],
                                    [0xFF], [0x80], [0xC3], [0x7E], [0x21]]
@@ -93,7 +82,7 @@ final class HTTPHeadScanFuzzTests: XCTestCase {
     /// Pipelined heads of random sizes on one connection, in random pieces: each head reads
     /// only its own bytes (a shorter head after a longer one sees nothing of the longer one).
     func testPipelinedHeadsOfRandomSizesKeepTheirOwnBytes() throws {
-        var rng = Seeded(state: 42)
+        var rng = SeededGenerator(state: 42)
         var driver = ParserDriver()
         var expected: [(String, String)] = []
         var stream: [UInt8] = []
@@ -123,7 +112,7 @@ final class HTTPHeadScanFuzzTests: XCTestCase {
     /// Heads dropped as soon as they are read (the array is then reused in place): each
     /// next head, shorter or longer, still reads exactly its own bytes.
     func testReusedHeadBytesNeverShowAnEarlierHead() throws {
-        var rng = Seeded(state: 7)
+        var rng = SeededGenerator(state: 7)
         var driver = ParserDriver()
         for k in 0..<400 {
             let n = Int.random(in: 0...2100, using: &rng)

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayTestSupport
 import XCTest
 @testable import GatewayServer
 
@@ -8,23 +9,12 @@ import XCTest
 /// reserved bound, is one valid JSON object, holds the redacted target exactly, and never
 /// the credential.
 final class AccessLogFuzzTests: XCTestCase {
-    private struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static let pieces = ["a", "/", "?", "&", ";", "#", "%", "=", "jwt=", "?jwt=", ";jwt=", "&token=", "%6Awt=",
                                  "access_token[]=", "eyJ", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "\"", "\\",
                                  "\n", "\r", "\t", "\u{00}", "\u{01}", "\u{1F}", "\u{7F}", "\u{2028}", "\u{2029}",
                                  "\u{E2}", "é", "€", "\u{FFFD}", " ", "+", "J", ".", "SECRET"]
 
-    private func randomString(_ rng: inout Seeded, maximum: Int) -> String {
+    private func randomString(_ rng: inout SeededGenerator, maximum: Int) -> String {
         var s = ""
         for _ in 0..<Int.random(in: 0...maximum, using: &rng) { s += Self.pieces.randomElement(using: &rng)! }
         return s
@@ -45,7 +35,7 @@ final class AccessLogFuzzTests: XCTestCase {
     }
 
     func testRandomRecordsGiveBoundedValidRedactedLines() throws {
-        var rng = Seeded(state: 0xACCE55)
+        var rng = SeededGenerator(state: 0xACCE55)
         for iteration in 0..<3000 {
             let r = RequestRecord(requestID: randomString(&rng, maximum: 8), client: randomString(&rng, maximum: 3),
                                   method: randomString(&rng, maximum: 4), target: randomString(&rng, maximum: 60),

@@ -1,4 +1,5 @@
 import GatewayHTTP
+import GatewayTestSupport
 import XCTest
 @testable import GatewayServer
 @testable import GatewayUpstream
@@ -12,20 +13,6 @@ import XCTest
 /// `ResponseFraming.frame`): the same heads are refused, and an accepted head gives the client
 /// the same bytes.
 final class HostileUpstreamHeadTests: XCTestCase {
-    /// SplitMix64: a fixed, platform-independent sequence.
-    private struct Seeded {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     private static let names: [String] = [
         "Content-Length", "content-length", "CONTENT-LENGTH", "Content_Length", "Transfer-Encoding",
         "transfer-encoding", "Transfer_Encoding", "TRANSFER_ENCODING", "Connection", "connection", "CONNECTION",
@@ -50,7 +37,7 @@ final class HostileUpstreamHeadTests: XCTestCase {
     ]
 
     /// One generated response head (status line, fields, empty line).
-    private func head(_ r: inout Seeded) -> [UInt8] {
+    private func head(_ r: inout SeededGenerator) -> [UInt8] {
         var out: [UInt8] = []
         if r.below(6) == 0 { out += Array("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n".utf8) }
         let status = r.pick([200, 200, 200, 204, 304, 404, 500, 206])
@@ -162,7 +149,7 @@ final class HostileUpstreamHeadTests: XCTestCase {
     }
 
     func testGeneratedHostileHeadsAreReadAsTheEarlierParserReadThem() {
-        var r = Seeded(state: 0x6761_7465_7761_7921)
+        var r = SeededGenerator(state: 0x6761_7465_7761_7921)
         var accepted = 0, refused = 0, onePass = 0, fallback = 0
         for n in 0..<4000 {
             let bytes = head(&r)
@@ -192,7 +179,7 @@ final class HostileUpstreamHeadTests: XCTestCase {
     /// A head split into two reads at every byte, and given a byte per read, reads as the
     /// whole head does.
     func testHeadSplitAtEveryByteReadsTheSame() throws {
-        var r = Seeded(state: 42)
+        var r = SeededGenerator(state: 42)
         var checked = 0
         for _ in 0..<150 {
             let bytes = head(&r)

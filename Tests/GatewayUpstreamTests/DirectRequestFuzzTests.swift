@@ -1,4 +1,5 @@
 import GatewayHTTP
+import GatewayTestSupport
 import XCTest
 @testable import GatewayUpstream
 
@@ -6,17 +7,6 @@ import XCTest
 /// guess is short) equals the head written field by field, for random methods, paths and
 /// fields; any byte that would let a client or a claim inject a line is refused.
 final class DirectRequestFuzzTests: XCTestCase {
-    private struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private func make(_ method: String, _ url: String, _ fields: [HTTPField]) throws -> DirectRequest? {
         var origin: UpstreamOrigin?
         return try DirectRequest.make(UpstreamRequest(method: method, url: url, fields: fields, body: .none,
@@ -70,7 +60,7 @@ final class DirectRequestFuzzTests: XCTestCase {
     }
 
     func testRandomHeadsEqualTheFieldByFieldHead() throws {
-        var rng = Seeded(state: 0xD1EC7)
+        var rng = SeededGenerator(state: 0xD1EC7)
         let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND", "M"]
         let bad: [UInt8] = [0x0D, 0x0A, 0x00, 0x7F, 0x01, 0x1F]
         let names = ["Host", "host", "Content-Length", "Transfer-Encoding", "Expect", "X-A", "Authorization", "X"]
