@@ -60,7 +60,7 @@ public enum HopByHop {
     }
 
     /// How a field name is treated before looking at `Connection`'s options.
-    enum Kind {
+    public enum Kind: Sendable {
         case endToEnd
         /// `Connection` itself: removed, and its options name more fields to remove.
         case connection
@@ -70,7 +70,7 @@ public enum HopByHop {
 
     /// `name`'s kind: a switch on its length, then an ASCII case-insensitive compare with
     /// `_` as `-` (`HTTPSyntax.comparableFieldName`).
-    static func classify(_ name: UnsafeRawBufferPointer) -> Kind {
+    public static func classify(_ name: UnsafeRawBufferPointer) -> Kind {
         switch name.count {
         case 2:
             return named(name, "te") ? .alwaysRemoved : .endToEnd

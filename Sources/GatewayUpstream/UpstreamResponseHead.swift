@@ -179,30 +179,25 @@ public struct UpstreamResponseHead: Sendable, Equatable {
         return kind
     }
 
-    /// `name`'s kind: a switch on its length, then an ASCII compare. Hop-by-hop names compare
-    /// with `_` as `-`, as `HopByHop` does; the framing names compare exactly, as the framing
-    /// check does.
+    /// `name`'s kind. The hop-by-hop names are `HopByHop.classify`'s (compared with `_` as
+    /// `-`), so there is one list of them; the framing names compare exactly, as the framing
+    /// check does, and `close` is the `Connection` option a field may be named after.
     @inline(__always)
     static func kind(of name: UnsafeRawBufferPointer) -> FieldKind {
         switch name.count {
-        case 2:
-            return matches(name, "te") ? .hopByHop : .endToEnd
         case 5:
             return matches(name, "close") ? .close : .endToEnd
-        case 7:
-            return matches(name, "trailer") || matches(name, "upgrade") ? .hopByHop : .endToEnd
-        case 10:
-            if matches(name, "connection") { return .connection }
-            return matches(name, "keep-alive") ? .hopByHop : .endToEnd
         case 14:
             return HTTPSyntax.equalsLowercase(name, "content-length") ? .contentLength : .endToEnd
-        case 16:
-            return matches(name, "proxy-connection") ? .hopByHop : .endToEnd
-        case 17:
-            if HTTPSyntax.equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
-            return matches(name, "transfer-encoding") ? .hopByHop : .endToEnd
+        case 17 where HTTPSyntax.equalsLowercase(name, "transfer-encoding"):
+            return .transferEncoding
         default:
-            return .endToEnd
+            break
+        }
+        switch HopByHop.classify(name) {
+        case .connection: return .connection
+        case .alwaysRemoved: return .hopByHop
+        case .endToEnd: return .endToEnd
         }
     }
 
